@@ -1,0 +1,58 @@
+# vectordb: PGXS build of the extension, plus the project's entry points.
+#
+#   make demo    set everything up and run the demonstration (see README)
+#   make test    set everything up and run every test suite
+#   make         build vectordb.so (needs postgresql-server-dev-15)
+#   make install install it into PostgreSQL 15
+#   make unit    build and run the C++ core unit tests (CMake + ctest)
+
+MODULE_big = vectordb
+MODULEDIR  = extension
+DATA       = extension/vectordb.control $(wildcard extension/vectordb--*.sql)
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+GLUE_SRCS = $(sort $(wildcard src/pg/*.cpp))
+OBJS      = $(CORE_SRCS:.cpp=.o) $(GLUE_SRCS:.cpp=.o)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CXXFLAGS = -std=c++17 -fPIC -fopenmp -Wno-register -Wno-missing-field-initializers
+SHLIB_LINK  = -fopenmp -lstdc++ -lm
+
+REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=vectordb
+
+# PGXS would otherwise try to emit LLVM bitcode for C++ files with clang.
+override with_llvm = no
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+endif
+
+# SIMD kernels: one file per instruction set, chosen at run time (never -march=native).
+AVX2_FLAGS   = -mavx2 -mfma
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq
+src/core/%_avx2.o:   override CXXFLAGS += $(AVX2_FLAGS)
+src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
+
+# Every object depends on every header: the project is small and a stale
+# object with an old struct layout is a crash, not a build error.
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
+
+.DEFAULT_GOAL := all
+.PHONY: test demo demo-stop unit
+
+test:
+	@bash scripts/run-tests.sh
+
+demo:
+	@bash scripts/demo.sh
+
+demo-stop:
+	@bash scripts/cluster.sh stop
+
+unit:
+	@bash scripts/unit-tests.sh
+
+EXTRA_CLEAN = build results regression.diffs regression.out

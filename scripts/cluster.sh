@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Manages the throwaway PostgreSQL 15 cluster used by `make test` and `make demo`.
+#
+#   scripts/cluster.sh start   # stop any cluster an earlier run left behind, initdb a new
+#                              # one in a temporary directory, start it on a free loopback port
+#   scripts/cluster.sh stop    # stop it and remove its directory
+#   scripts/cluster.sh env     # print export lines (PGHOST, PGPORT, PGUSER, PGDATA)
+#
+# initdb refuses to run as root, so as root the cluster runs as the `postgres`
+# user. The cluster's location is remembered in build/cluster.env.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+state_dir="$here/build"
+state_file="$state_dir/cluster.env"
+pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
+
+# Run a command as the cluster owner (postgres when we are root).
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# Print the first TCP port from $1 upward that nothing listens on at 127.0.0.1.
+free_port() {
+  local port=$1
+  while [ "$port" -lt 65000 ]; do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+    port=$((port + 1))
+  done
+  echo "cluster: no free port found" >&2
+  return 1
+}
+
+stop_cluster() {
+  [ -f "$state_file" ] || return 0
+  # shellcheck disable=SC1090
+  . "$state_file"
+  if [ -n "${PGDATA:-}" ] && [ -d "$PGDATA" ]; then
+    as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$(dirname "$PGDATA")"
+  fi
+  rm -f "$state_file"
+}
+
+start_cluster() {
+  stop_cluster
+  mkdir -p "$state_dir"
+  local base port
+  base=$(mktemp -d /tmp/vectordb-cluster.XXXXXX)
+  chmod 755 "$base"
+  port=$(free_port "${VECTORDB_PORT:-54330}")
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$base"; fi
+  as_owner "$pg_bin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 || {
+    cat "$base/initdb.log" >&2; rm -rf "$base"; return 1; }
+  cat >>"$base/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$base'
+shared_buffers = '${VECTORDB_SHARED_BUFFERS:-512MB}'
+maintenance_work_mem = '1GB'
+max_wal_size = '4GB'
+fsync = ${VECTORDB_FSYNC:-off}
+logging_collector = off
+CONF
+  if ! as_owner "$pg_bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 start >/dev/null; then
+    cat "$base/server.log" >&2; rm -rf "$base"; return 1
+  fi
+  cat >"$state_file" <<ENV
+export PGHOST=127.0.0.1
+export PGPORT=$port
+export PGUSER=postgres
+export PGDATA=$base/data
+export VECTORDB_CLUSTER_LOG=$base/server.log
+ENV
+  echo "cluster: started on 127.0.0.1:$port (data in $base/data)"
+}
+
+case "${1:-}" in
+  start) start_cluster ;;
+  stop) stop_cluster ;;
+  env) cat "$state_file" ;;
+  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, builds and installs the extension,
+# starts a throwaway cluster and runs every suite: the C++ unit tests (ctest),
+# the regression tests (pg_regress) and the behaviour tests (pgTAP, pg_prove).
+# The cluster is stopped whatever happens. The last line is "N passed, N failed",
+# summing ctest cases, pg_regress files and pgTAP assertions (", N skipped"
+# counts GoogleTest cases that skip themselves, e.g. for a CPU feature).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+started=$(date +%s)
+logdir="$root/build/test-logs"
+mkdir -p "$logdir"
+
+total_passed=0
+total_failed=0
+total_skipped=0
+report() {  # suite passed failed [skipped]
+  local skipped=${4:-0}
+  printf '%-12s %5d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$skipped"
+  total_passed=$((total_passed + $2))
+  total_failed=$((total_failed + $3))
+  total_skipped=$((total_skipped + skipped))
+}
+finish() {
+  echo "make test took $(( $(date +%s) - started )) s; logs in build/test-logs/"
+  echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+  [ "$total_failed" -eq 0 ]
+  exit $?
+}
+
+echo "== setting up packages"
+if ! bash scripts/setup-deps.sh; then report setup 0 1; finish; fi
+
+echo "== layout: src/core includes no PostgreSQL header"
+if grep -nE '#\s*include\s*[<"](postgres|fmgr|funcapi|miscadmin|pg_config)[^">]*[">]|#\s*include\s*[<"](access|catalog|utils|storage|executor|nodes|commands|lib|libpq|common|port)/' src/core/*.h src/core/*.cpp; then
+  report layout 0 1
+else
+  report layout 1 0
+fi
+
+echo "== building and installing the extension"
+if ! { make -j"$(nproc)" >"$logdir/build.log" 2>&1 && make install >>"$logdir/build.log" 2>&1; }; then
+  tail -n 40 "$logdir/build.log"
+  report build 0 1
+  finish
+fi
+
+echo "== C++ unit tests (ctest)"
+bash scripts/unit-tests.sh >"$logdir/ctest.log" 2>&1
+ctest_rc=$?
+tail -n 3 "$logdir/ctest.log"
+line=$(grep -E '[0-9]+ tests failed out of [0-9]+' "$logdir/ctest.log" | tail -n 1)
+if [ -n "$line" ]; then
+  failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  all=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+  skipped=$(grep -c '(Skipped)' "$logdir/ctest.log")
+  passed=$((all - failed - skipped))
+  # A non-zero exit with no failed case (e.g. a crash) still counts as a failure.
+  if [ "$ctest_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+  report ctest "$passed" "$failed" "$skipped"
+else
+  tail -n 40 "$logdir/ctest.log"
+  report ctest 0 1
+fi
+
+echo "== starting a throwaway cluster"
+if ! bash scripts/cluster.sh start; then report cluster 0 1; finish; fi
+trap 'bash "$root/scripts/cluster.sh" stop' EXIT
+# shellcheck disable=SC1091
+. build/cluster.env
+
+echo "== regression tests (pg_regress)"
+make installcheck >"$logdir/regress.log" 2>&1
+regress_rc=$?
+grep -E '\.\.\. (ok|FAILED|failed)' "$logdir/regress.log" || true
+passed=$(grep -cE '\.\.\. ok' "$logdir/regress.log")
+failed=$(grep -cE '\.\.\. (FAILED|failed)' "$logdir/regress.log")
+if [ "$regress_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  tail -n 20 "$logdir/regress.log"; failed=1
+fi
+[ "$failed" -eq 0 ] || { echo "-- regression.diffs (head):"; head -n 60 regression.diffs 2>/dev/null; }
+report pg_regress "$passed" "$failed"
+
+echo "== behaviour tests (pgTAP)"
+tapdb=vectordb_tap
+psql -q -X -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $tapdb" -c "CREATE DATABASE $tapdb" >/dev/null &&
+  psql -q -X -d "$tapdb" -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION vectordb" >/dev/null
+pg_prove --verbose -d "$tapdb" test/pgtap/*.sql >"$logdir/pgtap.log" 2>&1
+tap_rc=$?
+grep -E '^(not ok|test/pgtap/)|^Result' "$logdir/pgtap.log" || true
+passed=$(grep -cE '^ok ' "$logdir/pgtap.log")
+failed=$(grep -cE '^not ok ' "$logdir/pgtap.log")
+if [ "$tap_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  tail -n 20 "$logdir/pgtap.log"; failed=1
+fi
+report pgtap "$passed" "$failed"
+
+finish
