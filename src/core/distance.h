@@ -1,0 +1,58 @@
+// Distance kernels over float32 arrays, with one implementation per instruction
+// set (scalar, AVX2+FMA, AVX-512) picked at run time from what the CPU offers.
+//
+// The free functions go through a table of function pointers that is resolved
+// on first use, so each call costs one indirect call. kernels_for() gives a
+// specific ISA's table (for tests and benchmarks).
+//
+// Accuracy: every kernel sums in float with several independent partial sums
+// (scalar: 8, AVX2: 4 x 8 lanes, AVX-512: 4 x 16 lanes), which keeps each
+// partial chain short; results of different ISAs may differ in the last bits.
+// All pointers may be unaligned; no kernel reads past a[n-1] / b[n-1].
+#pragma once
+
+#include "core/common.h"
+
+namespace vectordb {
+
+// sum (a[i] - b[i])^2
+float l2_squared_distance(const float* a, const float* b, std::size_t n);
+// sum a[i] * b[i]
+float inner_product(const float* a, const float* b, std::size_t n);
+// sum |a[i] - b[i]|
+float l1_distance(const float* a, const float* b, std::size_t n);
+// sum a[i]^2
+float squared_norm(const float* a, std::size_t n);
+// One pass computing sum a*b, sum a*a and sum b*b (what cosine needs).
+void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
+                   float* norm_b_sq);
+// 1 - dot / sqrt(|a|^2 |b|^2), computed in double from the float sums with the
+// similarity clamped to [-1, 1]; NaN if either vector has norm 0.
+double cosine_distance(const float* a, const float* b, std::size_t n);
+
+// Instruction sets with a kernel implementation, in increasing order of width.
+enum class KernelIsa { Scalar, Avx2, Avx512 };
+
+// The ISA the free functions use: the best one the CPU supports, decided once.
+// The environment variable VECTORDB_FORCE_ISA=scalar|avx2|avx512 (read at that
+// moment) may lower it, never raise it; an unknown value is ignored.
+KernelIsa active_isa();
+// Whether this CPU (and OS) can run the kernels of `isa`. Avx2 needs AVX2+FMA;
+// Avx512 needs AVX-512 F, BW, DQ and VL.
+bool isa_supported(KernelIsa isa);
+// "scalar", "avx2" or "avx512" ("unknown" for a value outside the enum).
+const char* isa_name(KernelIsa isa);
+
+// One ISA's implementations; same contracts as the free functions above.
+struct DistanceKernels {
+    float (*l2_squared)(const float*, const float*, std::size_t);
+    float (*inner_product)(const float*, const float*, std::size_t);
+    float (*l1)(const float*, const float*, std::size_t);
+    float (*squared_norm)(const float*, std::size_t);
+    void (*dot_and_norms)(const float*, const float*, std::size_t, float*, float*, float*);
+};
+
+// The kernel table of `isa`; throws InvalidArgument if the CPU lacks it.
+const DistanceKernels& kernels_for(KernelIsa isa);
+
+}  // namespace vectordb

@@ -1,0 +1,93 @@
+// Text parser for vectors. Accepts what pgvector accepts: optional white space
+// around the brackets and around each element, elements written as C floats
+// (strtof syntax, read in the "C" locale whatever the process locale is).
+#include "core/vector_text.h"
+
+#include "core/errors.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <locale.h>
+#include <string>
+
+namespace vectordb {
+namespace {
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+const char* skip_space(const char* p) {
+    while (is_space(*p)) ++p;
+    return p;
+}
+
+// A "C" locale created once; strtof_l with it is thread-safe and ignores LC_NUMERIC.
+locale_t c_locale() {
+    static locale_t loc = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
+    return loc;
+}
+
+[[noreturn]] void syntax_error(const char* text) {
+    throw InvalidTextRepresentation(std::string("invalid input syntax for type vector: \"") + text + "\"");
+}
+
+}  // namespace
+
+std::size_t vector_text_capacity(const char* text) {
+    std::size_t commas = 0;
+    for (const char* p = text; *p != '\0'; ++p) {
+        if (*p == ',') ++commas;
+    }
+    const std::size_t limit = static_cast<std::size_t>(kMaxDimensions) + 1;
+    return commas + 1 < limit ? commas + 1 : limit;
+}
+
+int parse_vector_text(const char* text, float* out, std::size_t capacity) {
+    const char* p = skip_space(text);
+    if (*p != '[') syntax_error(text);
+    p = skip_space(p + 1);
+
+    std::size_t dims = 0;
+    if (*p == ']') {
+        throw DataError("vector must have at least 1 dimension");
+    }
+    for (;;) {
+        p = skip_space(p);
+        // strtof would skip leading white space itself but also accept an empty
+        // element between commas as a parse failure; make that explicit.
+        if (*p == ',' || *p == ']' || *p == '\0') syntax_error(text);
+
+        char* end = nullptr;
+        errno = 0;
+        const float value = strtof_l(p, &end, c_locale());
+        if (end == p) syntax_error(text);
+        if (errno == ERANGE && std::isinf(value)) {
+            std::string token(p, static_cast<std::size_t>(end - p));
+            throw NumericOutOfRange("\"" + token + "\" is out of range for type vector");
+        }
+        if (std::isnan(value)) throw DataError("NaN not allowed in vector");
+        if (std::isinf(value)) throw DataError("infinite value not allowed in vector");
+
+        if (dims >= static_cast<std::size_t>(kMaxDimensions)) {
+            throw LimitExceeded("vector cannot have more than " + std::to_string(kMaxDimensions) +
+                                " dimensions");
+        }
+        if (dims >= capacity) throw InvalidArgument("vector parse buffer too small");
+        out[dims++] = value;
+
+        p = skip_space(end);
+        if (*p == ',') {
+            ++p;
+            continue;
+        }
+        if (*p == ']') break;
+        syntax_error(text);
+    }
+    p = skip_space(p + 1);
+    if (*p != '\0') syntax_error(text);
+    return static_cast<int>(dims);
+}
+
+}  // namespace vectordb
