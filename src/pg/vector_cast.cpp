@@ -1,0 +1,95 @@
+// Casts between vector and SQL arrays (integer[], real[], double precision[],
+// numeric[] to vector; vector to real[] and double precision[]).
+#include "pg/guard.h"
+#include "pg/vector_type.h"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+}
+
+using vectordb::pg::Vector;
+
+namespace {
+
+// Converts one array element to float4, whatever the array's element type.
+float element_to_float(Datum value, Oid elemtype) {
+    switch (elemtype) {
+        case INT4OID:
+            return static_cast<float>(DatumGetInt32(value));
+        case FLOAT4OID:
+            return DatumGetFloat4(value);
+        case FLOAT8OID: {
+            const double d = DatumGetFloat8(value);
+            const float f = static_cast<float>(d);
+            if (std::isinf(f) && !std::isinf(d))
+                ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+                                errmsg("\"%g\" is out of range for type vector", d)));
+            return f;
+        }
+        case NUMERICOID:
+            return DatumGetFloat4(DirectFunctionCall1(numeric_float4, value));
+        default:
+            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                            errmsg("unsupported array element type %s", format_type_be(elemtype))));
+    }
+    pg_unreachable();
+}
+
+}  // namespace
+
+// array_to_vector(anyarray of int4/float4/float8/numeric, typmod, explicit).
+VECTORDB_FUNCTION(array_to_vector) {
+    ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
+    const int32 typmod = PG_GETARG_INT32(1);
+
+    if (ARR_NDIM(array) > 1)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
+    if (ARR_HASNULL(array) && array_contains_nulls(array))
+        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+                        errmsg("array must not contain nulls")));
+
+    const Oid elemtype = ARR_ELEMTYPE(array);
+    int16 typlen;
+    bool typbyval;
+    char typalign;
+    get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+
+    Datum* elems;
+    int nelems;
+    deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, nullptr, &nelems);
+
+    vectordb::pg::check_dim_range(nelems);
+    vectordb::pg::check_typmod_dims(nelems, typmod);
+
+    Vector* result = vectordb::pg::new_vector(nelems);
+    for (int i = 0; i < nelems; i++) {
+        result->x[i] = element_to_float(elems[i], elemtype);
+        vectordb::pg::check_element(result->x[i]);
+    }
+    pfree(elems);
+    PG_RETURN_VECTOR_P(result);
+}
+
+// vector_to_float4(vector, typmod, explicit): vector to real[].
+VECTORDB_FUNCTION(vector_to_float4) {
+    const Vector* v = PG_GETARG_VECTOR_P(0);
+    auto* datums = static_cast<Datum*>(palloc(sizeof(Datum) * v->dim));
+    for (int i = 0; i < v->dim; i++) datums[i] = Float4GetDatum(v->x[i]);
+    ArrayType* result = construct_array(datums, v->dim, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+    pfree(datums);
+    PG_RETURN_POINTER(result);
+}
+
+// vector_to_float8(vector, typmod, explicit): vector to double precision[].
+VECTORDB_FUNCTION(vector_to_float8) {
+    const Vector* v = PG_GETARG_VECTOR_P(0);
+    auto* datums = static_cast<Datum*>(palloc(sizeof(Datum) * v->dim));
+    for (int i = 0; i < v->dim; i++) datums[i] = Float8GetDatum(v->x[i]);
+    ArrayType* result = construct_array(datums, v->dim, FLOAT8OID, sizeof(float8),
+                                        FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+    pfree(datums);
+    PG_RETURN_POINTER(result);
+}
