@@ -36,7 +36,7 @@ psql -qX -c "CREATE EXTENSION vectordb"
 step "generating $rows random vectors of $dims dimensions"
 start=$(date +%s.%N)
 psql -qX -v ON_ERROR_STOP=1 <<SQL
-DO $$ BEGIN PERFORM setseed(0.5); END $$;
+DO \$\$ BEGIN PERFORM setseed(0.5); END \$\$;
 CREATE TABLE items (id bigint PRIMARY KEY, embedding vector($dims));
 INSERT INTO items
 SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, $dims) WHERE i > 0)::vector
