@@ -1,0 +1,49 @@
+// Scanning binary codes: the inner loop of every search.
+//
+// Codes of one leaf are stored in blocks of kCodeBlock codes, interleaved by
+// word: word w of code j in block b is blocks[(b * words + w) * kCodeBlock + j].
+// A SIMD register then holds the same word of 8 codes, so the kernels compute 8
+// results per instruction with no branches and no horizontal sums. A partial
+// last block is padded with zero codes whose results the caller ignores.
+#pragma once
+
+#include "core/common.h"
+
+namespace vectordb {
+
+constexpr std::size_t kCodeBlock = 8;
+constexpr int kQueryBits = 4;  // RaBitQ query precision: 4 bit planes
+
+// Number of blocks needed for `count` codes.
+inline std::size_t code_blocks(std::size_t count) { return (count + kCodeBlock - 1) / kCodeBlock; }
+
+// Copies one code (words uint64s) into / out of position `index` of a block array.
+void store_code(uint64_t* blocks, std::size_t index, std::size_t words, const uint64_t* code);
+void load_code(const uint64_t* blocks, std::size_t index, std::size_t words, uint64_t* code);
+
+// For every code i of nblocks blocks: out[i] = sum_j 2^j * popcount(code_i & plane_j),
+// where plane j is planes[j * words .. (j + 1) * words), j < kQueryBits.
+void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
+                            const uint64_t* planes, uint32_t* out);
+
+// For every code i of nblocks blocks: out[i] = popcount(code_i ^ query).
+void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
+                  const uint64_t* query, uint32_t* out);
+
+// Name of the scan implementation in use: "avx512", "avx2" or "scalar".
+const char* code_scan_isa();
+
+namespace detail {
+struct CodeScanKernels {
+    const char* name;
+    void (*weighted_popcount)(const uint64_t*, std::size_t, std::size_t, const uint64_t*, uint32_t*);
+    void (*hamming)(const uint64_t*, std::size_t, std::size_t, const uint64_t*, uint32_t*);
+};
+extern const CodeScanKernels kScalarCodeScan;  // code_scan.cpp
+extern const CodeScanKernels kAvx2CodeScan;    // code_scan_avx2.cpp (uses POPCNT)
+extern const CodeScanKernels kAvx512CodeScan;  // code_scan_avx512.cpp (needs VPOPCNTDQ)
+// Every implementation this CPU can run, scalar first (for tests and benchmarks).
+std::size_t code_scan_implementations(const CodeScanKernels** out, std::size_t max);
+}  // namespace detail
+
+}  // namespace vectordb

@@ -1,0 +1,127 @@
+// Binary quantizers (see quantizer.h for the estimators and their bounds).
+#include "core/quantizer.h"
+
+#include "core/code_scan.h"
+#include "core/distance.h"
+#include "core/errors.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vectordb {
+
+const char* quantizer_name(QuantizerKind kind) {
+    return kind == QuantizerKind::Hamming ? "hamming" : "rabitq";
+}
+
+QuantizerKind parse_quantizer(const std::string& name) {
+    if (name == "rabitq") return QuantizerKind::RaBitQ;
+    if (name == "hamming") return QuantizerKind::Hamming;
+    throw InvalidArgument("unknown quantizer \"" + name + "\": expected rabitq or hamming");
+}
+
+Quantizer Quantizer::restore(QuantizerKind kind, Metric metric, std::size_t dim, uint64_t seed,
+                             std::vector<float> mean) {
+    if (dim == 0) throw InvalidArgument("quantizer dimension must be at least 1");
+    if (kind == QuantizerKind::Hamming && mean.size() != dim)
+        throw InvalidArgument("hamming quantizer needs a mean of the vectors' dimension");
+    Quantizer q;
+    q.kind_ = kind;
+    q.metric_ = metric;
+    q.dim_ = dim;
+    q.seed_ = seed;
+    q.words_ = (dim + 63) / 64;
+    const float d = static_cast<float>(q.words_ * 64);
+    q.inv_sqrt_d_ = 1.0f / std::sqrt(d);
+    q.inv_sqrt_d1_ = 1.0f / std::sqrt(d - 1.0f);
+    if (kind == QuantizerKind::RaBitQ) q.rotation_ = RandomRotation(dim, seed);
+    q.mean_ = std::move(mean);
+    return q;
+}
+
+Quantizer Quantizer::create(QuantizerKind kind, Metric metric, const MatrixView& data, uint64_t seed) {
+    std::vector<float> mean;
+    if (kind == QuantizerKind::Hamming) {
+        if (data.rows == 0) throw InvalidArgument("hamming quantizer needs at least one vector");
+        std::vector<double> sum(data.dim, 0.0);
+        for (std::size_t i = 0; i < data.rows; i++) {
+            const float* v = data.row(i);
+            for (std::size_t j = 0; j < data.dim; j++) sum[j] += v[j];
+        }
+        mean.resize(data.dim);
+        for (std::size_t j = 0; j < data.dim; j++) mean[j] = static_cast<float>(sum[j] / data.rows);
+    }
+    return restore(kind, metric, data.dim, seed, std::move(mean));
+}
+
+void Quantizer::rotate(const float* v, float* out) const { rotation_.apply(v, out); }
+
+void Quantizer::encode(const float* v, const float* centroid, uint64_t* code, CodeFactors* factors) const {
+    std::fill(code, code + words_, 0ull);
+    *factors = CodeFactors{};
+    if (kind_ == QuantizerKind::Hamming) {
+        for (std::size_t i = 0; i < dim_; i++)
+            if (v[i] - mean_[i] > 0.0f) code[i / 64] |= 1ull << (i % 64);
+        return;
+    }
+    const std::size_t d = rotated_dim();
+    std::vector<float> residual(dim_), rotated(d);
+    for (std::size_t i = 0; i < dim_; i++) residual[i] = v[i] - centroid[i];
+    const float norm = std::sqrt(squared_norm(residual.data(), dim_));
+    if (!(norm > 0.0f)) return;  // v == c: the estimate is exactly |x|^2 (or <c, q>)
+    rotation_.apply(residual.data(), rotated.data());
+
+    double abs_sum = 0.0;
+    uint32_t popcount = 0;
+    for (std::size_t i = 0; i < d; i++) {
+        abs_sum += std::fabs(rotated[i]);
+        if (rotated[i] > 0.0f) {
+            code[i / 64] |= 1ull << (i % 64);
+            popcount++;
+        }
+    }
+    // <o_bar, o> = sum |o'_i| / sqrt(D) with o' = P r / |r|.
+    const double ip = abs_sum / norm / std::sqrt(static_cast<double>(d));
+    factors->norm = norm;
+    factors->inv_ip = static_cast<float>(1.0 / ip);
+    factors->error = static_cast<float>(std::sqrt(std::max(0.0, 1.0 - ip * ip)) / ip);
+    factors->popcount = popcount;
+}
+
+void Quantizer::prepare_leaf(const float* rotated_query, const float* rotated_centroid, float centroid_ip,
+                             PreparedQuery* out) const {
+    const std::size_t d = rotated_dim();
+    out->planes.assign(kQueryBits * words_, 0ull);
+    // x' = P (q - c) for L2 and cosine, P q for inner product.
+    thread_local std::vector<float> x;
+    x.resize(d);
+    float low = INFINITY, high = -INFINITY;
+    double sum = 0.0, sq = 0.0;
+    for (std::size_t i = 0; i < d; i++) {
+        x[i] = metric_ == Metric::InnerProduct ? rotated_query[i] : rotated_query[i] - rotated_centroid[i];
+        low = std::min(low, x[i]);
+        high = std::max(high, x[i]);
+        sum += x[i];
+        sq += static_cast<double>(x[i]) * x[i];
+    }
+    const float levels = static_cast<float>((1 << kQueryBits) - 1);
+    const float delta = high > low ? (high - low) / levels : 1.0f;
+    for (std::size_t i = 0; i < d; i++) {
+        const auto level = static_cast<uint32_t>(std::min(levels, std::floor((x[i] - low) / delta + 0.5f)));
+        for (int p = 0; p < kQueryBits; p++)
+            if (level & (1u << p)) out->planes[p * words_ + i / 64] |= 1ull << (i % 64);
+    }
+    out->low = low;
+    out->delta = delta;
+    out->sum = static_cast<float>(sum);
+    out->norm = static_cast<float>(std::sqrt(sq));
+    out->offset = metric_ == Metric::InnerProduct ? centroid_ip : static_cast<float>(sq);
+}
+
+void Quantizer::prepare_hamming(const float* q, PreparedQuery* out) const {
+    out->planes.assign(words_, 0ull);
+    for (std::size_t i = 0; i < dim_; i++)
+        if (q[i] - mean_[i] > 0.0f) out->planes[i / 64] |= 1ull << (i % 64);
+}
+
+}  // namespace vectordb
