@@ -1,0 +1,152 @@
+// The vector store: the `vectors.bin` sidecar file of an index, holding every
+// indexed vector at full precision so a backend can mmap it for exact reranking.
+//
+// File layout, version 1 (every integer little-endian; records are served in
+// place, so the store only builds on little-endian hosts):
+//
+//   Header: one 4096-byte page, so that records start page-aligned.
+//     offset size  field
+//          0    8  magic "VDBVECS\0"
+//          8    4  format version, 1
+//         12    4  dimensions, 1 .. kMaxStoreDimensions
+//         16    8  record count (records covered by the last flush)
+//         24    4  record size in bytes, store_record_size(dimensions)
+//         28    4  reserved, zero
+//         32    8  identity.database_oid_or_id
+//         40    8  identity.index_id
+//         48    8  identity.generation
+//         56    8  checksum: FNV-1a/64 over bytes [0, 56) and [56 + 8, 4096)
+//         64 4032  zero
+//   Records: `record count` fixed-size records, record i at 4096 + i * record size.
+//     offset size  field
+//          0    8  row tag (uint64, the caller's encoding of a heap TID)
+//          8  4*d  d float32 values
+//      8+4*d  pad  zero bytes up to record size = round_up(8 + 4*d, 8)
+//
+// The file is exactly 4096 + count * record size bytes. Anything longer is an
+// append interrupted before flush() (whole records or a partial one) and, like
+// anything shorter, makes open() fail: the index must then be rebuilt.
+#pragma once
+
+#include "core/common.h"
+
+#include <memory>
+#include <string>
+
+namespace vectordb {
+
+// Size of the header page; records start at this offset.
+constexpr std::uint32_t kStoreHeaderSize = 4096;
+
+// The format version this build writes and reads.
+constexpr std::uint32_t kStoreFormatVersion = 1;
+
+// Sanity bound on the dimensions of a store (above any indexable vector type).
+constexpr std::uint32_t kMaxStoreDimensions = 65536;
+
+// Bytes per record for `dim` dimensions: tag + floats, padded to 8 bytes.
+constexpr std::uint32_t store_record_size(std::uint32_t dim) {
+    return (8u + 4u * dim + 7u) & ~7u;
+}
+
+// Who the file belongs to. Opaque to the store, which only keeps it; the index
+// compares it with its own catalog data to reject a stale or foreign file.
+struct StoreIdentity {
+    std::uint64_t database_oid_or_id = 0;
+    std::uint64_t index_id = 0;
+    std::uint64_t generation = 0;
+
+    bool operator==(const StoreIdentity& other) const {
+        return database_oid_or_id == other.database_oid_or_id && index_id == other.index_id &&
+               generation == other.generation;
+    }
+    bool operator!=(const StoreIdentity& other) const { return !(*this == other); }
+};
+
+enum class OpenMode { ReadOnly, ReadWrite };
+
+// An open vector store file with its records mapped read-only (MAP_SHARED).
+//
+// Writing is single-writer: append(), append_batch(), flush() and sync() must
+// be serialised by the caller. Appends go to a 1 MiB buffer written with
+// pwrite when full; they become readable, and are counted in the header, only
+// at the next flush() or sync(), which extends the mapping if needed.
+//
+// Reading is thread-safe: the const methods may run concurrently with each
+// other and with the one writer. Old mappings stay mapped until the store is
+// destroyed, so a pointer returned by vector() stays valid across later
+// appends and flushes.
+//
+// Every failure throws (IoError for the OS, DataError for file content,
+// InvalidArgument for misuse); the destructor never throws and does not write:
+// appends not yet flushed are discarded.
+class VectorStore {
+public:
+    // Creates `path` (mode 0600; fails if it exists) with an empty store.
+    static VectorStore create(const std::string& path, std::uint32_t dim, const StoreIdentity& id);
+
+    // Opens and validates an existing store; ReadWrite allows appending to it.
+    static VectorStore open(const std::string& path, OpenMode mode);
+
+    // Unlinks `path`; a missing file is not an error.
+    static void remove(const std::string& path);
+
+    VectorStore(VectorStore&& other) noexcept;
+    VectorStore& operator=(VectorStore&& other) noexcept;
+    VectorStore(const VectorStore&) = delete;
+    VectorStore& operator=(const VectorStore&) = delete;
+    ~VectorStore();
+
+    // Appends one record and returns its slot (readable after the next flush).
+    std::uint64_t append(std::uint64_t tag, const float* vec);
+
+    // Appends n records: tags[i] with vecs[i * dim .. (i + 1) * dim).
+    void append_batch(const std::uint64_t* tags, const float* vecs, std::size_t n);
+
+    // Writes buffered records, updates the header count and extends the mapping.
+    void flush();
+
+    // flush() made durable: records are fsynced before the header that counts them.
+    void sync();
+
+    // Number of readable records (as of the last flush).
+    std::uint64_t size() const;
+    std::uint32_t dim() const;
+    StoreIdentity identity() const;
+    const std::string& path() const;
+
+    // The dim floats of `slot`, in place in the mapping; InvalidArgument if out of range.
+    const float* vector(std::uint64_t slot) const;
+
+    // The row tag of `slot`; InvalidArgument if out of range.
+    std::uint64_t tag(std::uint64_t slot) const;
+
+    // Copies the tag and floats of `slot`; false (outputs untouched) if out of range.
+    bool read(std::uint64_t slot, std::uint64_t* tag, float* out) const noexcept;
+
+    // Asks the kernel to read ahead the pages of these records (out-of-range slots are ignored).
+    void prefetch(const std::uint64_t* slots, std::size_t n) const;
+
+    // Tells the kernel the mapping is read in random order (no read-around).
+    void advise_random() const;
+
+    // Length of the current mapping (header, records and room to grow).
+    std::uint64_t bytes_mapped() const;
+
+    // Bytes of the current mapping whose pages are in the page cache.
+    std::uint64_t bytes_resident() const;
+
+    // Drops this process's page table entries for the mapping and asks the
+    // kernel to drop the file's clean pages from the page cache.
+    void evict() const;
+
+private:
+    struct Impl;
+    explicit VectorStore(std::unique_ptr<Impl> impl);
+    const Impl& live() const;
+    Impl& live();
+
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vectordb
