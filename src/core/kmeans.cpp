@@ -1,0 +1,190 @@
+// k-means (see kmeans.h).
+#include "core/kmeans.h"
+
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/random.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace vectordb {
+namespace {
+
+constexpr std::size_t kBlockRows = 256;  // fixed work unit: results do not depend on thread count
+
+bool spherical(Metric m) { return m != Metric::L2; }
+
+// Cost of v against centroid c: squared L2, or 1 - <v, c> for unit centroids.
+float cost(const float* v, const float* c, std::size_t dim, Metric m) {
+    return spherical(m) ? 1.0f - inner_product(v, c, dim) : l2_squared_distance(v, c, dim);
+}
+
+void normalize(float* v, std::size_t dim) {
+    const float n = std::sqrt(squared_norm(v, dim));
+    if (n > 0.0f)
+        for (std::size_t j = 0; j < dim; j++) v[j] /= n;
+}
+
+// k-means++: each next centre drawn with probability proportional to its cost
+// against the nearest centre so far.
+std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, SplitMix64& rng, int threads) {
+    const std::size_t n = data.rows, dim = data.dim;
+    std::vector<float> centroids(static_cast<std::size_t>(k) * dim);
+    std::vector<float> best(n, std::numeric_limits<float>::max());
+    std::size_t pick = rng.next() % n;
+    for (int c = 0; c < k; c++) {
+        std::copy(data.row(pick), data.row(pick) + dim, centroids.begin() + static_cast<long>(c * dim));
+        if (spherical(metric)) normalize(centroids.data() + c * dim, dim);
+        const float* centre = centroids.data() + c * dim;
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (long i = 0; i < static_cast<long>(n); i++)
+            best[i] = std::min(best[i], std::max(0.0f, cost(data.row(i), centre, dim, metric)));
+        if (c + 1 == k) break;
+        double total = 0;
+        for (std::size_t i = 0; i < n; i++) total += best[i];
+        if (!(total > 0)) {  // all points coincide with centres: any point will do
+            pick = rng.next() % n;
+            continue;
+        }
+        double target = rng.uniform() * total;
+        pick = n - 1;
+        for (std::size_t i = 0; i < n; i++) {
+            target -= best[i];
+            if (target <= 0) {
+                pick = i;
+                break;
+            }
+        }
+    }
+    return centroids;
+}
+
+// Assigns every row to its nearest centroid; returns the objective.
+double assign(const MatrixView& data, const std::vector<float>& centroids, int k, Metric metric,
+              std::vector<uint32_t>& assignment, std::vector<float>& costs, int threads) {
+    const std::size_t n = data.rows;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long i = 0; i < static_cast<long>(n); i++) {
+        const float* v = data.row(i);
+        uint32_t best = 0;
+        float best_cost = std::numeric_limits<float>::max();
+        for (int c = 0; c < k; c++) {
+            const float d = cost(v, centroids.data() + static_cast<std::size_t>(c) * data.dim, data.dim, metric);
+            if (d < best_cost) best_cost = d, best = static_cast<uint32_t>(c);
+        }
+        assignment[i] = best;
+        costs[i] = best_cost;
+    }
+    double total = 0;
+    for (std::size_t i = 0; i < n; i++) total += costs[i];
+    return total;
+}
+
+// New centroids as means of their rows, summed per fixed block then merged in order.
+void update(const MatrixView& data, int k, Metric metric, const std::vector<uint32_t>& assignment,
+            const std::vector<float>& costs, std::vector<float>& centroids, std::vector<uint32_t>& sizes,
+            int threads) {
+    const std::size_t n = data.rows, dim = data.dim, K = static_cast<std::size_t>(k);
+    const std::size_t blocks = (n + kBlockRows - 1) / kBlockRows;
+    std::vector<std::vector<double>> block_sums(blocks);
+    std::vector<std::vector<uint32_t>> block_counts(blocks);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long b = 0; b < static_cast<long>(blocks); b++) {
+        std::vector<double>& sums = block_sums[b];
+        std::vector<uint32_t>& counts = block_counts[b];
+        sums.assign(K * dim, 0.0);
+        counts.assign(K, 0);
+        const std::size_t end = std::min(n, (b + 1) * kBlockRows);
+        for (std::size_t i = b * kBlockRows; i < end; i++) {
+            const float* v = data.row(i);
+            double* s = sums.data() + assignment[i] * dim;
+            for (std::size_t j = 0; j < dim; j++) s[j] += v[j];
+            counts[assignment[i]]++;
+        }
+    }
+    std::vector<double> sums(K * dim, 0.0);
+    sizes.assign(K, 0);
+    for (std::size_t b = 0; b < blocks; b++) {
+        for (std::size_t j = 0; j < K * dim; j++) sums[j] += block_sums[b][j];
+        for (std::size_t c = 0; c < K; c++) sizes[c] += block_counts[b][c];
+    }
+    // Empty clusters take the row that is currently worst served, so none stays empty
+    // while the data has more distinct rows than clusters.
+    std::vector<char> taken(n, 0);
+    for (std::size_t c = 0; c < K; c++) {
+        float* centre = centroids.data() + c * dim;
+        if (sizes[c] > 0) {
+            for (std::size_t j = 0; j < dim; j++) centre[j] = static_cast<float>(sums[c * dim + j] / sizes[c]);
+        } else {
+            std::size_t worst = 0;
+            float worst_cost = -1.0f;
+            for (std::size_t i = 0; i < n; i++)
+                if (!taken[i] && costs[i] > worst_cost) worst_cost = costs[i], worst = i;
+            taken[worst] = 1;
+            std::copy(data.row(worst), data.row(worst) + dim, centre);
+        }
+        if (spherical(metric)) normalize(centre, dim);
+    }
+}
+
+}  // namespace
+
+uint32_t nearest_centroid(const float* centroids, std::size_t k, std::size_t dim, const float* v, Metric metric) {
+    uint32_t best = 0;
+    float best_cost = std::numeric_limits<float>::max();
+    for (std::size_t c = 0; c < k; c++) {
+        const float d = cost(v, centroids + c * dim, dim, metric);
+        if (d < best_cost) best_cost = d, best = static_cast<uint32_t>(c);
+    }
+    return best;
+}
+
+KMeansResult kmeans(const MatrixView& data, const KMeansParams& params, const StepCallback& between_steps) {
+    if (params.k < 1) throw InvalidArgument("k-means needs k >= 1");
+    if (data.rows == 0 || data.dim == 0) throw InvalidArgument("k-means needs at least one row of at least one dimension");
+    if (params.max_iterations < 1) throw InvalidArgument("max_iterations must be at least 1");
+    const int threads = std::max(1, params.threads);
+    const int k = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(params.k), data.rows));
+    const std::size_t dim = data.dim;
+    SplitMix64 rng(params.seed);
+
+    // Train on a seeded sample when the input is large.
+    const std::size_t limit = params.max_training_points ? params.max_training_points
+                                                         : std::max<std::size_t>(static_cast<std::size_t>(k) * 256, 1);
+    std::vector<float> sample;
+    MatrixView train = data;
+    if (data.rows > limit) {
+        std::vector<uint32_t> ids(data.rows);
+        for (std::size_t i = 0; i < ids.size(); i++) ids[i] = static_cast<uint32_t>(i);
+        for (std::size_t i = 0; i < limit; i++) std::swap(ids[i], ids[i + rng.next() % (data.rows - i)]);
+        std::sort(ids.begin(), ids.begin() + static_cast<long>(limit));
+        sample.resize(limit * dim);
+        for (std::size_t i = 0; i < limit; i++) std::copy(data.row(ids[i]), data.row(ids[i]) + dim, sample.begin() + static_cast<long>(i * dim));
+        train = MatrixView{sample.data(), limit, dim};
+    }
+
+    KMeansResult result;
+    result.centroids = seed_plus_plus(train, k, params.metric, rng, threads);
+    if (between_steps) between_steps();
+    std::vector<uint32_t> assignment(train.rows);
+    std::vector<float> costs(train.rows);
+    double previous = std::numeric_limits<double>::max();
+    for (int it = 0; it < params.max_iterations; it++) {
+        const double objective = assign(train, result.centroids, k, params.metric, assignment, costs, threads);
+        result.iterations = it + 1;
+        update(train, k, params.metric, assignment, costs, result.centroids, result.sizes, threads);
+        if (between_steps) between_steps();
+        if (previous - objective <= params.tolerance * std::max(previous, 1e-30) && it > 0) break;
+        previous = objective;
+    }
+    result.assignment.resize(data.rows);
+    costs.resize(data.rows);
+    result.objective = assign(data, result.centroids, k, params.metric, result.assignment, costs, threads);
+    result.sizes.assign(static_cast<std::size_t>(k), 0);
+    for (uint32_t a : result.assignment) result.sizes[a]++;
+    return result;
+}
+
+}  // namespace vectordb

@@ -1,0 +1,293 @@
+// Building the hierarchical k-means tree (see tree.h).
+//
+// Nodes are split in breadth-first order so that each node's children are
+// appended next to each other. A node of n > max_leaf_size rows gets
+// k = min(branching_factor, ceil(n / max_leaf_size)) children (at least 2):
+// near the bottom this aims straight at leaves of about max_leaf_size instead
+// of splitting into branching_factor slivers. k-means trains on a sample of the
+// node's rows (copied, so only the sample is ever gathered), then every row of
+// the node is assigned to its nearest centroid in parallel.
+#include "core/tree.h"
+
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/kmeans.h"
+#include "core/random.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <limits>
+#include <string>
+
+namespace vectordb {
+namespace {
+
+void check(const TreeParams& p) {
+    if (p.branching_factor < 2) throw InvalidArgument("branching_factor must be at least 2");
+    if (p.max_leaf_size < 1) throw InvalidArgument("max_leaf_size must be at least 1");
+    if (p.max_iterations < 1) throw InvalidArgument("max_iterations must be at least 1");
+    if (p.max_depth < 1) throw InvalidArgument("max_depth must be at least 1");
+    if (p.refine_iterations < 0) throw InvalidArgument("refine_iterations must not be negative");
+}
+
+void normalize_if_spherical(float* v, std::size_t dim, Metric metric) {
+    if (metric == Metric::L2) return;
+    const float n = std::sqrt(squared_norm(v, dim));
+    if (n > 0.0f)
+        for (std::size_t j = 0; j < dim; j++) v[j] /= n;
+}
+
+// Mean (normalised for spherical metrics) of the given rows.
+std::vector<float> mean_of(const MatrixView& data, const std::vector<uint32_t>& rows, Metric metric) {
+    std::vector<double> sum(data.dim, 0.0);
+    for (uint32_t r : rows) {
+        const float* v = data.row(r);
+        for (std::size_t j = 0; j < data.dim; j++) sum[j] += v[j];
+    }
+    std::vector<float> mean(data.dim);
+    for (std::size_t j = 0; j < data.dim; j++) mean[j] = rows.empty() ? 0.0f : static_cast<float>(sum[j] / rows.size());
+    normalize_if_spherical(mean.data(), data.dim, metric);
+    return mean;
+}
+
+// Distance used for radii: Euclidean between (unit, for spherical) vectors.
+float euclid(const float* a, const float* b, std::size_t dim) { return std::sqrt(l2_squared_distance(a, b, dim)); }
+
+struct Pending {
+    int32_t node;
+    std::vector<uint32_t> rows;
+};
+
+// Splits `rows` into at most k clusters: k-means on a seeded sample, then
+// every row assigned in parallel. Returns the cluster of each row and k.
+std::vector<uint32_t> split(const MatrixView& data, const std::vector<uint32_t>& rows, int k,
+                            const TreeParams& params, uint64_t seed, std::vector<float>* centroids,
+                            const StepCallback& between_steps) {
+    const std::size_t n = rows.size();
+    const std::size_t limit = params.max_training_points ? params.max_training_points
+                                                         : static_cast<std::size_t>(k) * 256;
+    std::vector<uint32_t> ids(rows);
+    std::size_t take = n;
+    if (n > limit) {
+        SplitMix64 rng(seed);
+        for (std::size_t i = 0; i < limit; i++) std::swap(ids[i], ids[i + rng.next() % (n - i)]);
+        take = limit;
+        std::sort(ids.begin(), ids.begin() + static_cast<long>(take));
+    }
+    std::vector<float> sample(take * data.dim);
+    for (std::size_t i = 0; i < take; i++)
+        std::copy(data.row(ids[i]), data.row(ids[i]) + data.dim, sample.begin() + static_cast<long>(i * data.dim));
+
+    KMeansParams kp;
+    kp.k = k;
+    kp.max_iterations = params.max_iterations;
+    kp.max_training_points = take;
+    kp.seed = seed;
+    kp.threads = params.threads;
+    kp.metric = params.metric;
+    KMeansResult km = kmeans(MatrixView{sample.data(), take, data.dim}, kp, between_steps);
+    const std::size_t clusters = km.sizes.size();
+    std::vector<uint32_t> assignment(n);
+#pragma omp parallel for num_threads(params.threads) schedule(static)
+    for (long i = 0; i < static_cast<long>(n); i++)
+        assignment[i] = nearest_centroid(km.centroids.data(), clusters, data.dim, data.row(rows[i]), params.metric);
+    *centroids = std::move(km.centroids);
+    return assignment;
+}
+
+// Lloyd passes over all leaf centroids together; updates leaf_rows and centroids.
+void refine_leaves(const MatrixView& data, const TreeParams& params, Tree& tree,
+                   std::vector<std::vector<uint32_t>>& leaf_rows, const StepCallback& between_steps) {
+    std::vector<int32_t> leaf_nodes(leaf_rows.size());
+    for (std::size_t i = 0; i < tree.nodes.size(); i++)
+        if (tree.nodes[i].leaf >= 0) leaf_nodes[static_cast<std::size_t>(tree.nodes[i].leaf)] = static_cast<int32_t>(i);
+    const std::size_t L = leaf_nodes.size();
+    if (L < 2) return;
+    std::vector<float> cents(L * data.dim);
+    for (std::size_t l = 0; l < L; l++) {
+        const float* c = tree.centroid(static_cast<std::size_t>(leaf_nodes[l]));
+        std::copy(c, c + data.dim, cents.begin() + static_cast<long>(l * data.dim));
+    }
+    std::vector<uint32_t> owner(data.rows);
+    for (int pass = 0; pass < params.refine_iterations; pass++) {
+#pragma omp parallel for num_threads(params.threads) schedule(static)
+        for (long i = 0; i < static_cast<long>(data.rows); i++)
+            owner[i] = nearest_centroid(cents.data(), L, data.dim, data.row(i), params.metric);
+        for (auto& rows : leaf_rows) rows.clear();
+        for (std::size_t i = 0; i < data.rows; i++) leaf_rows[owner[i]].push_back(static_cast<uint32_t>(i));
+        for (std::size_t l = 0; l < L; l++) {
+            if (leaf_rows[l].empty()) continue;  // an emptied leaf keeps its centroid and stays empty
+            const std::vector<float> c = mean_of(data, leaf_rows[l], params.metric);
+            std::copy(c.begin(), c.end(), cents.begin() + static_cast<long>(l * data.dim));
+        }
+        if (between_steps) between_steps();
+    }
+    for (std::size_t l = 0; l < L; l++)
+        std::copy(cents.begin() + static_cast<long>(l * data.dim), cents.begin() + static_cast<long>((l + 1) * data.dim),
+                  tree.centroids.begin() + static_cast<long>(static_cast<std::size_t>(leaf_nodes[l]) * data.dim));
+}
+
+// Internal centroids as size-weighted means of their children, sizes and radii, bottom-up.
+void finish_nodes(const MatrixView& data, Tree& tree, const std::vector<std::vector<uint32_t>>& leaf_rows,
+                  Metric metric) {
+    const std::size_t dim = data.dim;
+    tree.radius.assign(tree.nodes.size(), 0.0f);
+    // Children always come after their parent, so a reverse sweep sees children first.
+    for (std::size_t i = tree.nodes.size(); i-- > 0;) {
+        TreeNode& node = tree.nodes[i];
+        if (node.leaf >= 0) {
+            const auto& rows = leaf_rows[static_cast<std::size_t>(node.leaf)];
+            node.size = static_cast<uint32_t>(rows.size());
+            float r = 0;
+            for (uint32_t row : rows) r = std::max(r, euclid(tree.centroid(i), data.row(row), dim));
+            tree.radius[i] = r;
+            continue;
+        }
+        std::vector<double> sum(dim, 0.0);
+        uint32_t size = 0;
+        for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++) {
+            const TreeNode& child = tree.nodes[static_cast<std::size_t>(c)];
+            const float* cc = tree.centroid(static_cast<std::size_t>(c));
+            for (std::size_t j = 0; j < dim; j++) sum[j] += static_cast<double>(cc[j]) * child.size;
+            size += child.size;
+        }
+        node.size = size;
+        float* centre = tree.centroids.data() + i * dim;
+        if (size > 0) {
+            for (std::size_t j = 0; j < dim; j++) centre[j] = static_cast<float>(sum[j] / size);
+            normalize_if_spherical(centre, dim, metric);
+        }
+        // A child's ball lies within |centre - child centre| + child radius.
+        float r = 0;
+        for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++) {
+            if (tree.nodes[static_cast<std::size_t>(c)].size == 0) continue;
+            r = std::max(r, euclid(centre, tree.centroid(static_cast<std::size_t>(c)), dim) +
+                                tree.radius[static_cast<std::size_t>(c)]);
+        }
+        tree.radius[i] = r;
+    }
+}
+
+}  // namespace
+
+TreeStats Tree::stats() const {
+    TreeStats s;
+    s.nodes = nodes.size();
+    s.leaves = leaves.size();
+    s.min_leaf_size = leaves.empty() ? 0 : std::numeric_limits<std::size_t>::max();
+    std::size_t total = 0;
+    for (const TreeNode& n : nodes) s.depth = std::max(s.depth, n.depth + 1);
+    for (const TreeLeaf& l : leaves) {
+        s.min_leaf_size = std::min<std::size_t>(s.min_leaf_size, l.count);
+        s.max_leaf_size = std::max<std::size_t>(s.max_leaf_size, l.count);
+        total += l.count;
+    }
+    s.avg_leaf_size = leaves.empty() ? 0.0 : static_cast<double>(total) / leaves.size();
+    return s;
+}
+
+int32_t Tree::route(const float* v) const {
+    std::size_t node = 0;
+    while (nodes[node].leaf < 0) {
+        const TreeNode& n = nodes[node];
+        const uint32_t c = nearest_centroid(centroid(static_cast<std::size_t>(n.first_child)),
+                                            static_cast<std::size_t>(n.child_count), dim, v, metric);
+        node = static_cast<std::size_t>(n.first_child) + c;
+    }
+    return nodes[node].leaf;
+}
+
+Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps) {
+    check(params);
+    if (data.rows == 0 || data.dim == 0) throw InvalidArgument("cannot build a tree over no vectors");
+    if (data.rows > std::numeric_limits<uint32_t>::max()) throw LimitExceeded("too many vectors for one tree");
+    const std::size_t min_cluster =
+        params.min_cluster_size ? params.min_cluster_size : std::max<std::size_t>(1, params.max_leaf_size / 20);
+
+    Tree tree;
+    tree.dim = data.dim;
+    tree.metric = params.metric;
+    std::vector<std::vector<uint32_t>> leaf_rows;
+
+    std::vector<uint32_t> all(data.rows);
+    for (std::size_t i = 0; i < data.rows; i++) all[i] = static_cast<uint32_t>(i);
+    tree.nodes.push_back({-1, -1, 0, -1, 0, static_cast<uint32_t>(data.rows)});
+    const std::vector<float> root = mean_of(data, all, params.metric);
+    tree.centroids.insert(tree.centroids.end(), root.begin(), root.end());
+
+    std::deque<Pending> queue;
+    queue.push_back({0, std::move(all)});
+    uint64_t split_seed = params.seed;
+    while (!queue.empty()) {
+        Pending p = std::move(queue.front());
+        queue.pop_front();
+        const std::size_t n = p.rows.size();
+        const int32_t depth = tree.nodes[static_cast<std::size_t>(p.node)].depth;
+
+        std::vector<std::vector<uint32_t>> groups;
+        if (n > static_cast<std::size_t>(params.max_leaf_size) && depth + 1 < params.max_depth) {
+            const std::size_t leaf = static_cast<std::size_t>(params.max_leaf_size);
+            const int k = static_cast<int>(std::max<std::size_t>(
+                2, std::min<std::size_t>(static_cast<std::size_t>(params.branching_factor), (n + leaf - 1) / leaf)));
+            std::vector<float> centroids;
+            const std::vector<uint32_t> assignment = split(data, p.rows, k, params, ++split_seed, &centroids, between_steps);
+            const std::size_t clusters = centroids.size() / data.dim;
+            std::vector<std::vector<uint32_t>> members(clusters);
+            for (std::size_t i = 0; i < n; i++) members[assignment[i]].push_back(p.rows[i]);
+
+            // Clusters below min_cluster join the nearest cluster that is kept.
+            std::vector<std::size_t> keep;
+            for (std::size_t c = 0; c < clusters; c++)
+                if (members[c].size() >= min_cluster) keep.push_back(c);
+            for (std::size_t c = 0; c < clusters; c++) {
+                if (members[c].size() >= min_cluster || members[c].empty() || keep.empty()) continue;
+                std::size_t best = keep[0];
+                float best_d = std::numeric_limits<float>::max();
+                for (std::size_t kc : keep) {
+                    const float d = l2_squared_distance(centroids.data() + c * data.dim,
+                                                        centroids.data() + kc * data.dim, data.dim);
+                    if (d < best_d) best_d = d, best = kc;
+                }
+                members[best].insert(members[best].end(), members[c].begin(), members[c].end());
+            }
+            for (std::size_t kc : keep) groups.push_back(std::move(members[kc]));
+            // One cluster (e.g. duplicate rows) cannot split: this node stays a leaf.
+            if (groups.size() < 2) groups.clear();
+            if (between_steps) between_steps();
+        }
+
+        if (groups.empty()) {
+            tree.nodes[static_cast<std::size_t>(p.node)].leaf = static_cast<int32_t>(leaf_rows.size());
+            leaf_rows.push_back(std::move(p.rows));
+            continue;
+        }
+        const auto first = static_cast<int32_t>(tree.nodes.size());
+        tree.nodes[static_cast<std::size_t>(p.node)].first_child = first;
+        tree.nodes[static_cast<std::size_t>(p.node)].child_count = static_cast<int32_t>(groups.size());
+        for (std::size_t g = 0; g < groups.size(); g++) {
+            const std::vector<float> c = mean_of(data, groups[g], params.metric);
+            tree.centroids.insert(tree.centroids.end(), c.begin(), c.end());
+            tree.nodes.push_back({p.node, -1, 0, -1, depth + 1, static_cast<uint32_t>(groups[g].size())});
+            queue.push_back({first + static_cast<int32_t>(g), std::move(groups[g])});
+        }
+    }
+
+    refine_leaves(data, params, tree, leaf_rows, between_steps);
+    finish_nodes(data, tree, leaf_rows, params.metric);
+
+    // Leaves renumbered in node order, each a contiguous range of the permutation.
+    tree.permutation.reserve(data.rows);
+    for (std::size_t i = 0; i < tree.nodes.size(); i++) {
+        TreeNode& node = tree.nodes[i];
+        if (node.leaf < 0) continue;
+        const std::vector<uint32_t>& rows = leaf_rows[static_cast<std::size_t>(node.leaf)];
+        node.leaf = static_cast<int32_t>(tree.leaves.size());
+        tree.leaves.push_back({static_cast<int32_t>(i), static_cast<uint32_t>(tree.permutation.size()),
+                               static_cast<uint32_t>(rows.size())});
+        tree.permutation.insert(tree.permutation.end(), rows.begin(), rows.end());
+    }
+    return tree;
+}
+
+}  // namespace vectordb

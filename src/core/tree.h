@@ -1,0 +1,77 @@
+// The hierarchical k-means tree. A node holding more than max_leaf_size
+// vectors is split by k-means into at most branching_factor children; tiny
+// clusters are merged into their nearest sibling; a depth guard stops
+// degenerate data (duplicates) from recursing forever. Every node keeps its
+// full-precision centroid for navigation; leaves own contiguous ranges of a
+// leaf-ordered permutation of the rows, so the vectors of one leaf can be
+// stored next to each other.
+//
+// After the top-down split, a few Lloyd passes over all leaf centroids at once
+// let every row move to its nearest leaf anywhere in the tree: upper-level
+// splits cut through natural clusters, and this repairs the cuts (on synth-768
+// it lifts the recall reachable by scanning 6% of the vectors from 0.68 to 0.9).
+// Internal centroids are then recomputed as the means of their leaves, and each
+// node records the radius of the rows below it, so a search can walk the tree
+// best-first by a lower bound on the distance to anything in a subtree.
+#pragma once
+
+#include "core/common.h"
+#include "core/types.h"
+
+#include <vector>
+
+namespace vectordb {
+
+struct TreeParams {
+    int branching_factor = 10;
+    int max_leaf_size = 1000;
+    int max_iterations = 20;
+    int max_depth = 12;
+    std::size_t min_cluster_size = 0;  // 0 = max(1, max_leaf_size / 20)
+    uint64_t seed = 42;
+    int threads = 1;
+    Metric metric = Metric::L2;
+    std::size_t max_training_points = 0;  // per k-means run; 0 = the k-means default
+    int refine_iterations = 3;  // global Lloyd passes over all leaf centroids after the split
+};
+
+struct TreeNode {
+    int32_t parent;
+    int32_t first_child;  // children are nodes[first_child .. first_child + child_count)
+    int32_t child_count;
+    int32_t leaf;  // index into leaves, -1 for internal nodes
+    int32_t depth;
+    uint32_t size;  // vectors below
+};
+
+struct TreeLeaf {
+    int32_t node;
+    uint32_t begin;  // range in permutation
+    uint32_t count;
+};
+
+struct TreeStats {
+    int depth = 0;
+    std::size_t nodes = 0, leaves = 0, min_leaf_size = 0, max_leaf_size = 0;
+    double avg_leaf_size = 0;
+};
+
+class Tree {
+public:
+    std::size_t dim = 0;
+    Metric metric = Metric::L2;
+    std::vector<TreeNode> nodes;         // nodes[0] is the root
+    std::vector<float> centroids;        // nodes.size() x dim
+    std::vector<TreeLeaf> leaves;
+    std::vector<uint32_t> permutation;   // row ids in leaf order
+    std::vector<float> radius;           // per node: largest distance from its centroid to a row below
+
+    const float* centroid(std::size_t node) const { return centroids.data() + node * dim; }
+    TreeStats stats() const;
+    // Leaf reached by greedy descent: the nearest child centroid at each level.
+    int32_t route(const float* v) const;
+};
+
+Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps = {});
+
+}  // namespace vectordb

@@ -1,0 +1,300 @@
+// Unit tests for k-means (kmeans.h) and the hierarchical tree (tree.h).
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/kmeans.h"
+#include "core/random.h"
+#include "core/tree.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+namespace vectordb {
+namespace {
+
+// n points in `blobs` tight Gaussian blobs around well-separated centres; blob of row i is i % blobs.
+std::vector<float> blobs(std::size_t n, std::size_t dim, std::size_t count, float spread, uint64_t seed) {
+    SplitMix64 rng(seed);
+    auto normal = [&rng]() {
+        const double u1 = rng.uniform() + 1e-12, u2 = rng.uniform();
+        return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+    };
+    std::vector<float> centres(count * dim);
+    for (auto& x : centres) x = 10.0f * normal();
+    std::vector<float> data(n * dim);
+    for (std::size_t i = 0; i < n; i++)
+        for (std::size_t j = 0; j < dim; j++) data[i * dim + j] = centres[(i % count) * dim + j] + spread * normal();
+    return data;
+}
+
+TEST(KMeans, RecoversSeparatedBlobs) {
+    const std::size_t n = 4000, dim = 16;
+    const auto data = blobs(n, dim, 8, 0.5f, 1);
+    KMeansParams p;
+    p.k = 8;
+    p.threads = 2;
+    const KMeansResult r = kmeans(MatrixView{data.data(), n, dim}, p);
+    // Every blob maps to exactly one cluster and every cluster to one blob.
+    std::vector<std::set<uint32_t>> clusters_of_blob(8);
+    for (std::size_t i = 0; i < n; i++) clusters_of_blob[i % 8].insert(r.assignment[i]);
+    std::set<uint32_t> used;
+    for (const auto& s : clusters_of_blob) {
+        EXPECT_EQ(s.size(), 1u);
+        used.insert(*s.begin());
+    }
+    EXPECT_EQ(used.size(), 8u);
+    EXPECT_EQ(std::accumulate(r.sizes.begin(), r.sizes.end(), 0u), n);
+}
+
+TEST(KMeans, MoreIterationsNeverWorsenTheObjective) {
+    const std::size_t n = 3000, dim = 8;
+    const auto data = blobs(n, dim, 30, 4.0f, 2);  // overlapping: iterations matter
+    double previous = INFINITY;
+    for (int iterations : {1, 2, 5, 20}) {
+        KMeansParams p;
+        p.k = 12;
+        p.max_iterations = iterations;
+        p.tolerance = 0;
+        const double objective = kmeans(MatrixView{data.data(), n, dim}, p).objective;
+        EXPECT_LE(objective, previous * (1 + 1e-6)) << iterations;
+        previous = objective;
+    }
+}
+
+TEST(KMeans, DeterministicAndThreadCountIndependent) {
+    const std::size_t n = 5000, dim = 12;
+    const auto data = blobs(n, dim, 20, 3.0f, 3);
+    KMeansParams p;
+    p.k = 10;
+    p.seed = 77;
+    p.threads = 1;
+    const KMeansResult a = kmeans(MatrixView{data.data(), n, dim}, p);
+    p.threads = 2;
+    const KMeansResult b = kmeans(MatrixView{data.data(), n, dim}, p);
+    EXPECT_EQ(a.centroids, b.centroids);
+    EXPECT_EQ(a.assignment, b.assignment);
+    p.seed = 78;
+    EXPECT_NE(kmeans(MatrixView{data.data(), n, dim}, p).centroids, a.centroids);
+}
+
+TEST(KMeans, NoEmptyClusterWhileDistinctPointsRemain) {
+    // 6 distinct points, heavily duplicated: k = 6 must use all of them.
+    const std::size_t dim = 3;
+    std::vector<float> data;
+    for (int rep = 0; rep < 50; rep++)
+        for (int p = 0; p < 6; p++)
+            for (std::size_t j = 0; j < dim; j++) data.push_back(static_cast<float>(p * 10 + (rep % 2 ? 0 : 0)));
+    KMeansParams kp;
+    kp.k = 6;
+    const KMeansResult r = kmeans(MatrixView{data.data(), data.size() / dim, dim}, kp);
+    for (uint32_t s : r.sizes) EXPECT_EQ(s, 50u);
+}
+
+TEST(KMeans, TrainsOnASampleButAssignsEveryRow) {
+    const std::size_t n = 20000, dim = 8;
+    const auto data = blobs(n, dim, 5, 0.3f, 4);
+    KMeansParams p;
+    p.k = 5;
+    p.max_training_points = 500;
+    const KMeansResult r = kmeans(MatrixView{data.data(), n, dim}, p);
+    ASSERT_EQ(r.assignment.size(), n);
+    for (std::size_t i = 0; i < n; i++)
+        EXPECT_EQ(r.assignment[i], nearest_centroid(r.centroids.data(), 5, dim, data.data() + i * dim, Metric::L2));
+}
+
+TEST(KMeans, SphericalCentroidsAreUnitVectors) {
+    const std::size_t n = 2000, dim = 10;
+    auto data = blobs(n, dim, 6, 1.0f, 5);
+    for (std::size_t i = 0; i < n; i++) {
+        const float norm = std::sqrt(squared_norm(data.data() + i * dim, dim));
+        for (std::size_t j = 0; j < dim; j++) data[i * dim + j] /= norm;
+    }
+    for (Metric m : {Metric::Cosine, Metric::InnerProduct}) {
+        KMeansParams p;
+        p.k = 6;
+        p.metric = m;
+        const KMeansResult r = kmeans(MatrixView{data.data(), n, dim}, p);
+        for (std::size_t c = 0; c < 6; c++) EXPECT_NEAR(squared_norm(r.centroids.data() + c * dim, dim), 1.0f, 1e-4);
+    }
+}
+
+TEST(KMeans, NearestCentroidMatchesBruteForce) {
+    const auto cents = blobs(7, 5, 7, 0.0f, 6);
+    const auto points = blobs(100, 5, 3, 20.0f, 7);
+    for (std::size_t i = 0; i < 100; i++) {
+        const float* v = points.data() + i * 5;
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < 7; c++)
+            if (l2_squared_distance(cents.data() + c * 5, v, 5) < l2_squared_distance(cents.data() + best * 5, v, 5)) best = c;
+        EXPECT_EQ(nearest_centroid(cents.data(), 7, 5, v, Metric::L2), best);
+    }
+}
+
+TEST(KMeans, InvalidParametersThrow) {
+    const std::vector<float> data(10, 1.0f);
+    KMeansParams p;
+    p.k = 0;
+    EXPECT_THROW(kmeans(MatrixView{data.data(), 5, 2}, p), InvalidArgument);
+    p.k = 2;
+    EXPECT_THROW(kmeans(MatrixView{data.data(), 0, 2}, p), InvalidArgument);
+    p.max_iterations = 0;
+    EXPECT_THROW(kmeans(MatrixView{data.data(), 5, 2}, p), InvalidArgument);
+}
+
+// ---- tree ------------------------------------------------------------------
+
+struct TreeFixture {
+    std::size_t n = 6000, dim = 16;
+    std::vector<float> data = blobs(n, dim, 40, 3.0f, 11);
+    MatrixView view() const { return {data.data(), n, dim}; }
+};
+
+TreeParams small_tree(int refine = 3) {
+    TreeParams p;
+    p.branching_factor = 4;
+    p.max_leaf_size = 200;
+    p.threads = 2;
+    p.refine_iterations = refine;
+    return p;
+}
+
+TEST(Tree, StructureIsConsistent) {
+    TreeFixture f;
+    const Tree t = build_tree(f.view(), small_tree());
+    // The permutation holds every row once and the leaves tile it in order.
+    std::vector<uint32_t> sorted = t.permutation;
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < f.n; i++) ASSERT_EQ(sorted[i], i);
+    uint32_t next = 0;
+    for (const TreeLeaf& leaf : t.leaves) {
+        EXPECT_EQ(leaf.begin, next);
+        next += leaf.count;
+        EXPECT_EQ(t.nodes[static_cast<std::size_t>(leaf.node)].size, leaf.count);
+    }
+    EXPECT_EQ(next, f.n);
+    // Children are contiguous, point back to their parent, and sizes add up.
+    EXPECT_EQ(t.nodes[0].size, f.n);
+    for (std::size_t i = 0; i < t.nodes.size(); i++) {
+        const TreeNode& node = t.nodes[i];
+        if (node.leaf >= 0) {
+            EXPECT_EQ(t.leaves[static_cast<std::size_t>(node.leaf)].node, static_cast<int32_t>(i));
+            continue;
+        }
+        ASSERT_GE(node.child_count, 2);
+        uint32_t sum = 0;
+        for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++) {
+            EXPECT_EQ(t.nodes[static_cast<std::size_t>(c)].parent, static_cast<int32_t>(i));
+            EXPECT_EQ(t.nodes[static_cast<std::size_t>(c)].depth, node.depth + 1);
+            sum += t.nodes[static_cast<std::size_t>(c)].size;
+        }
+        EXPECT_EQ(sum, node.size);
+    }
+    const TreeStats s = t.stats();
+    EXPECT_EQ(s.leaves, t.leaves.size());
+    EXPECT_EQ(s.nodes, t.nodes.size());
+    EXPECT_NEAR(s.avg_leaf_size, double(f.n) / s.leaves, 1e-9);
+    EXPECT_LE(s.min_leaf_size, s.avg_leaf_size);
+    EXPECT_GE(s.max_leaf_size, s.avg_leaf_size);
+}
+
+TEST(Tree, EveryRowLiesWithinTheRadiusOfEachAncestor) {
+    TreeFixture f;
+    const Tree t = build_tree(f.view(), small_tree());
+    for (const TreeLeaf& leaf : t.leaves) {
+        for (uint32_t i = leaf.begin; i < leaf.begin + leaf.count; i++) {
+            const float* v = f.data.data() + t.permutation[i] * f.dim;
+            for (int32_t node = leaf.node; node >= 0; node = t.nodes[static_cast<std::size_t>(node)].parent) {
+                const float d = std::sqrt(l2_squared_distance(t.centroid(static_cast<std::size_t>(node)), v, f.dim));
+                ASSERT_LE(d, t.radius[static_cast<std::size_t>(node)] * (1 + 1e-5f) + 1e-4f);
+            }
+        }
+    }
+}
+
+TEST(Tree, LeavesRespectMaxLeafSizeBeforeRefinement) {
+    TreeFixture f;
+    const Tree t = build_tree(f.view(), small_tree(0));
+    for (const TreeLeaf& leaf : t.leaves) EXPECT_LE(leaf.count, 200u);
+    EXPECT_GE(t.leaves.size(), f.n / 200);
+}
+
+TEST(Tree, RefinementMovesRowsToTheirNearestLeaf) {
+    TreeFixture f;
+    TreeParams p = small_tree(10);
+    const Tree t = build_tree(f.view(), p);
+    // After enough passes (near convergence) most rows sit in the leaf whose centroid is nearest.
+    std::vector<float> cents;
+    for (const TreeLeaf& leaf : t.leaves) {
+        const float* c = t.centroid(static_cast<std::size_t>(leaf.node));
+        cents.insert(cents.end(), c, c + f.dim);
+    }
+    std::size_t agree = 0;
+    for (std::size_t l = 0; l < t.leaves.size(); l++)
+        for (uint32_t i = t.leaves[l].begin; i < t.leaves[l].begin + t.leaves[l].count; i++)
+            agree += nearest_centroid(cents.data(), t.leaves.size(), f.dim, f.data.data() + t.permutation[i] * f.dim,
+                                      Metric::L2) == l;
+    EXPECT_GE(double(agree) / f.n, 0.97);
+}
+
+TEST(Tree, RouteUsuallyFindsARowsOwnLeaf) {
+    TreeFixture f;
+    const Tree t = build_tree(f.view(), small_tree(0));
+    std::vector<int32_t> leaf_of(f.n);
+    for (std::size_t l = 0; l < t.leaves.size(); l++)
+        for (uint32_t i = t.leaves[l].begin; i < t.leaves[l].begin + t.leaves[l].count; i++)
+            leaf_of[t.permutation[i]] = static_cast<int32_t>(l);
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < f.n; i++) same += t.route(f.data.data() + i * f.dim) == leaf_of[i];
+    EXPECT_GE(double(same) / f.n, 0.9);
+}
+
+TEST(Tree, IdenticalRowsTerminateInOneLeaf) {
+    const std::vector<float> data(5000 * 4, 1.5f);
+    const Tree t = build_tree(MatrixView{data.data(), 5000, 4}, small_tree());
+    EXPECT_EQ(t.leaves.size(), 1u);
+    EXPECT_EQ(t.leaves[0].count, 5000u);
+}
+
+TEST(Tree, DeterministicAndThreadCountIndependent) {
+    TreeFixture f;
+    TreeParams p = small_tree();
+    p.threads = 1;
+    const Tree a = build_tree(f.view(), p);
+    p.threads = 2;
+    const Tree b = build_tree(f.view(), p);
+    EXPECT_EQ(a.permutation, b.permutation);
+    EXPECT_EQ(a.centroids, b.centroids);
+    p.seed = 999;
+    EXPECT_NE(build_tree(f.view(), p).permutation, a.permutation);
+}
+
+TEST(Tree, CallbackCanCancelTheBuild) {
+    TreeFixture f;
+    int calls = 0;
+    EXPECT_THROW(build_tree(f.view(), small_tree(), [&calls]() {
+                     if (++calls == 5) throw std::runtime_error("cancelled");
+                 }),
+                 std::runtime_error);
+    EXPECT_EQ(calls, 5);
+}
+
+TEST(Tree, InvalidParametersThrow) {
+    TreeFixture f;
+    TreeParams p = small_tree();
+    p.branching_factor = 1;
+    EXPECT_THROW(build_tree(f.view(), p), InvalidArgument);
+    p = small_tree();
+    p.max_leaf_size = 0;
+    EXPECT_THROW(build_tree(f.view(), p), InvalidArgument);
+    p = small_tree();
+    p.max_iterations = 0;
+    EXPECT_THROW(build_tree(f.view(), p), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace vectordb
