@@ -106,10 +106,17 @@ void Quantizer::prepare_leaf(const float* rotated_query, const float* rotated_ce
     }
     const float levels = static_cast<float>((1 << kQueryBits) - 1);
     const float delta = high > low ? (high - low) / levels : 1.0f;
-    for (std::size_t i = 0; i < d; i++) {
-        const auto level = static_cast<uint32_t>(std::min(levels, std::floor((x[i] - low) / delta + 0.5f)));
-        for (int p = 0; p < kQueryBits; p++)
-            if (level & (1u << p)) out->planes[p * words_ + i / 64] |= 1ull << (i % 64);
+    const float inv_delta = 1.0f / delta;
+    // Branch-free: gather one 64-coordinate word of every bit plane at a time
+    // (the level bits of random data would defeat the branch predictor).
+    for (std::size_t w = 0; w < words_; w++) {
+        uint64_t plane[kQueryBits] = {};
+        for (std::size_t b = 0; b < 64; b++) {
+            // x >= low, so truncation is round-half-up; min() guards float slop.
+            const auto level = std::min(static_cast<uint32_t>((x[w * 64 + b] - low) * inv_delta + 0.5f), (1u << kQueryBits) - 1);
+            for (int p = 0; p < kQueryBits; p++) plane[p] |= static_cast<uint64_t>((level >> p) & 1u) << b;
+        }
+        for (int p = 0; p < kQueryBits; p++) out->planes[p * words_ + w] = plane[p];
     }
     out->low = low;
     out->delta = delta;

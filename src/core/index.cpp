@@ -1,0 +1,98 @@
+// Building the in-memory index: tree, then codes leaf by leaf.
+#include "core/index.h"
+
+#include "core/code_scan.h"
+#include "core/distance.h"
+#include "core/errors.h"
+
+#include <cmath>
+#include <exception>
+
+namespace vectordb {
+
+std::vector<float> normalized_copy(const MatrixView& data) {
+    std::vector<float> out(data.data, data.data + data.rows * data.dim);
+    for (std::size_t i = 0; i < data.rows; i++) {
+        float* v = out.data() + i * data.dim;
+        const float norm = std::sqrt(squared_norm(v, data.dim));
+        if (norm > 0.0f)
+            for (std::size_t j = 0; j < data.dim; j++) v[j] /= norm;
+    }
+    return out;
+}
+
+CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, const StepCallback& between_steps) {
+    if (input.rows == 0 || input.dim == 0) throw InvalidArgument("cannot build an index over no vectors");
+    CoreIndex index;
+    index.metric = params.tree.metric;
+    index.dim = input.dim;
+
+    std::vector<float> normalized;
+    MatrixView data = input;
+    if (index.metric == Metric::Cosine) {
+        normalized = normalized_copy(input);
+        data.data = normalized.data();
+    }
+
+    index.tree = build_tree(data, params.tree, between_steps);
+    index.quantizer = Quantizer::create(params.quantizer, index.metric, data, params.tree.seed);
+    if (between_steps) between_steps();
+
+    const std::size_t words = index.quantizer.words();
+    const bool rabitq = params.quantizer == QuantizerKind::RaBitQ;
+    index.leaves.resize(index.tree.leaves.size());
+    for (std::size_t l = 0; l < index.tree.leaves.size(); l++) {
+        const TreeLeaf& leaf = index.tree.leaves[l];
+        LeafCodes& codes = index.leaves[l];
+        codes.ids.assign(index.tree.permutation.begin() + leaf.begin,
+                         index.tree.permutation.begin() + leaf.begin + leaf.count);
+        codes.blocks.assign(code_blocks(leaf.count) * kCodeBlock * words, 0ull);
+        codes.factors.resize(leaf.count);
+        const float* centroid = index.tree.centroid(static_cast<std::size_t>(leaf.node));
+        if (rabitq) {
+            codes.rotated_centroid.resize(index.quantizer.rotated_dim());
+            index.quantizer.rotate(centroid, codes.rotated_centroid.data());
+        }
+    }
+
+    // Encoding is independent per vector: spread it over threads, one leaf at a
+    // time so each thread writes disjoint slots. Exceptions cannot leave an
+    // OpenMP region, so the first one is kept and rethrown after it.
+    for (std::size_t l = 0; l < index.leaves.size(); l++) {
+        LeafCodes& codes = index.leaves[l];
+        const float* centroid = index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[l].node));
+        const auto count = static_cast<long>(codes.count());
+        std::exception_ptr failure;
+#pragma omp parallel for num_threads(params.tree.threads) schedule(static)
+        for (long i = 0; i < count; i++) {
+            try {
+                std::vector<uint64_t> code(words);
+                index.quantizer.encode(data.row(codes.ids[i]), centroid, code.data(), &codes.factors[i]);
+                store_code(codes.blocks.data(), static_cast<std::size_t>(i), words, code.data());
+            } catch (...) {
+#pragma omp critical
+                if (!failure) failure = std::current_exception();
+            }
+        }
+        if (failure) std::rethrow_exception(failure);
+        if (between_steps && l % 16 == 15) between_steps();
+    }
+    return index;
+}
+
+std::size_t CoreIndex::memory_bytes() const {
+    std::size_t bytes = tree.centroids.size() * sizeof(float) + tree.nodes.size() * sizeof(TreeNode);
+    for (const LeafCodes& leaf : leaves) {
+        bytes += leaf.blocks.size() * sizeof(uint64_t) + leaf.factors.size() * sizeof(CodeFactors) +
+                 leaf.ids.size() * sizeof(uint32_t) + leaf.rotated_centroid.size() * sizeof(float);
+    }
+    return bytes;
+}
+
+std::size_t CoreIndex::size() const {
+    std::size_t n = 0;
+    for (const LeafCodes& leaf : leaves) n += leaf.count();
+    return n;
+}
+
+}  // namespace vectordb

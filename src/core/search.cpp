@@ -1,0 +1,187 @@
+// Best-first tree walk, code scan, bound-driven exact rerank (see search.h).
+#include "core/search.h"
+
+#include "core/code_scan.h"
+#include "core/distance.h"
+#include "core/errors.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vectordb {
+
+Searcher::Searcher(const CoreIndex& index, const float* query, const SearchParams& params, VectorSource& source)
+    : index_(index), params_(params), source_(source), query_(query, query + index.dim), scratch_(index.dim) {
+    if (params.k == 0) throw InvalidArgument("k must be at least 1");
+    if (params.probes == 0) throw InvalidArgument("probes must be at least 1");
+    if (params.rerank_factor == 0) throw InvalidArgument("rerank_factor must be at least 1");
+    nav_query_ = query_;
+    query_norm_ = std::sqrt(squared_norm(query, index.dim));
+    if (index.metric == Metric::Cosine) {
+        const float norm = std::sqrt(squared_norm(query, index.dim));
+        if (norm > 0.0f)
+            for (float& x : nav_query_) x /= norm;
+    }
+    if (index.quantizer.kind() == QuantizerKind::RaBitQ) {
+        rotated_query_.resize(index.quantizer.rotated_dim());
+        index.quantizer.rotate(nav_query_.data(), rotated_query_.data());
+    } else {
+        index.quantizer.prepare_hamming(nav_query_.data(), &prepared_);
+    }
+    probe_target_ = params.probes;
+    rerank_budget_ = params.k * params.rerank_factor;
+    if (!index.tree.nodes.empty()) frontier_.push({node_score(0), 0});
+}
+
+float Searcher::node_score(std::size_t node) const {
+    const float* c = index_.tree.centroid(node);
+    const bool leaf = index_.tree.nodes[node].leaf >= 0;
+    // Leaves rank by centroid distance (as an inverted file does); internal
+    // nodes by a lower bound on the distance to anything below them, from the
+    // subtree's radius, so no subtree is passed over for a far-off centroid.
+    const float radius = leaf ? 0.0f : index_.tree.radius[node];
+    if (index_.metric == Metric::InnerProduct)
+        return -inner_product(c, nav_query_.data(), index_.dim) - query_norm_ * radius;
+    const float d2 = l2_squared_distance(c, nav_query_.data(), index_.dim);
+    if (leaf) return d2;
+    const float gap = std::max(0.0f, std::sqrt(d2) - radius);
+    return gap * gap;
+}
+
+float Searcher::exact_score(uint32_t id) {
+    const float* v = source_.vector(id, scratch_.data());
+    switch (index_.metric) {
+        case Metric::L2:
+            return l2_squared_distance(v, query_.data(), index_.dim);
+        case Metric::InnerProduct:
+            return -inner_product(v, query_.data(), index_.dim);
+        case Metric::Cosine:
+            // Scores compare with squared L2 between unit vectors: 2 * cosine distance.
+            return static_cast<float>(2.0 * cosine_distance(v, query_.data(), index_.dim));
+    }
+    return 0.0f;
+}
+
+float Searcher::to_distance(float score) const {
+    switch (index_.metric) {
+        case Metric::L2:
+            return std::sqrt(std::max(0.0f, score));
+        case Metric::InnerProduct:
+            return score;
+        case Metric::Cosine:
+            return score / 2.0f;
+    }
+    return score;
+}
+
+bool Searcher::probe_next_leaf() {
+    while (!frontier_.empty()) {
+        const NodeEntry entry = frontier_.top();
+        frontier_.pop();
+        const TreeNode& node = index_.tree.nodes[static_cast<std::size_t>(entry.node)];
+        if (node.leaf >= 0) {
+            probe_leaf(static_cast<std::size_t>(node.leaf));
+            return true;
+        }
+        for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++)
+            frontier_.push({node_score(static_cast<std::size_t>(c)), c});
+    }
+    return false;
+}
+
+void Searcher::probe_leaf(std::size_t leaf_index) {
+    const LeafCodes& leaf = index_.leaves[leaf_index];
+    const std::size_t count = leaf.count();
+    stats_.leaves_probed++;
+    if (count == 0) return;
+    const std::size_t words = index_.quantizer.words();
+    const std::size_t blocks = code_blocks(count);
+    scanned_.resize(blocks * kCodeBlock);
+    if (index_.quantizer.kind() == QuantizerKind::RaBitQ) {
+        const TreeLeaf& tl = index_.tree.leaves[leaf_index];
+        const float centroid_ip =
+            index_.metric == Metric::InnerProduct
+                ? inner_product(index_.tree.centroid(static_cast<std::size_t>(tl.node)), nav_query_.data(), index_.dim)
+                : 0.0f;
+        index_.quantizer.prepare_leaf(rotated_query_.data(), leaf.rotated_centroid.data(), centroid_ip, &prepared_);
+        scan_weighted_popcount(leaf.blocks.data(), blocks, words, prepared_.planes.data(), scanned_.data());
+    } else {
+        scan_hamming(leaf.blocks.data(), blocks, words, prepared_.planes.data(), scanned_.data());
+    }
+    for (std::size_t i = 0; i < count; i++) {
+        const Estimate e = index_.quantizer.estimate(prepared_, scanned_[i], leaf.factors[i], params_.epsilon);
+        pool_.push_back({e.lower_bound, e.score, leaf.ids[i]});
+    }
+    stats_.codes_scanned += count;
+    sorted_end_ = cursor_;  // new candidates may beat the sorted ones: select again
+}
+
+const Searcher::Candidate* Searcher::peek_candidate() {
+    if (cursor_ == pool_.size()) return nullptr;
+    if (cursor_ == sorted_end_) {
+        // Select the next batch in lower-bound order; the rest stay unsorted
+        // but are all >= the batch, so the batch head is the pool's minimum.
+        const std::size_t batch = std::min(pool_.size() - cursor_, std::max<std::size_t>(rerank_budget_, 64));
+        auto first = pool_.begin() + static_cast<long>(cursor_);
+        auto middle = first + static_cast<long>(batch);
+        const auto by_bound = [](const Candidate& a, const Candidate& b) {
+            return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
+        };
+        std::nth_element(first, middle - 1, pool_.end(), by_bound);
+        std::sort(first, middle, by_bound);
+        sorted_end_ = cursor_ + batch;
+        // Warm the vectors we are about to rerank.
+        std::vector<uint32_t> ids;
+        const std::size_t ahead = std::min(batch, rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+        ids.reserve(ahead);
+        for (std::size_t i = 0; i < ahead; i++) ids.push_back(pool_[cursor_ + i].id);
+        if (!ids.empty()) source_.prefetch(ids.data(), ids.size());
+    }
+    return &pool_[cursor_];
+}
+
+void Searcher::rerank(const Candidate& c) {
+    reranked_.push({exact_score(c.id), c.id});
+    stats_.reranked++;
+    cursor_++;
+}
+
+bool Searcher::next(Neighbor* out) {
+    for (;;) {
+        while (stats_.leaves_probed < probe_target_ && probe_next_leaf()) {
+        }
+        const Candidate* c = peek_candidate();
+        const bool budget_left = stats_.reranked < rerank_budget_;
+        if (!reranked_.empty()) {
+            const bool certain = c == nullptr ||
+                                 (index_.quantizer.has_bounds() && reranked_.top().score <= c->lower_bound);
+            if (certain || !budget_left) {
+                const Scored best = reranked_.top();
+                reranked_.pop();
+                *out = {best.id, to_distance(best.score)};
+                stats_.returned++;
+                return true;
+            }
+        }
+        if (c != nullptr && budget_left) {
+            rerank(*c);
+            continue;
+        }
+        // Nothing ready: widen the search, or stop when the tree is exhausted.
+        if (c == nullptr && frontier_.empty()) return false;
+        probe_target_ = stats_.leaves_probed + params_.probes;
+        rerank_budget_ = stats_.reranked + params_.k * params_.rerank_factor;
+    }
+}
+
+std::vector<Neighbor> search(const CoreIndex& index, const float* query, const SearchParams& params,
+                             VectorSource& source, SearchStats* stats) {
+    Searcher searcher(index, query, params, source);
+    std::vector<Neighbor> result;
+    Neighbor n;
+    while (result.size() < params.k && searcher.next(&n)) result.push_back(n);
+    if (stats) *stats = searcher.stats();
+    return result;
+}
+
+}  // namespace vectordb

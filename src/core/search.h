@@ -1,0 +1,130 @@
+// Searching a CoreIndex. A query walks the tree best-first by exact centroid
+// distance, scans the codes of the nearest leaves, keeps candidates ordered by
+// the estimator's lower bound, reranks them exactly through a VectorSource and
+// returns neighbours in exact distance order.
+//
+// Reranking budget: at most k * rerank_factor exact distances for the first k
+// results. With rabitq the budget is only a cap: a result is returned as soon
+// as its exact distance is below every remaining candidate's lower bound, so
+// candidates that cannot be among the nearest are never reranked. hamming has
+// no bound and reranks the whole budget.
+//
+// Resumable: next() may be called past k (the index needs this when a WHERE
+// clause rejects rows). When the budget or the probed leaves run out, the
+// search probes `probes` more leaves and grants k * rerank_factor more
+// reranks, and goes on. Results within what has been examined come in exact
+// order; a row found in a later round may be nearer than one already returned
+// (pgvector calls this relaxed order).
+#pragma once
+
+#include "core/common.h"
+#include "core/index.h"
+
+#include <queue>
+#include <vector>
+
+namespace vectordb {
+
+struct SearchParams {
+    std::size_t k = 10;
+    std::size_t probes = 4;
+    std::size_t rerank_factor = 5;
+    float epsilon = 1.9f;  // rabitq bound confidence (~99.9% at 1.9)
+};
+
+// Where full-precision vectors come from for reranking (memory, mmap, heap).
+class VectorSource {
+public:
+    virtual ~VectorSource() = default;
+    // The vector with this id (dim floats): a pointer into the source's own
+    // memory, or into scratch (dim floats) after copying it there.
+    virtual const float* vector(uint32_t id, float* scratch) = 0;
+    // Hint that these ids will be read soon.
+    virtual void prefetch(const uint32_t* ids, std::size_t n) {
+        (void)ids;
+        (void)n;
+    }
+};
+
+// Serves vectors from a row-major matrix (row i = id i).
+class MatrixSource : public VectorSource {
+public:
+    explicit MatrixSource(const MatrixView& m) : m_(m) {}
+    const float* vector(uint32_t id, float*) override { return m_.row(id); }
+
+private:
+    MatrixView m_;
+};
+
+struct Neighbor {
+    uint32_t id;
+    float distance;  // as the SQL operator reports it: L2, negative inner product, cosine distance
+};
+
+struct SearchStats {
+    std::size_t leaves_probed = 0;
+    std::size_t codes_scanned = 0;
+    std::size_t reranked = 0;
+    std::size_t returned = 0;
+};
+
+class Searcher {
+public:
+    Searcher(const CoreIndex& index, const float* query, const SearchParams& params, VectorSource& source);
+
+    // The next neighbour; false when every indexed vector has been returned.
+    bool next(Neighbor* out);
+    const SearchStats& stats() const { return stats_; }
+
+private:
+    struct Candidate {
+        float lower_bound;
+        float score;
+        uint32_t id;
+    };
+    struct Scored {
+        float score;
+        uint32_t id;
+        bool operator>(const Scored& o) const { return score > o.score || (score == o.score && id > o.id); }
+    };
+    struct NodeEntry {
+        float score;
+        int32_t node;
+        bool operator>(const NodeEntry& o) const { return score > o.score; }
+    };
+
+    bool probe_next_leaf();
+    void probe_leaf(std::size_t leaf);
+    const Candidate* peek_candidate();
+    void rerank(const Candidate& c);
+    float node_score(std::size_t node) const;
+    float exact_score(uint32_t id);
+    float to_distance(float score) const;
+
+    const CoreIndex& index_;
+    SearchParams params_;
+    VectorSource& source_;
+    std::vector<float> query_;          // original query (exact distances)
+    std::vector<float> nav_query_;      // normalised for cosine: tree and codes
+    std::vector<float> rotated_query_;  // rabitq: P nav_query
+    std::vector<float> scratch_;
+    float query_norm_ = 0;
+    PreparedQuery prepared_;
+    std::vector<uint32_t> scanned_;
+
+    std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>> frontier_;
+    std::vector<Candidate> pool_;  // [0, cursor) used, [cursor, sorted_end) sorted, rest unsorted
+    std::size_t cursor_ = 0;
+    std::size_t sorted_end_ = 0;
+    std::priority_queue<Scored, std::vector<Scored>, std::greater<Scored>> reranked_;
+
+    std::size_t probe_target_;
+    std::size_t rerank_budget_;
+    SearchStats stats_;
+};
+
+// The first params.k neighbours (fewer if the index is smaller).
+std::vector<Neighbor> search(const CoreIndex& index, const float* query, const SearchParams& params,
+                             VectorSource& source, SearchStats* stats = nullptr);
+
+}  // namespace vectordb

@@ -1,0 +1,223 @@
+// Unit tests for index building and search: a brute-force cross-check when
+// every leaf is probed, resumption, recall, the bound-driven rerank, errors.
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/index.h"
+#include "core/random.h"
+#include "core/search.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+namespace vectordb {
+namespace {
+
+// n points around `clusters` random centres in dim dimensions.
+std::vector<float> clustered(std::size_t n, std::size_t dim, std::size_t clusters, uint64_t seed) {
+    SplitMix64 rng(seed);
+    auto normal = [&rng]() {
+        const double u1 = rng.uniform() + 1e-12, u2 = rng.uniform();
+        return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+    };
+    std::vector<float> centres(clusters * dim);
+    for (auto& x : centres) x = normal();
+    std::vector<float> data(n * dim);
+    for (std::size_t i = 0; i < n; i++) {
+        const std::size_t c = rng.next() % clusters;
+        for (std::size_t j = 0; j < dim; j++) data[i * dim + j] = centres[c * dim + j] + 0.4f * normal();
+    }
+    return data;
+}
+
+double exact_score(Metric m, const float* v, const float* q, std::size_t dim) {
+    switch (m) {
+        case Metric::L2: return std::sqrt(double(l2_squared_distance(v, q, dim)));
+        case Metric::InnerProduct: return -double(inner_product(v, q, dim));
+        case Metric::Cosine: return cosine_distance(v, q, dim);
+    }
+    return 0;
+}
+
+// Brute-force top-k ids (ties by id).
+std::vector<uint32_t> brute_force(Metric m, const std::vector<float>& data, std::size_t dim, const float* q,
+                                  std::size_t k) {
+    const std::size_t n = data.size() / dim;
+    std::vector<std::pair<double, uint32_t>> all;
+    for (std::size_t i = 0; i < n; i++) all.push_back({exact_score(m, data.data() + i * dim, q, dim), uint32_t(i)});
+    std::sort(all.begin(), all.end());
+    std::vector<uint32_t> ids;
+    for (std::size_t i = 0; i < k && i < n; i++) ids.push_back(all[i].second);
+    return ids;
+}
+
+struct Fixture {
+    std::size_t dim = 64, n = 3000;
+    std::vector<float> data = clustered(n, dim, 20, 1);
+    std::vector<float> queries = clustered(30, dim, 20, 1 /* same centres */);
+    MatrixView view() const { return {data.data(), n, dim}; }
+};
+
+CoreIndex build(const Fixture& f, Metric metric, QuantizerKind kind, int leaf = 100) {
+    IndexParams p;
+    p.tree.branching_factor = 4;
+    p.tree.max_leaf_size = leaf;
+    p.tree.metric = metric;
+    p.tree.threads = 2;
+    p.quantizer = kind;
+    return CoreIndex::build(f.view(), p);
+}
+
+class SearchAllMetrics : public ::testing::TestWithParam<std::tuple<Metric, QuantizerKind>> {};
+
+TEST_P(SearchAllMetrics, ProbingEveryLeafEqualsBruteForce) {
+    const auto [metric, kind] = GetParam();
+    Fixture f;
+    const CoreIndex index = build(f, metric, kind);
+    ASSERT_EQ(index.size(), f.n);
+    MatrixSource source(f.view());
+    SearchParams sp;
+    sp.k = 10;
+    sp.probes = index.leaves.size();
+    sp.rerank_factor = f.n;  // rerank everything: the result must be exact
+    sp.epsilon = 1e9f;       // an unbounded epsilon disables bound-driven pruning
+    for (std::size_t qi = 0; qi < 30; qi++) {
+        const float* q = f.queries.data() + qi * f.dim;
+        const auto found = search(index, q, sp, source);
+        const auto want = brute_force(metric, f.data, f.dim, q, sp.k);
+        ASSERT_EQ(found.size(), want.size());
+        for (std::size_t i = 0; i < want.size(); i++) {
+            EXPECT_NEAR(found[i].distance, exact_score(metric, f.data.data() + want[i] * f.dim, q, f.dim), 1e-4)
+                << "query " << qi << " rank " << i;
+        }
+        std::vector<uint32_t> got;
+        for (const auto& nb : found) got.push_back(nb.id);
+        EXPECT_EQ(got, want) << "query " << qi;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Metrics, SearchAllMetrics,
+                         ::testing::Combine(::testing::Values(Metric::L2, Metric::InnerProduct, Metric::Cosine),
+                                            ::testing::Values(QuantizerKind::RaBitQ, QuantizerKind::Hamming)));
+
+TEST(Search, GoodRecallWithFewProbes) {
+    Fixture f;
+    for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming}) {
+        const CoreIndex index = build(f, Metric::L2, kind);
+        MatrixSource source(f.view());
+        SearchParams sp;
+        sp.k = 10;
+        sp.probes = 8;  // about a fifth of the leaves
+        // hamming orders candidates more coarsely, so it needs a larger rerank budget.
+        sp.rerank_factor = kind == QuantizerKind::RaBitQ ? 10 : 30;
+        double hits = 0;
+        for (std::size_t qi = 0; qi < 30; qi++) {
+            const float* q = f.queries.data() + qi * f.dim;
+            const auto want = brute_force(Metric::L2, f.data, f.dim, q, 10);
+            for (const auto& nb : search(index, q, sp, source))
+                hits += std::count(want.begin(), want.end(), nb.id);
+        }
+        EXPECT_GE(hits / 300.0, 0.9) << quantizer_name(kind) << " over " << index.leaves.size() << " leaves";
+    }
+}
+
+TEST(Search, RabitqBoundsSaveReranks) {
+    Fixture f;
+    const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
+    MatrixSource source(f.view());
+    SearchParams sp;
+    sp.k = 10;
+    sp.probes = 4;
+    sp.rerank_factor = 20;
+    std::size_t reranked = 0;
+    for (std::size_t qi = 0; qi < 30; qi++) {
+        SearchStats st;
+        search(index, f.queries.data() + qi * f.dim, sp, source, &st);
+        reranked += st.reranked;
+        EXPECT_LE(st.reranked, sp.k * sp.rerank_factor);
+    }
+    // Bound-driven: far fewer than the cap of 200 per query.
+    EXPECT_LT(reranked / 30.0, 0.5 * sp.k * sp.rerank_factor);
+}
+
+TEST(Search, ResumesUntilEveryVectorIsReturnedOnce) {
+    Fixture f;
+    for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming}) {
+        const CoreIndex index = build(f, Metric::L2, kind);
+        MatrixSource source(f.view());
+        SearchParams sp;
+        sp.k = 5;
+        sp.probes = 2;
+        sp.rerank_factor = 3;
+        const float* q = f.queries.data();
+        Searcher s(index, q, sp, source);
+        std::set<uint32_t> seen;
+        Neighbor nb;
+        std::size_t count = 0;
+        while (s.next(&nb)) {
+            EXPECT_TRUE(seen.insert(nb.id).second) << "id returned twice: " << nb.id;
+            count++;
+        }
+        EXPECT_EQ(count, f.n);
+        EXPECT_EQ(s.stats().leaves_probed, index.leaves.size());
+        // The first k of a resumed search are the plain search's results.
+        const auto first = search(index, q, sp, source);
+        Searcher again(index, q, sp, source);
+        for (const auto& want : first) {
+            ASSERT_TRUE(again.next(&nb));
+            EXPECT_EQ(nb.id, want.id);
+        }
+    }
+}
+
+TEST(Search, ResultsComeInDistanceOrderWithinARound) {
+    Fixture f;
+    const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
+    MatrixSource source(f.view());
+    SearchParams sp;
+    sp.k = 20;
+    sp.probes = 3;
+    sp.rerank_factor = 4;
+    const auto found = search(index, f.queries.data() + f.dim, sp, source);
+    ASSERT_EQ(found.size(), 20u);
+    for (std::size_t i = 1; i < found.size(); i++) EXPECT_LE(found[i - 1].distance, found[i].distance);
+}
+
+TEST(Search, InvalidParametersThrow) {
+    Fixture f;
+    const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
+    MatrixSource source(f.view());
+    SearchParams sp;
+    sp.k = 0;
+    EXPECT_THROW(search(index, f.queries.data(), sp, source), InvalidArgument);
+    sp.k = 1;
+    sp.probes = 0;
+    EXPECT_THROW(search(index, f.queries.data(), sp, source), InvalidArgument);
+}
+
+TEST(Index, BuildCanBeCancelledFromTheCallback) {
+    Fixture f;
+    IndexParams p;
+    p.tree.max_leaf_size = 100;
+    int calls = 0;
+    EXPECT_THROW(CoreIndex::build(f.view(), p, [&calls]() {
+                     if (++calls == 3) throw std::runtime_error("cancelled");
+                 }),
+                 std::runtime_error);
+    EXPECT_EQ(calls, 3);
+}
+
+TEST(Index, MemoryIsMostlyCodes) {
+    Fixture f;
+    const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
+    // 64 dims -> one 64-bit word of code + 16 bytes of scalars + a 4-byte id per vector.
+    EXPECT_GE(index.memory_bytes(), f.n * (8 + 16 + 4));
+    EXPECT_LT(index.memory_bytes(), f.n * f.dim * sizeof(float));
+}
+
+}  // namespace
+}  // namespace vectordb
