@@ -4,6 +4,7 @@
 #include "core/kmeans.h"
 #include "core/random.h"
 #include "core/tree.h"
+#include "test_data.h"
 
 #include <gtest/gtest.h>
 
@@ -20,10 +21,7 @@ namespace {
 // n points in `blobs` tight Gaussian blobs around well-separated centres; blob of row i is i % blobs.
 std::vector<float> blobs(std::size_t n, std::size_t dim, std::size_t count, float spread, uint64_t seed) {
     SplitMix64 rng(seed);
-    auto normal = [&rng]() {
-        const double u1 = rng.uniform() + 1e-12, u2 = rng.uniform();
-        return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-    };
+    auto normal = [&rng]() { return testing_data::standard_normal(rng); };
     std::vector<float> centres(count * dim);
     for (auto& x : centres) x = 10.0f * normal();
     std::vector<float> data(n * dim);

@@ -6,6 +6,7 @@
 #include "core/quantizer.h"
 #include "core/random.h"
 #include "core/rotation.h"
+#include "test_data.h"
 
 #include <gtest/gtest.h>
 
@@ -15,15 +16,7 @@
 namespace vectordb {
 namespace {
 
-std::vector<float> gaussian(std::size_t n, uint64_t seed, float scale = 1.0f) {
-    SplitMix64 rng(seed);
-    std::vector<float> v(n);
-    for (auto& x : v) {
-        const double u1 = rng.uniform() + 1e-12, u2 = rng.uniform();
-        x = scale * static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-    }
-    return v;
-}
+using testing_data::gaussian;
 
 TEST(Rotation, PreservesNormsAndInnerProducts) {
     for (std::size_t dim : {1u, 5u, 64u, 100u, 768u}) {
