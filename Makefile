@@ -5,6 +5,7 @@
 #   make         build vectordb.so (needs postgresql-server-dev-15)
 #   make install install it into PostgreSQL 15
 #   make unit    build and run the C++ core unit tests (CMake + ctest)
+#   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 
 MODULE_big = vectordb
 MODULEDIR  = extension
@@ -41,7 +42,7 @@ src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit
+.PHONY: test demo demo-stop unit bench-core
 
 test:
 	@bash scripts/run-tests.sh
@@ -54,5 +55,11 @@ demo-stop:
 
 unit:
 	@bash scripts/unit-tests.sh
+
+bench-core:
+	@bash scripts/setup-deps.sh >/dev/null
+	@cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build/cmake -j"$$(nproc)" --target vtree_bench >/dev/null
+	@build/cmake/vtree_bench $(BENCH_ARGS)
 
 EXTRA_CLEAN = build results regression.diffs regression.out
