@@ -1,11 +1,4 @@
 -- Casts between vector and arrays.
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 -- arrays to vector
 SELECT ARRAY[1,2,3]::vector;
@@ -13,7 +6,7 @@ SELECT ARRAY[1.5,2.25,-3]::real[]::vector;
 SELECT ARRAY[1.5,2.25,-3]::double precision[]::vector;
 SELECT ARRAY[1.5,2.25,-3]::numeric[]::vector;
 SELECT '{4,5}'::int[]::vector(2);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY[1,2]::vector(3)$$);
+SELECT sqlstate_of($$SELECT ARRAY[1,2]::vector(3)$$);
 -- assignment casts apply on insert
 CREATE TABLE cast_target (v vector(2));
 INSERT INTO cast_target VALUES (ARRAY[1,2]), (ARRAY[0.5,1]::real[]), (ARRAY[3,4]::float8[]), (ARRAY[5,6]::numeric[]);
@@ -21,15 +14,15 @@ SELECT * FROM cast_target;
 DROP TABLE cast_target;
 
 -- array errors
-SELECT pg_temp.sqlstate_of($$SELECT '{{1,2},{3,4}}'::int[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY[1,NULL,3]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '{}'::int[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY['NaN']::real[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY['Infinity']::float8[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY[1e39]::float8[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY[1e39]::numeric[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ARRAY['NaN']::numeric[]::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT array_fill(1, ARRAY[16001])::vector$$);
+SELECT sqlstate_of($$SELECT '{{1,2},{3,4}}'::int[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY[1,NULL,3]::vector$$);
+SELECT sqlstate_of($$SELECT '{}'::int[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY['NaN']::real[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY['Infinity']::float8[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY[1e39]::float8[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY[1e39]::numeric[]::vector$$);
+SELECT sqlstate_of($$SELECT ARRAY['NaN']::numeric[]::vector$$);
+SELECT sqlstate_of($$SELECT array_fill(1, ARRAY[16001])::vector$$);
 
 -- vector to arrays
 SELECT '[1,2.5,-3]'::vector::real[];

@@ -1,13 +1,4 @@
 -- Text and binary input/output of the vector type, typmods and every input error.
--- sqlstate_of() runs a statement and shows the SQLSTATE and message it raised.
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
-
 -- text form, white space tolerance, shortest round-trip output
 SELECT '[1,2,3]'::vector;
 SELECT ' [ 1 , 2.5 ,-3e-2 ] '::vector;
@@ -19,46 +10,46 @@ SELECT '[0.1,0.2,0.3]'::vector::text::vector = '[0.1,0.2,0.3]'::vector AS round_
 SELECT '[1e-46]'::vector AS underflow_to_zero;
 
 -- malformed text
-SELECT pg_temp.sqlstate_of($$SELECT '[1,,2]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '1,2'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[ ]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT ''::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2],'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]x'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1 2]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[,1]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[a]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[[1]]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[NaN]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,nan]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[Infinity]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[-inf]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1e39]'::vector$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[-1e39]'::vector$$);
+SELECT sqlstate_of($$SELECT '[1,,2]'::vector$$);
+SELECT sqlstate_of($$SELECT '[1,2'::vector$$);
+SELECT sqlstate_of($$SELECT '1,2'::vector$$);
+SELECT sqlstate_of($$SELECT '[]'::vector$$);
+SELECT sqlstate_of($$SELECT '[ ]'::vector$$);
+SELECT sqlstate_of($$SELECT ''::vector$$);
+SELECT sqlstate_of($$SELECT '[1,2],'::vector$$);
+SELECT sqlstate_of($$SELECT '[1,2]x'::vector$$);
+SELECT sqlstate_of($$SELECT '[1 2]'::vector$$);
+SELECT sqlstate_of($$SELECT '[,1]'::vector$$);
+SELECT sqlstate_of($$SELECT '[1,]'::vector$$);
+SELECT sqlstate_of($$SELECT '[a]'::vector$$);
+SELECT sqlstate_of($$SELECT '[[1]]'::vector$$);
+SELECT sqlstate_of($$SELECT '[NaN]'::vector$$);
+SELECT sqlstate_of($$SELECT '[1,nan]'::vector$$);
+SELECT sqlstate_of($$SELECT '[Infinity]'::vector$$);
+SELECT sqlstate_of($$SELECT '[-inf]'::vector$$);
+SELECT sqlstate_of($$SELECT '[1e39]'::vector$$);
+SELECT sqlstate_of($$SELECT '[-1e39]'::vector$$);
 
 -- dimension limits: 16,000 is the maximum
 SELECT vector_dims(('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector);
-SELECT pg_temp.sqlstate_of($$SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector$$);
+SELECT sqlstate_of($$SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector$$);
 
 -- typmod
 SELECT '[1,2,3]'::vector(3);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector(3)$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector(0)$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector(16001)$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector(2,3)$$);
-SELECT pg_temp.sqlstate_of($$CREATE TEMP TABLE widest (v vector(16000))$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector(3)$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector(0)$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector(16001)$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector(2,3)$$);
+SELECT sqlstate_of($$CREATE TEMP TABLE widest (v vector(16000))$$);
 CREATE TABLE typed (v vector(3));
 \d typed
 INSERT INTO typed VALUES ('[1,2,3]');
 INSERT INTO typed VALUES ('[1,2]');
 UPDATE typed SET v = '[1,2,3,4]';
-SELECT pg_temp.sqlstate_of($$INSERT INTO typed VALUES ('[1,2]')$$);
+SELECT sqlstate_of($$INSERT INTO typed VALUES ('[1,2]')$$);
 SELECT * FROM typed;
 SELECT ('[1,2]'::vector)::vector(2);
-SELECT pg_temp.sqlstate_of($$SELECT ('[1,2]'::vector)::vector(3)$$);
+SELECT sqlstate_of($$SELECT ('[1,2]'::vector)::vector(3)$$);
 DROP TABLE typed;
 
 -- binary output: int16 dims, int16 reserved, big-endian float4s (pgvector's layout)
@@ -79,7 +70,7 @@ BEGIN
     PERFORM lo_export(obj, '/tmp/vectordb_regress_copy.bin');
     PERFORM lo_unlink(obj);
     TRUNCATE bin;
-    result := pg_temp.sqlstate_of($q$COPY bin FROM '/tmp/vectordb_regress_copy.bin' WITH (FORMAT binary)$q$);
+    result := sqlstate_of($q$COPY bin FROM '/tmp/vectordb_regress_copy.bin' WITH (FORMAT binary)$q$);
     RETURN result;
 END $$;
 CREATE TABLE bin (v vector);
@@ -105,5 +96,5 @@ SELECT count(*) AS rows_after_bad_input FROM bin;
 CREATE TABLE bin3 (v vector(3));
 INSERT INTO bin VALUES ('[1,2]');
 COPY bin TO '/tmp/vectordb_regress_copy.bin' WITH (FORMAT binary);
-SELECT pg_temp.sqlstate_of($$COPY bin3 FROM '/tmp/vectordb_regress_copy.bin' WITH (FORMAT binary)$$);
+SELECT sqlstate_of($$COPY bin3 FROM '/tmp/vectordb_regress_copy.bin' WITH (FORMAT binary)$$);
 DROP TABLE bin, bin3;

@@ -1,11 +1,4 @@
 -- Operators, distance functions and utility functions of the vector type.
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
 
 -- distances: operators and their functions agree
 SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[1,2,3]', '[4,6,3]');
@@ -23,33 +16,33 @@ FROM (SELECT array_agg(i)::vector AS v, array_agg(i * 0.5 - 3)::real[]::vector A
       FROM generate_series(1, 37) i) s;
 
 -- dimension mismatches raise 22000 for every binary operator
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector <-> '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector <#> '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector <=> '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector <+> '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector + '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector - '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1,2]'::vector * '[1,2,3]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT vector_l2_squared_distance('[1,2]', '[1,2,3]')$$);
-SELECT pg_temp.sqlstate_of($$SELECT inner_product('[1,2]', '[1,2,3]')$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector <-> '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector <#> '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector <=> '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector <+> '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector + '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector - '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT '[1,2]'::vector * '[1,2,3]'$$);
+SELECT sqlstate_of($$SELECT vector_l2_squared_distance('[1,2]', '[1,2,3]')$$);
+SELECT sqlstate_of($$SELECT inner_product('[1,2]', '[1,2,3]')$$);
 
 -- element-wise arithmetic and its overflow checks
 SELECT '[1,2,3]'::vector + '[4,5,6]' AS sum, '[1,2,3]'::vector - '[4,5,6]' AS diff,
        '[1,2,3]'::vector * '[4,5,6]' AS product;
-SELECT pg_temp.sqlstate_of($$SELECT '[3e38]'::vector + '[3e38]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[-3e38]'::vector - '[3e38]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1e20]'::vector * '[1e20]'$$);
-SELECT pg_temp.sqlstate_of($$SELECT '[1e-30]'::vector * '[1e-30]'$$);
+SELECT sqlstate_of($$SELECT '[3e38]'::vector + '[3e38]'$$);
+SELECT sqlstate_of($$SELECT '[-3e38]'::vector - '[3e38]'$$);
+SELECT sqlstate_of($$SELECT '[1e20]'::vector * '[1e20]'$$);
+SELECT sqlstate_of($$SELECT '[1e-30]'::vector * '[1e-30]'$$);
 SELECT '[1,2]'::vector || '[3]' AS concat;
-SELECT pg_temp.sqlstate_of($$SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector$$);
+SELECT sqlstate_of($$SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector$$);
 
 -- dims, norm, normalize, subvector, binary_quantize
 SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), vector_norm('[0,0]');
 SELECT l2_normalize('[3,4]'), l2_normalize('[0,0]'), vector_norm(l2_normalize('[1,2,3,4,5]'));
 SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10), subvector('[1,2,3,4,5]', -1, 3);
-SELECT pg_temp.sqlstate_of($$SELECT subvector('[1,2,3]', 1, 0)$$);
-SELECT pg_temp.sqlstate_of($$SELECT subvector('[1,2,3]', 4, 2)$$);
-SELECT pg_temp.sqlstate_of($$SELECT subvector('[1,2,3]', -5, 3)$$);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]', 1, 0)$$);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]', 4, 2)$$);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]', -5, 3)$$);
 SELECT binary_quantize('[1,-2,0,3.5,-0.1,7,8,9,-1]');
 
 -- comparison operators and the btree opclass
@@ -72,5 +65,5 @@ SELECT id, round((embedding <-> '[1,1,1]')::numeric, 4) AS dist FROM items ORDER
 SELECT id FROM items ORDER BY embedding <#> '[1,1,1]' LIMIT 2;
 SELECT id FROM items ORDER BY embedding <=> '[1,1,1]', id LIMIT 3;
 SELECT id FROM items ORDER BY embedding <+> '[1,1,2]' LIMIT 2;
-SELECT pg_temp.sqlstate_of($$SELECT id FROM items ORDER BY embedding <-> '[1,1]' LIMIT 1$$);
+SELECT sqlstate_of($$SELECT id FROM items ORDER BY embedding <-> '[1,1]' LIMIT 1$$);
 DROP TABLE items;
