@@ -21,6 +21,19 @@ float cost(const float* v, const float* c, std::size_t dim, Metric m) {
     return spherical(m) ? 1.0f - inner_product(v, c, dim) : l2_squared_distance(v, c, dim);
 }
 
+// Index and cost of v's nearest centroid (the lowest index among equals).
+uint32_t nearest(const float* centroids, std::size_t k, std::size_t dim, const float* v, Metric metric,
+                 float* best_cost) {
+    uint32_t best = 0;
+    float cheapest = std::numeric_limits<float>::max();
+    for (std::size_t c = 0; c < k; c++) {
+        const float d = cost(v, centroids + c * dim, dim, metric);
+        if (d < cheapest) cheapest = d, best = static_cast<uint32_t>(c);
+    }
+    *best_cost = cheapest;
+    return best;
+}
+
 void normalize(float* v, std::size_t dim) {
     const float n = std::sqrt(squared_norm(v, dim));
     if (n > 0.0f)
@@ -59,27 +72,6 @@ std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, 
         }
     }
     return centroids;
-}
-
-// Assigns every row to its nearest centroid; returns the objective.
-double assign(const MatrixView& data, const std::vector<float>& centroids, int k, Metric metric,
-              std::vector<uint32_t>& assignment, std::vector<float>& costs, int threads) {
-    const std::size_t n = data.rows;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (long i = 0; i < static_cast<long>(n); i++) {
-        const float* v = data.row(i);
-        uint32_t best = 0;
-        float best_cost = std::numeric_limits<float>::max();
-        for (int c = 0; c < k; c++) {
-            const float d = cost(v, centroids.data() + static_cast<std::size_t>(c) * data.dim, data.dim, metric);
-            if (d < best_cost) best_cost = d, best = static_cast<uint32_t>(c);
-        }
-        assignment[i] = best;
-        costs[i] = best_cost;
-    }
-    double total = 0;
-    for (std::size_t i = 0; i < n; i++) total += costs[i];
-    return total;
 }
 
 // New centroids as means of their rows, summed per fixed block then merged in order.
@@ -131,14 +123,34 @@ void update(const MatrixView& data, int k, Metric metric, const std::vector<uint
 
 }  // namespace
 
-uint32_t nearest_centroid(const float* centroids, std::size_t k, std::size_t dim, const float* v, Metric metric) {
-    uint32_t best = 0;
-    float best_cost = std::numeric_limits<float>::max();
-    for (std::size_t c = 0; c < k; c++) {
-        const float d = cost(v, centroids + c * dim, dim, metric);
-        if (d < best_cost) best_cost = d, best = static_cast<uint32_t>(c);
+void assign_nearest(const MatrixView& data, const uint32_t* rows, std::size_t count, const float* centroids,
+                    std::size_t k, Metric metric, int threads, uint32_t* out, float* cost_out) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (long i = 0; i < static_cast<long>(count); i++) {
+        float best_cost;
+        out[i] = nearest(centroids, k, data.dim, data.row(rows ? rows[i] : static_cast<std::size_t>(i)), metric,
+                         &best_cost);
+        if (cost_out) cost_out[i] = best_cost;
     }
-    return best;
+}
+
+namespace {
+
+// Assigns every row to its nearest centroid; returns the objective.
+double assign(const MatrixView& data, const std::vector<float>& centroids, int k, Metric metric,
+              std::vector<uint32_t>& assignment, std::vector<float>& costs, int threads) {
+    assign_nearest(data, nullptr, data.rows, centroids.data(), static_cast<std::size_t>(k), metric, threads,
+                   assignment.data(), costs.data());
+    double total = 0;
+    for (std::size_t i = 0; i < data.rows; i++) total += costs[i];
+    return total;
+}
+
+}  // namespace
+
+uint32_t nearest_centroid(const float* centroids, std::size_t k, std::size_t dim, const float* v, Metric metric) {
+    float unused;
+    return nearest(centroids, k, dim, v, metric, &unused);
 }
 
 KMeansResult kmeans(const MatrixView& data, const KMeansParams& params, const StepCallback& between_steps) {

@@ -35,4 +35,10 @@ KMeansResult kmeans(const MatrixView& data, const KMeansParams& params, const St
 // Nearest centroid of v: smallest L2 distance, or largest inner product for the spherical metrics.
 uint32_t nearest_centroid(const float* centroids, std::size_t k, std::size_t dim, const float* v, Metric metric);
 
+// nearest_centroid for `count` rows of data (the row ids in `rows`, or 0..count-1
+// when rows is null), in parallel; cost_out (optional) receives each row's cost
+// (squared L2, or 1 - inner product).
+void assign_nearest(const MatrixView& data, const uint32_t* rows, std::size_t count, const float* centroids,
+                    std::size_t k, Metric metric, int threads, uint32_t* out, float* cost_out = nullptr);
+
 }  // namespace vectordb

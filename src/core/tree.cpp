@@ -91,9 +91,7 @@ std::vector<uint32_t> split(const MatrixView& data, const std::vector<uint32_t>&
     KMeansResult km = kmeans(MatrixView{sample.data(), take, data.dim}, kp, between_steps);
     const std::size_t clusters = km.sizes.size();
     std::vector<uint32_t> assignment(n);
-#pragma omp parallel for num_threads(params.threads) schedule(static)
-    for (long i = 0; i < static_cast<long>(n); i++)
-        assignment[i] = nearest_centroid(km.centroids.data(), clusters, data.dim, data.row(rows[i]), params.metric);
+    assign_nearest(data, rows.data(), n, km.centroids.data(), clusters, params.metric, params.threads, assignment.data());
     *centroids = std::move(km.centroids);
     return assignment;
 }
@@ -113,9 +111,7 @@ void refine_leaves(const MatrixView& data, const TreeParams& params, Tree& tree,
     }
     std::vector<uint32_t> owner(data.rows);
     for (int pass = 0; pass < params.refine_iterations; pass++) {
-#pragma omp parallel for num_threads(params.threads) schedule(static)
-        for (long i = 0; i < static_cast<long>(data.rows); i++)
-            owner[i] = nearest_centroid(cents.data(), L, data.dim, data.row(i), params.metric);
+        assign_nearest(data, nullptr, data.rows, cents.data(), L, params.metric, params.threads, owner.data());
         for (auto& rows : leaf_rows) rows.clear();
         for (std::size_t i = 0; i < data.rows; i++) leaf_rows[owner[i]].push_back(static_cast<uint32_t>(i));
         for (std::size_t l = 0; l < L; l++) {
