@@ -40,36 +40,60 @@ void normalize(float* v, std::size_t dim) {
         for (std::size_t j = 0; j < dim; j++) v[j] /= n;
 }
 
-// k-means++: each next centre drawn with probability proportional to its cost
-// against the nearest centre so far.
+// Greedy k-means++: each next centre is the best of a few candidates drawn
+// with probability proportional to their cost against the nearest centre so
+// far, "best" meaning the one that lowers the total cost most. Plain k-means++
+// keeps drawing outliers on high-dimensional overlapping data, which then form
+// slivers while one cluster swallows the rest; the local trials avoid that.
 std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, SplitMix64& rng, int threads) {
     const std::size_t n = data.rows, dim = data.dim;
+    const int trials = 2 + static_cast<int>(std::log(static_cast<double>(k)));
     std::vector<float> centroids(static_cast<std::size_t>(k) * dim);
     std::vector<float> best(n, std::numeric_limits<float>::max());
-    std::size_t pick = rng.next() % n;
-    for (int c = 0; c < k; c++) {
-        std::copy(data.row(pick), data.row(pick) + dim, centroids.begin() + static_cast<long>(c * dim));
-        if (spherical(metric)) normalize(centroids.data() + c * dim, dim);
-        const float* centre = centroids.data() + c * dim;
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (long i = 0; i < static_cast<long>(n); i++)
-            best[i] = std::min(best[i], std::max(0.0f, cost(data.row(i), centre, dim, metric)));
-        if (c + 1 == k) break;
-        double total = 0;
-        for (std::size_t i = 0; i < n; i++) total += best[i];
-        if (!(total > 0)) {  // all points coincide with centres: any point will do
-            pick = rng.next() % n;
-            continue;
-        }
+    std::vector<float> trial_cost(n), kept_cost(n);
+    std::vector<float> candidate(dim);
+
+    // Draws one row with probability proportional to best[i].
+    const auto draw = [&](double total) {
         double target = rng.uniform() * total;
-        pick = n - 1;
         for (std::size_t i = 0; i < n; i++) {
             target -= best[i];
-            if (target <= 0) {
-                pick = i;
-                break;
-            }
+            if (target <= 0) return i;
         }
+        return n - 1;
+    };
+    std::size_t pick = rng.next() % n;
+    for (int c = 0; c < k; c++) {
+        float* centre = centroids.data() + static_cast<std::size_t>(c) * dim;
+        if (c == 0) {
+            std::copy(data.row(pick), data.row(pick) + dim, centre);
+            if (spherical(metric)) normalize(centre, dim);
+        } else {
+            double total = 0;
+            for (std::size_t i = 0; i < n; i++) total += best[i];
+            double kept_total = std::numeric_limits<double>::max();
+            for (int t = 0; t < trials; t++) {
+                // All points coinciding with centres: any point will do.
+                const std::size_t row = total > 0 ? draw(total) : rng.next() % n;
+                std::copy(data.row(row), data.row(row) + dim, candidate.begin());
+                if (spherical(metric)) normalize(candidate.data(), dim);
+#pragma omp parallel for num_threads(threads) schedule(static)
+                for (long i = 0; i < static_cast<long>(n); i++)
+                    trial_cost[i] = std::min(best[i], std::max(0.0f, cost(data.row(i), candidate.data(), dim, metric)));
+                double sum = 0;
+                for (std::size_t i = 0; i < n; i++) sum += trial_cost[i];
+                if (sum < kept_total) {
+                    kept_total = sum;
+                    std::copy(candidate.begin(), candidate.end(), centre);
+                    kept_cost.swap(trial_cost);
+                }
+            }
+            best.swap(kept_cost);
+            continue;
+        }
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (long i = 0; i < static_cast<long>(n); i++)
+            best[i] = std::max(0.0f, cost(data.row(i), centre, dim, metric));
     }
     return centroids;
 }
