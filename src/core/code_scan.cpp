@@ -1,6 +1,7 @@
 // Dispatch and portable scalar versions of the code-scan kernels (code_scan.h).
 #include "core/code_scan.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vectordb {
@@ -61,7 +62,21 @@ const CodeScanKernels& best_kernels() {
 
 }  // namespace
 
-extern const CodeScanKernels kScalarCodeScan = {"scalar", weighted_popcount_scalar, hamming_scalar};
+void quantize_query_scalar(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes) {
+    constexpr uint32_t top = (1u << kQueryBits) - 1;
+    for (std::size_t w = 0; w < words; w++) {
+        uint64_t plane[kQueryBits] = {};
+        for (std::size_t b = 0; b < 64; b++) {
+            // x >= low, so truncation is round-half-up; min() guards float slop.
+            const auto level = std::min(static_cast<uint32_t>((x[w * 64 + b] - low) * inv_delta + 0.5f), top);
+            for (int p = 0; p < kQueryBits; p++) plane[p] |= static_cast<uint64_t>((level >> p) & 1u) << b;
+        }
+        for (int p = 0; p < kQueryBits; p++) planes[p * words + w] = plane[p];
+    }
+}
+
+extern const CodeScanKernels kScalarCodeScan = {"scalar", weighted_popcount_scalar, hamming_scalar,
+                                                quantize_query_scalar};
 
 std::size_t code_scan_implementations(const CodeScanKernels** out, std::size_t max) {
     std::size_t n = 0;
@@ -91,6 +106,10 @@ void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::si
 void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
                   const uint64_t* query, uint32_t* out) {
     detail::best_kernels().hamming(blocks, nblocks, words, query, out);
+}
+
+void quantize_query(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes) {
+    detail::best_kernels().quantize(x, words, low, inv_delta, planes);
 }
 
 const char* code_scan_isa() { return detail::best_kernels().name; }

@@ -30,6 +30,11 @@ void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::si
 void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
                   const uint64_t* query, uint32_t* out);
 
+// Quantises x[0 .. words*64) to levels round((x - low) * inv_delta) in 0..15 and
+// stores bit p of every level in planes[p * words ..], the query side of
+// scan_weighted_popcount.
+void quantize_query(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes);
+
 // Name of the scan implementation in use: "avx512", "avx2" or "scalar".
 const char* code_scan_isa();
 
@@ -38,7 +43,10 @@ struct CodeScanKernels {
     const char* name;
     void (*weighted_popcount)(const uint64_t*, std::size_t, std::size_t, const uint64_t*, uint32_t*);
     void (*hamming)(const uint64_t*, std::size_t, std::size_t, const uint64_t*, uint32_t*);
+    void (*quantize)(const float*, std::size_t, float, float, uint64_t*);
 };
+// The portable quantize_query, shared by the tables without a faster one.
+void quantize_query_scalar(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes);
 extern const CodeScanKernels kScalarCodeScan;  // code_scan.cpp
 extern const CodeScanKernels kAvx2CodeScan;    // code_scan_avx2.cpp (uses POPCNT)
 extern const CodeScanKernels kAvx512CodeScan;  // code_scan_avx512.cpp (needs VPOPCNTDQ)

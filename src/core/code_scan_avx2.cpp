@@ -49,7 +49,7 @@ void hamming_avx2(const uint64_t* blocks, std::size_t nblocks, std::size_t words
 
 }  // namespace
 
-extern const CodeScanKernels kAvx2CodeScan = {"avx2", weighted_popcount_avx2, hamming_avx2};
+extern const CodeScanKernels kAvx2CodeScan = {"avx2", weighted_popcount_avx2, hamming_avx2, quantize_query_scalar};
 
 }  // namespace detail
 }  // namespace vectordb

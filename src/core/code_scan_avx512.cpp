@@ -51,9 +51,30 @@ void hamming_avx512(const uint64_t* blocks, std::size_t nblocks, std::size_t wor
     }
 }
 
+// 16 levels per step; bit p of the 16 levels comes out as one 16-bit mask.
+void quantize_query_avx512(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes) {
+    const __m512 vlow = _mm512_set1_ps(low), vinv = _mm512_set1_ps(inv_delta), half = _mm512_set1_ps(0.5f);
+    const __m512i top = _mm512_set1_epi32((1 << kQueryBits) - 1);
+    for (std::size_t w = 0; w < words; w++) {
+        uint64_t plane[kQueryBits] = {};
+        for (std::size_t q = 0; q < 4; q++) {
+            const __m512 v = _mm512_loadu_ps(x + w * 64 + q * 16);
+            // mul then add, not fmadd: the same roundings as the scalar version, so same levels.
+            const __m512 scaled = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(v, vlow), vinv), half);
+            const __m512i level = _mm512_maskz_min_epu32(0xFFFF, _mm512_maskz_cvttps_epu32(0xFFFF, scaled), top);
+            for (int p = 0; p < kQueryBits; p++) {
+                const __mmask16 bits = _mm512_test_epi32_mask(level, _mm512_set1_epi32(1 << p));
+                plane[p] |= static_cast<uint64_t>(bits) << (q * 16);
+            }
+        }
+        for (int p = 0; p < kQueryBits; p++) planes[p * words + w] = plane[p];
+    }
+}
+
 }  // namespace
 
-extern const CodeScanKernels kAvx512CodeScan = {"avx512", weighted_popcount_avx512, hamming_avx512};
+extern const CodeScanKernels kAvx512CodeScan = {"avx512", weighted_popcount_avx512, hamming_avx512,
+                                                quantize_query_avx512};
 
 }  // namespace detail
 }  // namespace vectordb

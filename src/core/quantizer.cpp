@@ -96,33 +96,22 @@ void Quantizer::prepare_leaf(const float* rotated_query, const float* rotated_ce
     thread_local std::vector<float> x;
     x.resize(d);
     float low = INFINITY, high = -INFINITY;
-    double sum = 0.0, sq = 0.0;
+    float sum = 0.0f, sq = 0.0f;  // float is ample for D <= a few thousand terms
     for (std::size_t i = 0; i < d; i++) {
         x[i] = metric_ == Metric::InnerProduct ? rotated_query[i] : rotated_query[i] - rotated_centroid[i];
         low = std::min(low, x[i]);
         high = std::max(high, x[i]);
         sum += x[i];
-        sq += static_cast<double>(x[i]) * x[i];
+        sq += x[i] * x[i];
     }
     const float levels = static_cast<float>((1 << kQueryBits) - 1);
     const float delta = high > low ? (high - low) / levels : 1.0f;
-    const float inv_delta = 1.0f / delta;
-    // Branch-free: gather one 64-coordinate word of every bit plane at a time
-    // (the level bits of random data would defeat the branch predictor).
-    for (std::size_t w = 0; w < words_; w++) {
-        uint64_t plane[kQueryBits] = {};
-        for (std::size_t b = 0; b < 64; b++) {
-            // x >= low, so truncation is round-half-up; min() guards float slop.
-            const auto level = std::min(static_cast<uint32_t>((x[w * 64 + b] - low) * inv_delta + 0.5f), (1u << kQueryBits) - 1);
-            for (int p = 0; p < kQueryBits; p++) plane[p] |= static_cast<uint64_t>((level >> p) & 1u) << b;
-        }
-        for (int p = 0; p < kQueryBits; p++) out->planes[p * words_ + w] = plane[p];
-    }
+    quantize_query(x.data(), words_, low, 1.0f / delta, out->planes.data());
     out->low = low;
     out->delta = delta;
-    out->sum = static_cast<float>(sum);
-    out->norm = static_cast<float>(std::sqrt(sq));
-    out->offset = metric_ == Metric::InnerProduct ? centroid_ip : static_cast<float>(sq);
+    out->sum = sum;
+    out->norm = std::sqrt(sq);
+    out->offset = metric_ == Metric::InnerProduct ? centroid_ip : sq;
 }
 
 void Quantizer::prepare_hamming(const float* q, PreparedQuery* out) const {

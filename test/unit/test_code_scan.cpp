@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace vectordb {
@@ -72,6 +73,30 @@ TEST(CodeScan, EveryImplementationMatchesReference) {
                     ASSERT_EQ(weighted[i], want_w) << "code " << i;
                     ASSERT_EQ(hamming[i], want_h) << "code " << i;
                 }
+            }
+        }
+    }
+}
+
+TEST(CodeScan, QuantizeQueryMatchesReferenceOnEveryImplementation) {
+    const detail::CodeScanKernels* impls[4];
+    const std::size_t n_impls = detail::code_scan_implementations(impls, 4);
+    SplitMix64 rng(5);
+    for (std::size_t words : {1u, 3u, 12u}) {
+        std::vector<float> x(words * 64);
+        for (auto& v : x) v = static_cast<float>(rng.uniform() * 4.0 - 1.0);
+        x[3] = -1.0f;  // the low end maps to level 0
+        x[7] = 3.0f;   // the high end to level 15
+        const float low = -1.0f, inv_delta = 15.0f / 4.0f;
+        for (std::size_t m = 0; m < n_impls; m++) {
+            SCOPED_TRACE(impls[m]->name);
+            std::vector<uint64_t> planes(kQueryBits * words, ~0ull);
+            impls[m]->quantize(x.data(), words, low, inv_delta, planes.data());
+            for (std::size_t i = 0; i < x.size(); i++) {
+                const auto want = std::min(static_cast<uint32_t>((x[i] - low) * inv_delta + 0.5f), 15u);
+                uint32_t got = 0;
+                for (int p = 0; p < kQueryBits; p++) got |= ((planes[p * words + i / 64] >> (i % 64)) & 1u) << p;
+                ASSERT_EQ(got, want) << "coordinate " << i;
             }
         }
     }
