@@ -121,13 +121,14 @@ double kernel_rate(const CoreIndex& index, const MatrixView& queries) {
     } else {
         std::vector<float> rq(index.quantizer.rotated_dim());
         index.quantizer.rotate(queries.row(0), rq.data());
-        index.quantizer.prepare_leaf(rq.data(), index.leaves[0].rotated_centroid.data(), 0.0f, &pq);
+        index.quantizer.prepare_leaf(rq.data(), index.rotated_centroid(0), 0.0f, &pq);
     }
     std::vector<uint32_t> out;
     std::size_t codes = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (int rep = 0; rep < 20; rep++) {
-        for (const LeafCodes& leaf : index.leaves) {
+        for (std::size_t l = 0; l < index.leaves.size(); l++) {
+            const LeafCodes& leaf = index.leaves[l];
             const std::size_t blocks = code_blocks(leaf.count());
             out.resize(blocks * kCodeBlock);
             if (index.quantizer.kind() == QuantizerKind::Hamming)
@@ -151,14 +152,15 @@ double scan_rate(const CoreIndex& index, const MatrixView& queries) {
     for (std::size_t qi = 0; qi < std::min<std::size_t>(queries.rows, 50); qi++) {
         if (index.quantizer.kind() == QuantizerKind::Hamming) index.quantizer.prepare_hamming(queries.row(qi), &pq);
         else index.quantizer.rotate(queries.row(qi), rq.data());
-        for (const LeafCodes& leaf : index.leaves) {
+        for (std::size_t l = 0; l < index.leaves.size(); l++) {
+            const LeafCodes& leaf = index.leaves[l];
             const std::size_t blocks = code_blocks(leaf.count());
             out.resize(blocks * kCodeBlock);
             if (index.quantizer.kind() == QuantizerKind::Hamming) {
                 scan_hamming(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(), out.data());
             } else {
                 // The per-leaf query preparation is part of the cost of scanning a leaf.
-                index.quantizer.prepare_leaf(rq.data(), leaf.rotated_centroid.data(), 0.0f, &pq);
+                index.quantizer.prepare_leaf(rq.data(), index.rotated_centroid(l), 0.0f, &pq);
                 scan_weighted_popcount(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(), out.data());
             }
             codes += leaf.count();

@@ -41,6 +41,7 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
     const std::size_t words = index.quantizer.words();
     const bool rabitq = params.quantizer == QuantizerKind::RaBitQ;
     index.leaves.resize(index.tree.leaves.size());
+    if (rabitq) index.rotated_centroids.resize(index.tree.leaves.size() * index.quantizer.rotated_dim());
     for (std::size_t l = 0; l < index.tree.leaves.size(); l++) {
         const TreeLeaf& leaf = index.tree.leaves[l];
         LeafCodes& codes = index.leaves[l];
@@ -49,10 +50,7 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
         codes.blocks.assign(code_blocks(leaf.count) * kCodeBlock * words, 0ull);
         codes.factors.resize(leaf.count);
         const float* centroid = index.tree.centroid(static_cast<std::size_t>(leaf.node));
-        if (rabitq) {
-            codes.rotated_centroid.resize(index.quantizer.rotated_dim());
-            index.quantizer.rotate(centroid, codes.rotated_centroid.data());
-        }
+        if (rabitq) index.quantizer.rotate(centroid, index.rotated_centroids.data() + l * index.quantizer.rotated_dim());
     }
 
     // Encoding is independent per vector: spread it over threads, one leaf at a
@@ -81,10 +79,11 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
 }
 
 std::size_t CoreIndex::memory_bytes() const {
-    std::size_t bytes = tree.centroids.size() * sizeof(float) + tree.nodes.size() * sizeof(TreeNode);
+    std::size_t bytes = (tree.centroids.size() + rotated_centroids.size()) * sizeof(float) +
+                        tree.nodes.size() * sizeof(TreeNode);
     for (const LeafCodes& leaf : leaves) {
         bytes += leaf.blocks.size() * sizeof(uint64_t) + leaf.factors.size() * sizeof(CodeFactors) +
-                 leaf.ids.size() * sizeof(uint32_t) + leaf.rotated_centroid.size() * sizeof(float);
+                 leaf.ids.size() * sizeof(uint32_t);
     }
     return bytes;
 }
@@ -93,6 +92,16 @@ std::size_t CoreIndex::size() const {
     std::size_t n = 0;
     for (const LeafCodes& leaf : leaves) n += leaf.count();
     return n;
+}
+
+}  // namespace vectordb
+
+namespace vectordb {
+
+void MemoryLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
+    const LeafCodes& codes = index_.leaves[leaf];
+    if (codes.count() == 0) return;
+    visit(CodeChunk{codes.blocks.data(), codes.factors.data(), codes.ids.data(), codes.count()});
 }
 
 }  // namespace vectordb

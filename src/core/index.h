@@ -9,6 +9,7 @@
 #include "core/tree.h"
 #include "core/types.h"
 
+#include <functional>
 #include <vector>
 
 namespace vectordb {
@@ -22,9 +23,40 @@ struct IndexParams {
 struct LeafCodes {
     std::vector<uint64_t> blocks;
     std::vector<CodeFactors> factors;
-    std::vector<uint32_t> ids;            // caller's ids (row numbers, sidecar slots)
-    std::vector<float> rotated_centroid;  // rabitq: P c, rotated_dim floats
+    std::vector<uint32_t> ids;  // caller's ids (row numbers, sidecar slots)
     std::size_t count() const { return ids.size(); }
+};
+
+// Id of a code a search must ignore (a deleted entry, a padding slot).
+constexpr uint32_t kSkipId = 0xFFFFFFFFu;
+
+// Consecutive codes of one leaf as a search scans them: count codes in
+// code_blocks(count) blocks, with their scalars and ids.
+struct CodeChunk {
+    const uint64_t* blocks = nullptr;
+    const CodeFactors* factors = nullptr;
+    const uint32_t* ids = nullptr;
+    std::size_t count = 0;
+};
+
+using ChunkVisitor = std::function<void(const CodeChunk&)>;
+
+// Where a search reads leaf codes from: memory here, index pages in PostgreSQL.
+class LeafCodeSource {
+public:
+    virtual ~LeafCodeSource() = default;
+    // Calls visit once per chunk of the leaf's codes, in any number of chunks.
+    virtual void scan_leaf(std::size_t leaf, const ChunkVisitor& visit) = 0;
+};
+
+// Everything a search reads. The tree's permutation and leaf ranges are not needed.
+struct IndexView {
+    Metric metric = Metric::L2;
+    std::size_t dim = 0;
+    const Tree* tree = nullptr;
+    const Quantizer* quantizer = nullptr;
+    const float* rotated_centroids = nullptr;  // rabitq: one row of rotated_dim floats per leaf
+    LeafCodeSource* codes = nullptr;
 };
 
 class CoreIndex {
@@ -34,6 +66,7 @@ public:
     Tree tree;
     Quantizer quantizer;
     std::vector<LeafCodes> leaves;  // parallel to tree.leaves
+    std::vector<float> rotated_centroids;  // rabitq: P c per leaf, leaves x rotated_dim
 
     // Builds the tree over data (row i gets id i) and codes every vector.
     // For Cosine the tree and codes are built over normalised copies.
@@ -44,6 +77,20 @@ public:
     std::size_t memory_bytes() const;
     // Number of indexed vectors.
     std::size_t size() const;
+    // The rabitq rotated centroid of a leaf.
+    const float* rotated_centroid(std::size_t leaf) const {
+        return rotated_centroids.data() + leaf * quantizer.rotated_dim();
+    }
+};
+
+// Serves a CoreIndex's in-memory leaves to a search.
+class MemoryLeafCodes : public LeafCodeSource {
+public:
+    explicit MemoryLeafCodes(const CoreIndex& index) : index_(index) {}
+    void scan_leaf(std::size_t leaf, const ChunkVisitor& visit) override;
+
+private:
+    const CoreIndex& index_;
 };
 
 // Copies of data's rows scaled to unit norm (zero rows stay zero).

@@ -7,11 +7,38 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace vectordb {
 
+namespace {
+
+IndexView view_of(const CoreIndex& index) {
+    IndexView view;
+    view.metric = index.metric;
+    view.dim = index.dim;
+    view.tree = &index.tree;
+    view.quantizer = &index.quantizer;
+    view.rotated_centroids = index.rotated_centroids.empty() ? nullptr : index.rotated_centroids.data();
+    return view;
+}
+
+}  // namespace
+
 Searcher::Searcher(const CoreIndex& index, const float* query, const SearchParams& params, VectorSource& source)
-    : index_(index), params_(params), source_(source), query_(query, query + index.dim), scratch_(index.dim) {
+    : Searcher(view_of(index), query, params, source) {
+    memory_codes_ = std::make_unique<MemoryLeafCodes>(index);
+    index_.codes = memory_codes_.get();
+}
+
+Searcher::Searcher(const IndexView& index, const float* query, const SearchParams& params, VectorSource& source)
+    : index_(index),
+      tree_(*index.tree),
+      quantizer_(*index.quantizer),
+      params_(params),
+      source_(source),
+      query_(query, query + index.dim),
+      scratch_(index.dim) {
     if (params.k == 0) throw InvalidArgument("k must be at least 1");
     if (params.probes == 0) throw InvalidArgument("probes must be at least 1");
     if (params.rerank_factor == 0) throw InvalidArgument("rerank_factor must be at least 1");
@@ -22,24 +49,24 @@ Searcher::Searcher(const CoreIndex& index, const float* query, const SearchParam
         if (norm > 0.0f)
             for (float& x : nav_query_) x /= norm;
     }
-    if (index.quantizer.kind() == QuantizerKind::RaBitQ) {
-        rotated_query_.resize(index.quantizer.rotated_dim());
-        index.quantizer.rotate(nav_query_.data(), rotated_query_.data());
+    if (quantizer_.kind() == QuantizerKind::RaBitQ) {
+        rotated_query_.resize(quantizer_.rotated_dim());
+        quantizer_.rotate(nav_query_.data(), rotated_query_.data());
     } else {
-        index.quantizer.prepare_hamming(nav_query_.data(), &prepared_);
+        quantizer_.prepare_hamming(nav_query_.data(), &prepared_);
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
-    if (!index.tree.nodes.empty()) frontier_.push({node_score(0), 0});
+    if (!tree_.nodes.empty()) frontier_.push({node_score(0), 0});
 }
 
 float Searcher::node_score(std::size_t node) const {
-    const float* c = index_.tree.centroid(node);
-    const bool leaf = index_.tree.nodes[node].leaf >= 0;
+    const float* c = tree_.centroid(node);
+    const bool leaf = tree_.nodes[node].leaf >= 0;
     // Leaves rank by centroid distance (as an inverted file does); internal
     // nodes by a lower bound on the distance to anything below them, from the
     // subtree's radius, so no subtree is passed over for a far-off centroid.
-    const float radius = leaf ? 0.0f : index_.tree.radius[node];
+    const float radius = leaf ? 0.0f : tree_.radius[node];
     if (index_.metric == Metric::InnerProduct)
         return -inner_product(c, nav_query_.data(), index_.dim) - query_norm_ * radius;
     const float d2 = l2_squared_distance(c, nav_query_.data(), index_.dim);
@@ -50,6 +77,7 @@ float Searcher::node_score(std::size_t node) const {
 
 float Searcher::exact_score(uint32_t id) {
     const float* v = source_.vector(id, scratch_.data());
+    if (v == nullptr) return std::numeric_limits<float>::infinity();  // the source lost it: rank it last
     switch (index_.metric) {
         case Metric::L2:
             return l2_squared_distance(v, query_.data(), index_.dim);
@@ -78,7 +106,7 @@ bool Searcher::probe_next_leaf() {
     while (!frontier_.empty()) {
         const NodeEntry entry = frontier_.top();
         frontier_.pop();
-        const TreeNode& node = index_.tree.nodes[static_cast<std::size_t>(entry.node)];
+        const TreeNode& node = tree_.nodes[static_cast<std::size_t>(entry.node)];
         if (node.leaf >= 0) {
             probe_leaf(static_cast<std::size_t>(node.leaf));
             return true;
@@ -90,30 +118,35 @@ bool Searcher::probe_next_leaf() {
 }
 
 void Searcher::probe_leaf(std::size_t leaf_index) {
-    const LeafCodes& leaf = index_.leaves[leaf_index];
-    const std::size_t count = leaf.count();
     stats_.leaves_probed++;
-    if (count == 0) return;
-    const std::size_t words = index_.quantizer.words();
-    const std::size_t blocks = code_blocks(count);
-    scanned_.resize(blocks * kCodeBlock);
-    if (index_.quantizer.kind() == QuantizerKind::RaBitQ) {
-        const TreeLeaf& tl = index_.tree.leaves[leaf_index];
+    if (quantizer_.kind() == QuantizerKind::RaBitQ) {
+        const TreeLeaf& tl = tree_.leaves[leaf_index];
         const float centroid_ip =
             index_.metric == Metric::InnerProduct
-                ? inner_product(index_.tree.centroid(static_cast<std::size_t>(tl.node)), nav_query_.data(), index_.dim)
+                ? inner_product(tree_.centroid(static_cast<std::size_t>(tl.node)), nav_query_.data(), index_.dim)
                 : 0.0f;
-        index_.quantizer.prepare_leaf(rotated_query_.data(), leaf.rotated_centroid.data(), centroid_ip, &prepared_);
-        scan_weighted_popcount(leaf.blocks.data(), blocks, words, prepared_.planes.data(), scanned_.data());
-    } else {
-        scan_hamming(leaf.blocks.data(), blocks, words, prepared_.planes.data(), scanned_.data());
+        quantizer_.prepare_leaf(rotated_query_.data(), index_.rotated_centroids + leaf_index * quantizer_.rotated_dim(),
+                                centroid_ip, &prepared_);
     }
-    for (std::size_t i = 0; i < count; i++) {
-        const Estimate e = index_.quantizer.estimate(prepared_, scanned_[i], leaf.factors[i], params_.epsilon);
-        pool_.push_back({e.lower_bound, e.score, leaf.ids[i]});
-    }
-    stats_.codes_scanned += count;
+    index_.codes->scan_leaf(leaf_index, [this](const CodeChunk& chunk) { scan_chunk(chunk); });
     sorted_end_ = cursor_;  // new candidates may beat the sorted ones: select again
+}
+
+void Searcher::scan_chunk(const CodeChunk& chunk) {
+    if (chunk.count == 0) return;
+    const std::size_t words = quantizer_.words();
+    const std::size_t blocks = code_blocks(chunk.count);
+    scanned_.resize(blocks * kCodeBlock);
+    if (quantizer_.kind() == QuantizerKind::RaBitQ)
+        scan_weighted_popcount(chunk.blocks, blocks, words, prepared_.planes.data(), scanned_.data());
+    else
+        scan_hamming(chunk.blocks, blocks, words, prepared_.planes.data(), scanned_.data());
+    for (std::size_t i = 0; i < chunk.count; i++) {
+        if (chunk.ids[i] == kSkipId) continue;
+        const Estimate e = quantizer_.estimate(prepared_, scanned_[i], chunk.factors[i], params_.epsilon);
+        pool_.push_back({e.lower_bound, e.score, chunk.ids[i]});
+    }
+    stats_.codes_scanned += chunk.count;
 }
 
 const Searcher::Candidate* Searcher::peek_candidate() {
@@ -154,12 +187,13 @@ bool Searcher::next(Neighbor* out) {
         const bool budget_left = stats_.reranked < rerank_budget_;
         if (!reranked_.empty()) {
             const bool certain = c == nullptr ||
-                                 (index_.quantizer.has_bounds() && reranked_.top().score <= c->lower_bound);
+                                 (quantizer_.has_bounds() && reranked_.top().score <= c->lower_bound);
             if (certain || !budget_left) {
                 const Scored best = reranked_.top();
                 reranked_.pop();
                 *out = {best.id, to_distance(best.score)};
                 stats_.returned++;
+                rerank_budget_ += params_.rerank_factor;
                 return true;
             }
         }
@@ -167,10 +201,15 @@ bool Searcher::next(Neighbor* out) {
             rerank(*c);
             continue;
         }
-        // Nothing ready: widen the search, or stop when the tree is exhausted.
-        if (c == nullptr && frontier_.empty()) return false;
+        if (c != nullptr) {
+            // Budget spent with candidates left and nothing certain: grant another round.
+            rerank_budget_ = stats_.reranked + params_.k * params_.rerank_factor;
+            continue;
+        }
+        // Every candidate examined: widen the search, unless told not to or the tree is exhausted.
+        const bool scan_limit_hit = params_.max_scan_codes > 0 && stats_.codes_scanned >= params_.max_scan_codes;
+        if (frontier_.empty() || !params_.widen || scan_limit_hit) return false;
         probe_target_ = stats_.leaves_probed + params_.probes;
-        rerank_budget_ = stats_.reranked + params_.k * params_.rerank_factor;
     }
 }
 

@@ -3,16 +3,18 @@
 // the estimator's lower bound, reranks them exactly through a VectorSource and
 // returns neighbours in exact distance order.
 //
-// Reranking budget: at most k * rerank_factor exact distances for the first k
-// results. With rabitq the budget is only a cap: a result is returned as soon
+// Reranking budget: k * rerank_factor exact distances up front, and
+// rerank_factor more for every result returned (so a caller that does not know
+// how many rows it will take, like an index scan under LIMIT, still gets the
+// same budget per row). With rabitq the budget is only a cap: a result is returned as soon
 // as its exact distance is below every remaining candidate's lower bound, so
 // candidates that cannot be among the nearest are never reranked. hamming has
 // no bound and reranks the whole budget.
 //
 // Resumable: next() may be called past k (the index needs this when a WHERE
-// clause rejects rows). When the budget or the probed leaves run out, the
-// search probes `probes` more leaves and grants k * rerank_factor more
-// reranks, and goes on. Results within what has been examined come in exact
+// clause rejects rows). When the probed leaves run out, the search probes
+// `probes` more leaves (unless widen is off or max_scan_codes codes have been
+// scanned) and goes on. Results within what has been examined come in exact
 // order; a row found in a later round may be nearer than one already returned
 // (pgvector calls this relaxed order).
 #pragma once
@@ -20,6 +22,7 @@
 #include "core/common.h"
 #include "core/index.h"
 
+#include <memory>
 #include <queue>
 #include <vector>
 
@@ -30,6 +33,8 @@ struct SearchParams {
     std::size_t probes = 4;
     std::size_t rerank_factor = 5;
     float epsilon = 1.9f;  // rabitq bound confidence (~99.9% at 1.9)
+    bool widen = true;     // probe further leaves once the first `probes` are used up
+    std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
 
 // Where full-precision vectors come from for reranking (memory, mmap, heap).
@@ -37,7 +42,8 @@ class VectorSource {
 public:
     virtual ~VectorSource() = default;
     // The vector with this id (dim floats): a pointer into the source's own
-    // memory, or into scratch (dim floats) after copying it there.
+    // memory, or into scratch (dim floats) after copying it there; null if the
+    // source has no such vector (it then ranks last).
     virtual const float* vector(uint32_t id, float* scratch) = 0;
     // Hint that these ids will be read soon.
     virtual void prefetch(const uint32_t* ids, std::size_t n) {
@@ -70,6 +76,8 @@ struct SearchStats {
 
 class Searcher {
 public:
+    Searcher(const IndexView& index, const float* query, const SearchParams& params, VectorSource& source);
+    // Searches an in-memory index.
     Searcher(const CoreIndex& index, const float* query, const SearchParams& params, VectorSource& source);
 
     // The next neighbour; false when every indexed vector has been returned.
@@ -95,13 +103,17 @@ private:
 
     bool probe_next_leaf();
     void probe_leaf(std::size_t leaf);
+    void scan_chunk(const CodeChunk& chunk);
     const Candidate* peek_candidate();
     void rerank(const Candidate& c);
     float node_score(std::size_t node) const;
     float exact_score(uint32_t id);
     float to_distance(float score) const;
 
-    const CoreIndex& index_;
+    std::unique_ptr<MemoryLeafCodes> memory_codes_;  // when searching a CoreIndex
+    IndexView index_;
+    const Tree& tree_;
+    const Quantizer& quantizer_;
     SearchParams params_;
     VectorSource& source_;
     std::vector<float> query_;          // original query (exact distances)
