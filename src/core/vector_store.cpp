@@ -405,17 +405,8 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
                                 std::to_string(whole_records) + " whole records" +
                                 (partial_bytes != 0 ? " and a partial one" : "") + " (" + std::to_string(file_size) +
                                 " bytes)");
-    if (whole_records != h.count || partial_bytes != 0) {
-        const std::uint64_t extra = data_bytes - h.count * rs;
-        if (partial_bytes != 0)
-            throw_content(path, "has " + std::to_string(extra) + " bytes beyond the " + std::to_string(h.count) +
-                                    " records its header declares, ending in a partial record: an append was "
-                                    "interrupted");
-        throw_content(path, "has " + std::to_string(whole_records - h.count) + " unflushed records (" +
-                                std::to_string(extra) + " bytes) beyond the " + std::to_string(h.count) +
-                                " records its header declares: an append was interrupted before flush");
-    }
-
+    // Bytes past the counted records are an append another process has not
+    // flushed yet, or one that was interrupted: not part of the store.
     impl->dim = h.dim;
     impl->record_size = h.record_size;
     impl->identity = StoreIdentity{h.database_oid_or_id, h.index_id, h.generation};
@@ -452,6 +443,36 @@ void VectorStore::flush() { live().flush(false); }
 void VectorStore::sync() { live().flush(true); }
 
 std::uint64_t VectorStore::size() const { return live().visible.load(std::memory_order_acquire); }
+
+bool VectorStore::refresh() {
+    Impl& s = live();
+    if (s.buffered != 0) throw InvalidArgument(quoted(s.path) + ": refresh() with unflushed appends");
+    unsigned char page[kStoreHeaderSize];
+    if (read_all(s.fd, page, sizeof page, 0, s.path) < sizeof page)
+        throw_content(s.path, "is truncated: its header is gone");
+    RawHeader h;
+    std::memcpy(&h, page, sizeof h);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kStoreFormatVersion ||
+        h.checksum != header_checksum(page))
+        throw_content(s.path, "is corrupt: its header changed into something unreadable");
+    if (h.dim != s.dim || h.record_size != s.record_size ||
+        StoreIdentity{h.database_oid_or_id, h.index_id, h.generation} != s.identity)
+        throw_content(s.path, "was replaced by another store");
+    const std::uint64_t seen = s.visible.load(std::memory_order_relaxed);
+    if (h.count < seen)
+        throw_content(s.path, "lost records: its header declares " + std::to_string(h.count) + ", fewer than the " +
+                                  std::to_string(seen) + " already seen");
+    if (h.count == seen) return false;
+    struct stat st;
+    if (::fstat(s.fd, &st) != 0) throw_os("could not stat", s.path, errno);
+    if (static_cast<std::uint64_t>(st.st_size) < s.record_offset(h.count))
+        throw_content(s.path, "is truncated: its header declares " + std::to_string(h.count) + " records");
+    s.ensure_mapped(s.record_offset(h.count));
+    s.file_records = h.count;
+    s.header_records = h.count;
+    s.visible.store(h.count, std::memory_order_release);
+    return true;
+}
 
 std::uint32_t VectorStore::dim() const { return live().dim; }
 

@@ -23,9 +23,14 @@
 //          8  4*d  d float32 values
 //      8+4*d  pad  zero bytes up to record size = round_up(8 + 4*d, 8)
 //
-// The file is exactly 4096 + count * record size bytes. Anything longer is an
-// append interrupted before flush() (whole records or a partial one) and, like
-// anything shorter, makes open() fail: the index must then be rebuilt.
+// The file holds at least 4096 + count * record size bytes. Anything beyond is
+// an append not yet flushed (by another process) or one interrupted before
+// flush(), and is ignored: the next append overwrites it. A shorter file makes
+// open() fail.
+//
+// Several processes may share one store: appends are serialised by a lock the
+// caller holds across refresh(), append() and flush(); readers in other
+// processes call refresh() to see records appended since they opened it.
 #pragma once
 
 #include "core/common.h"
@@ -109,7 +114,14 @@ public:
     // flush() made durable: records are fsynced before the header that counts them.
     void sync();
 
-    // Number of readable records (as of the last flush).
+    // Re-reads the record count from the file header (other processes may have
+    // appended) and maps the new records. Returns true if the count grew. A
+    // writer calls it under the append lock before appending. Throws
+    // InvalidArgument with unflushed appends, DataError if the header is now
+    // unreadable, belongs to another store or counts fewer records.
+    bool refresh();
+
+    // Number of readable records (as of the last flush or refresh).
     std::uint64_t size() const;
     std::uint32_t dim() const;
     StoreIdentity identity() const;
