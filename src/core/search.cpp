@@ -152,17 +152,29 @@ void Searcher::scan_chunk(const CodeChunk& chunk) {
 const Searcher::Candidate* Searcher::peek_candidate() {
     if (cursor_ == pool_.size()) return nullptr;
     if (cursor_ == sorted_end_) {
-        // Select the next batch in lower-bound order; the rest stay unsorted
-        // but are all >= the batch, so the batch head is the pool's minimum.
+        // Select the next batch in estimated-score order (the best guess of
+        // the nearest); the rest stay unsorted but all score >= the batch.
+        // Certainty needs the lowest lower bound among what is left, which a
+        // far-from-centroid vector may hold anywhere: keep suffix minima over
+        // the batch and the minimum over the rest.
         const std::size_t batch = std::min(pool_.size() - cursor_, std::max<std::size_t>(rerank_budget_, 64));
         auto first = pool_.begin() + static_cast<long>(cursor_);
         auto middle = first + static_cast<long>(batch);
-        const auto by_bound = [](const Candidate& a, const Candidate& b) {
-            return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
+        const auto by_score = [](const Candidate& a, const Candidate& b) {
+            return a.score < b.score || (a.score == b.score && a.id < b.id);
         };
-        std::nth_element(first, middle - 1, pool_.end(), by_bound);
-        std::sort(first, middle, by_bound);
+        std::nth_element(first, middle - 1, pool_.end(), by_score);
+        std::sort(first, middle, by_score);
+        batch_start_ = cursor_;
         sorted_end_ = cursor_ + batch;
+        rest_min_bound_ = std::numeric_limits<float>::infinity();
+        for (auto it = middle; it != pool_.end(); ++it) rest_min_bound_ = std::min(rest_min_bound_, it->lower_bound);
+        suffix_min_bound_.resize(batch);
+        float m = rest_min_bound_;
+        for (std::size_t i = batch; i-- > 0;) {
+            m = std::min(m, pool_[cursor_ + i].lower_bound);
+            suffix_min_bound_[i] = m;
+        }
         // Warm the vectors we are about to rerank.
         std::vector<uint32_t> ids;
         const std::size_t ahead = std::min(batch, rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
@@ -172,6 +184,8 @@ const Searcher::Candidate* Searcher::peek_candidate() {
     }
     return &pool_[cursor_];
 }
+
+float Searcher::remaining_min_bound() const { return suffix_min_bound_[cursor_ - batch_start_]; }
 
 void Searcher::rerank(const Candidate& c) {
     reranked_.push({exact_score(c.id), c.id});
@@ -185,15 +199,18 @@ bool Searcher::next(Neighbor* out) {
         }
         const Candidate* c = peek_candidate();
         const bool budget_left = stats_.reranked < rerank_budget_;
+        // When every leaf is probed and the budget covers every candidate left,
+        // rerank them all: the caller paid for exact results, and the bounds
+        // are only probabilistic.
+        const bool exhaustive = frontier_.empty() && pool_.size() - cursor_ <= rerank_budget_ - std::min(rerank_budget_, stats_.reranked);
         if (!reranked_.empty()) {
-            const bool certain = c == nullptr ||
-                                 (quantizer_.has_bounds() && reranked_.top().score <= c->lower_bound);
+            const bool certain = c == nullptr || (!exhaustive && quantizer_.has_bounds() &&
+                                                  reranked_.top().score <= remaining_min_bound());
             if (certain || !budget_left) {
                 const Scored best = reranked_.top();
                 reranked_.pop();
                 *out = {best.id, to_distance(best.score)};
                 stats_.returned++;
-                rerank_budget_ += params_.rerank_factor;
                 return true;
             }
         }
@@ -202,7 +219,7 @@ bool Searcher::next(Neighbor* out) {
             continue;
         }
         if (c != nullptr) {
-            // Budget spent with candidates left and nothing certain: grant another round.
+            // Budget spent and every reranked row returned: grant another round.
             rerank_budget_ = stats_.reranked + params_.k * params_.rerank_factor;
             continue;
         }

@@ -1,12 +1,12 @@
 // Searching a CoreIndex. A query walks the tree best-first by exact centroid
 // distance, scans the codes of the nearest leaves, keeps candidates ordered by
-// the estimator's lower bound, reranks them exactly through a VectorSource and
+// the estimator's score, reranks them exactly through a VectorSource and
 // returns neighbours in exact distance order.
 //
-// Reranking budget: k * rerank_factor exact distances up front, and
-// rerank_factor more for every result returned (so a caller that does not know
-// how many rows it will take, like an index scan under LIMIT, still gets the
-// same budget per row). With rabitq the budget is only a cap: a result is returned as soon
+// Reranking budget: k * rerank_factor exact distances per round; once they
+// are spent and every reranked row has been returned, another round is granted
+// (so a caller that does not know how many rows it will take, like an index
+// scan under LIMIT, gets k * rerank_factor per k rows). With rabitq the budget is only a cap: a result is returned as soon
 // as its exact distance is below every remaining candidate's lower bound, so
 // candidates that cannot be among the nearest are never reranked. hamming has
 // no bound and reranks the whole budget.
@@ -32,7 +32,7 @@ struct SearchParams {
     std::size_t k = 10;
     std::size_t probes = 4;
     std::size_t rerank_factor = 5;
-    float epsilon = 1.9f;  // rabitq bound confidence (~99.9% at 1.9)
+    float epsilon = 3.0f;  // rabitq bound width in standard deviations (one-sided miss ~0.1% at 3)
     bool widen = true;     // probe further leaves once the first `probes` are used up
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
@@ -105,6 +105,7 @@ private:
     void probe_leaf(std::size_t leaf);
     void scan_chunk(const CodeChunk& chunk);
     const Candidate* peek_candidate();
+    float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked
     void rerank(const Candidate& c);
     float node_score(std::size_t node) const;
     float exact_score(uint32_t id);
@@ -128,6 +129,9 @@ private:
     std::vector<Candidate> pool_;  // [0, cursor) used, [cursor, sorted_end) sorted, rest unsorted
     std::size_t cursor_ = 0;
     std::size_t sorted_end_ = 0;
+    std::size_t batch_start_ = 0;
+    std::vector<float> suffix_min_bound_;  // per sorted batch position: min lower bound from there on
+    float rest_min_bound_ = 0;
     std::priority_queue<Scored, std::vector<Scored>, std::greater<Scored>> reranked_;
 
     std::size_t probe_target_;

@@ -1,0 +1,16 @@
+// Reading a memory-mapped file that someone may truncate underneath us: a
+// read past the new end raises SIGBUS, which would kill the backend (and make
+// the postmaster restart every session). copy_guarded() turns that into a
+// false return, so the scan can fall back to the heap.
+#pragma once
+
+#include <cstddef>
+
+namespace vectordb {
+namespace pg {
+
+// Copies n bytes; false if the source faulted (SIGBUS or SIGSEGV on the mapping).
+bool copy_guarded(void* dest, const void* src, std::size_t n);
+
+}  // namespace pg
+}  // namespace vectordb

@@ -1,0 +1,84 @@
+// Both directions of the C++/PostgreSQL error boundary for code that is not a
+// plain SQL function (index AM callbacks, scan and build state).
+//
+// Outbound: pg_call(f) runs PostgreSQL code that may ereport(ERROR). The error
+// is caught with PG_TRY, copied, flushed and thrown as a PgError, so the C++
+// frames between here and the inbound guard unwind normally. f itself must own
+// nothing with a destructor: a longjmp leaves it.
+//
+// Inbound: guarded(f) runs C++ code from an extern "C" callback. A PgError is
+// re-raised as the original PostgreSQL error; any other exception becomes an
+// ERROR with the SQLSTATE of its type (guard.h). Buffer locks held when an
+// error happened are released by the transaction abort that follows.
+#pragma once
+
+#include "pg/guard.h"
+
+#include <exception>
+#include <type_traits>
+
+namespace vectordb {
+namespace pg {
+
+// A PostgreSQL error travelling through C++ frames.
+class PgError : public std::exception {
+public:
+    explicit PgError(ErrorData* data) : data_(data) {}
+    const char* what() const noexcept override { return data_ && data_->message ? data_->message : "PostgreSQL error"; }
+    ErrorData* data() const { return data_; }
+
+private:
+    ErrorData* data_;  // palloc'd by CopyErrorData in the caller's memory context
+};
+
+// Runs f (no C++ objects with destructors inside), turning an ERROR into PgError.
+// A C++ exception thrown by f is caught inside the PG_TRY block and rethrown
+// after it, so PostgreSQL's error stack is always restored first.
+template <class F>
+void pg_call(F&& f) {
+    MemoryContext context = CurrentMemoryContext;
+    ErrorData* error = nullptr;
+    std::exception_ptr cxx_error;
+    PG_TRY();
+    {
+        try {
+            f();
+        } catch (...) {
+            cxx_error = std::current_exception();
+        }
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        error = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    if (cxx_error) std::rethrow_exception(cxx_error);
+    if (error != nullptr) throw PgError(error);
+}
+
+// Runs body(context) and reports any exception as an ERROR after unwinding.
+void run_guarded(void (*body)(void*), void* context);
+
+// guarded([&] { ... }) from an extern "C" callback; returns the lambda's value.
+template <class F>
+auto guarded(F&& f) -> decltype(f()) {
+    using Result = decltype(f());
+    if constexpr (std::is_void_v<Result>) {
+        run_guarded([](void* p) { (*static_cast<std::remove_reference_t<F>*>(p))(); }, &f);
+    } else {
+        struct Call {
+            std::remove_reference_t<F>* f;
+            Result result;
+        } call{&f, Result{}};
+        run_guarded([](void* p) {
+            auto* c = static_cast<Call*>(p);
+            c->result = (*c->f)();
+        }, &call);
+        return call.result;
+    }
+}
+
+}  // namespace pg
+}  // namespace vectordb

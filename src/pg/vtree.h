@@ -1,0 +1,260 @@
+// The vtree index access method: page formats, options, settings and the
+// functions its files share. Include core headers before this one.
+//
+// Relation layout (every page carries a VtreePageOpaque with its type):
+//   block 0           metapage: format, parameters, quantizer state, counts,
+//                     where the tree is, the sidecar's identity
+//   blocks 1 .. L     the head page of each of the L leaves, in leaf order
+//   further pages     leaf continuation pages (chained by `next`), the tree
+//                     blob (contiguous pages), and for storage = pages the
+//                     chained vector pages
+// A leaf page holds a fixed-layout array of entries: binary codes (in the
+// scan kernels' 8-code blocks when 8 codes fit a page, one after another
+// otherwise), estimator scalars, locators (sidecar slot, or position in the
+// vector pages) and heap TIDs, plus a dead flag set by VACUUM.
+// The tree blob (nodes, centroids, radii, leaf heads, rotated centroids,
+// hamming mean) is written once by the build and read into a per-backend cache.
+#pragma once
+
+#include "core/code_scan.h"
+#include "core/quantizer.h"
+#include "core/tree.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pg/pg.h"
+
+extern "C" {
+#include "access/amapi.h"
+#include "access/genam.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "storage/block.h"
+#include "storage/bufmgr.h"
+#include "storage/bufpage.h"
+#include "storage/itemptr.h"
+#include "utils/rel.h"
+}
+
+namespace vectordb {
+namespace pg {
+
+constexpr uint32 kVtreeMagic = 0x56545245;  // "VTRE"
+constexpr uint32 kVtreeVersion = 1;
+constexpr uint16 kVtreePageId = 0xFF93;     // last two bytes of every page, as pgvector and GIN do
+constexpr BlockNumber kMetaBlock = 0;
+
+enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4 };
+
+// Special space of every vtree page.
+struct VtreePageOpaque {
+    BlockNumber next;  // next page of a leaf chain or of the vector pages
+    BlockNumber tail;  // leaf head pages: last page of the chain
+    uint32 leaf;       // leaf pages: leaf number
+    uint16 type;       // PageType
+    uint16 page_id;    // kVtreePageId
+};
+
+enum class Storage : uint8 { Mmap = 0, Pages = 1 };
+
+// Where a leaf entry's full vector is: a sidecar slot (mmap) or a position in
+// the vector pages (pages). kNoLocator: nowhere but the heap.
+constexpr uint64 kNoLocator = ~uint64{0};
+
+// Contents of the metapage.
+struct VtreeMeta {
+    uint32 magic;
+    uint32 version;
+    uint32 dim;
+    uint8 metric;     // Metric
+    uint8 quantizer;  // QuantizerKind
+    uint8 storage;    // Storage
+    uint8 blocked;    // leaf codes in 8-code blocks (else one after another)
+    int32 branching_factor;
+    int32 max_leaf_size;
+    int32 max_iterations;
+    uint32 words;          // uint64s per code
+    uint32 leaf_capacity;  // entries per leaf page
+    uint32 nodes;
+    uint32 leaves;
+    uint32 depth;
+    BlockNumber blob_start;  // tree blob: blob_pages contiguous pages
+    uint32 blob_pages;
+    uint64 blob_bytes;
+    uint64 seed;
+    uint64 built_entries;       // entries written by the build
+    uint64 sidecar_database;    // sidecar identity (StoreIdentity)
+    uint64 sidecar_relfilenode;
+    uint64 sidecar_generation;
+    uint64 sidecar_index_oid;   // for the file name
+    BlockNumber vector_head;    // storage = pages: first and last vector page
+    BlockNumber vector_tail;
+    uint32 build_sampled;       // 1 when the tree was trained on a sample
+};
+
+// Fixed part of a leaf page; the arrays follow (see LeafLayout).
+struct LeafHeader {
+    uint16 count;     // entries in use
+    uint16 capacity;  // entries the page can hold
+    uint16 dead;      // entries marked dead
+    uint16 reserved;
+};
+
+// Byte offsets of a leaf page's arrays, from the start of the page contents.
+struct LeafLayout {
+    uint32 capacity;
+    uint32 words;
+    bool blocked;
+    uint32 codes;    // uint64[capacity * words]
+    uint32 factors;  // CodeFactors[capacity]
+    uint32 locators; // uint64[capacity]
+    uint32 tids;     // ItemPointerData[capacity]
+    uint32 flags;    // uint8[capacity]
+    uint32 end;
+};
+
+constexpr uint8 kEntryDead = 1;
+
+// Bytes of a page available to contents (after the header, before the special space).
+constexpr uint32 kPageContentSize =
+    BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VtreePageOpaque));
+
+LeafLayout leaf_layout(uint32 words);
+
+// --- reloptions ---------------------------------------------------------------
+
+struct VtreeOptions {
+    int32 vl_len_;
+    int branching_factor;
+    int max_leaf_size;
+    int max_iterations;
+    int quantizer;  // QuantizerKind
+    int storage;    // Storage
+};
+
+void register_reloptions();
+bytea* vtree_options(Datum reloptions, bool validate);
+VtreeOptions options_of(Relation index);
+
+// --- settings (GUCs) ---------------------------------------------------------
+
+enum class IterativeScan { Off = 0, Relaxed = 1, Strict = 2 };
+
+extern int guc_probes;
+extern int guc_rerank_factor;
+extern int guc_iterative_scan;
+extern int guc_max_scan_tuples;
+extern int guc_build_threads;
+extern char* guc_sidecar_dir;
+
+void register_settings();
+int build_threads();
+
+// --- pages (vtree_pages.cpp); every function may ereport ---------------------
+
+VtreePageOpaque* page_opaque(Page page);
+void init_page(Page page, PageType type);
+// ERROR XX001 unless the page is an initialised vtree page of this type.
+void check_page(Relation index, BlockNumber block, Page page, PageType type);
+// Copies the metapage, checked (magic, version, type).
+void read_meta(Relation index, VtreeMeta* meta);
+VtreeMeta* page_meta(Page page);
+LeafHeader* leaf_header(Page page);
+char* page_contents(Page page);
+// A new buffer at the end of the relation, exclusively locked.
+Buffer new_buffer(Relation index);
+
+// Encodes a heap TID as a sidecar record tag (and back).
+inline uint64 tid_tag(const ItemPointerData& tid) {
+    return (uint64{ItemPointerGetBlockNumberNoCheck(&tid)} << 16) | ItemPointerGetOffsetNumberNoCheck(&tid);
+}
+
+// --- the tree cache (vtree_tree.cpp) -----------------------------------------
+
+// What a backend keeps of an index between queries: the tree, the quantizer
+// and per-leaf data from the tree blob. Immutable once loaded.
+struct TreeCache {
+    RelFileNode node;
+    uint64 generation = 0;
+    VtreeMeta meta;
+    Tree tree;
+    Quantizer quantizer;
+    std::vector<float> rotated_centroids;  // rabitq: leaves x rotated_dim
+    std::vector<BlockNumber> leaf_heads;
+    std::size_t bytes() const;
+};
+
+// The tree of this index, from the backend's cache or read from its pages.
+// May ereport (call through pg_call) and throw (bad_alloc, DataError).
+std::shared_ptr<const TreeCache> load_tree(Relation index);
+
+// Serialises the tree for the blob pages.
+std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<float>& rotated,
+                                 const std::vector<BlockNumber>& heads);
+
+// --- access method callbacks (one file per phase) ----------------------------
+
+IndexBuildResult* vtree_build(Relation heap, Relation index, struct IndexInfo* info);
+void vtree_buildempty(Relation index);
+char* vtree_buildphasename(int64 phase);
+bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, Relation heap,
+                  IndexUniqueCheck check_unique, bool index_unchanged, struct IndexInfo* info);
+IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
+                                        IndexBulkDeleteCallback callback, void* callback_state);
+IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDeleteResult* stats);
+IndexScanDesc vtree_beginscan(Relation index, int nkeys, int norderbys);
+void vtree_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+bool vtree_gettuple(IndexScanDesc scan, ScanDirection direction);
+void vtree_endscan(IndexScanDesc scan);
+void vtree_costestimate(struct PlannerInfo* root, struct IndexPath* path, double loop_count, Cost* startup_cost,
+                        Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
+bool vtree_validate(Oid opclass);
+
+// The metric of the index's operator class, from its support function 1.
+Metric index_metric(Relation index);
+
+// Build progress phases (pg_stat_progress_create_index.phase).
+constexpr int64 kPhaseLoading = 2;
+constexpr int64 kPhaseClustering = 3;
+constexpr int64 kPhaseAssigning = 4;
+constexpr int64 kPhaseWriting = 5;
+
+}  // namespace pg
+}  // namespace vectordb
+
+namespace vectordb {
+namespace pg {
+
+// --- leaf entries and vector records (vtree_pages.cpp); may ereport ----------
+
+// Writes entry `pos` of a leaf page (count is not changed).
+void put_entry(Page page, const LeafLayout& layout, uint32 pos, const uint64_t* code, const CodeFactors& factors,
+               uint64 locator, const ItemPointerData& tid);
+inline uint64_t* leaf_codes(Page page, const LeafLayout& l) {
+    return reinterpret_cast<uint64_t*>(page_contents(page) + l.codes);
+}
+inline CodeFactors* leaf_factors(Page page, const LeafLayout& l) {
+    return reinterpret_cast<CodeFactors*>(page_contents(page) + l.factors);
+}
+inline uint64* leaf_locators(Page page, const LeafLayout& l) {
+    return reinterpret_cast<uint64*>(page_contents(page) + l.locators);
+}
+inline ItemPointerData* leaf_tids(Page page, const LeafLayout& l) {
+    return reinterpret_cast<ItemPointerData*>(page_contents(page) + l.tids);
+}
+inline uint8* leaf_flags(Page page, const LeafLayout& l) { return reinterpret_cast<uint8*>(page_contents(page) + l.flags); }
+void init_leaf_page(Page page, const LeafLayout& layout, uint32 leaf);
+
+// storage = pages: a vector record (tag + floats, as in the sidecar) starts at
+// byte `offset` of a vector page's contents and runs on into the next pages.
+inline uint64 vector_locator(BlockNumber block, uint32 offset) { return (uint64{block} << 13) | offset; }
+// Copies the record at `locator`; false if it is out of bounds.
+bool read_vector_record(Relation index, uint64 locator, uint32 dim, uint64* tag, float* out);
+// Bytes used in a vector page (kept in the page header's pd_lower).
+uint32 vector_page_used(Page page);
+void set_vector_page_used(Page page, uint32 used);
+
+}  // namespace pg
+}  // namespace vectordb

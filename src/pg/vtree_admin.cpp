@@ -1,0 +1,560 @@
+// SQL functions to administer vtree indexes: statistics, prewarm and evict,
+// recall measurement, sidecar rebuild and orphan cleanup.
+#include "core/errors.h"
+#include "core/vector_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "pg/pg_call.h"
+#include "pg/sidecar.h"
+#include "pg/vector_type.h"
+#include "pg/vtree.h"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_database.h"
+#include "commands/defrem.h"
+#include "commands/event_trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "storage/itemptr.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+}
+
+using namespace vectordb;
+using namespace vectordb::pg;
+
+namespace {
+
+// Opens a vtree index, or ERROR 42809 if the relation is something else.
+Relation open_vtree(Oid oid, LOCKMODE lock) {
+    Relation index = relation_open(oid, lock);
+    const Oid am = get_index_am_oid("vtree", false);
+    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != am) {
+        const char* name = pstrdup(RelationGetRelationName(index));
+        relation_close(index, lock);
+        ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a vtree index", name)));
+    }
+    return index;
+}
+
+// ERROR 42501 unless the current user owns the index or is a superuser.
+void require_owner(Relation index) {
+    if (!pg_class_ownercheck(RelationGetRelid(index), GetUserId()))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("must be owner of index %s", RelationGetRelationName(index))));
+}
+
+void require_superuser(const char* function) {
+    if (!superuser())
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("must be superuser to call %s", function)));
+}
+
+const char* metric_name(uint8 metric) {
+    switch (static_cast<Metric>(metric)) {
+        case Metric::L2:
+            return "l2";
+        case Metric::InnerProduct:
+            return "inner_product";
+        case Metric::Cosine:
+            return "cosine";
+    }
+    return "unknown";
+}
+
+const char* metric_operator(uint8 metric) {
+    switch (static_cast<Metric>(metric)) {
+        case Metric::L2:
+            return "<->";
+        case Metric::InnerProduct:
+            return "<#>";
+        case Metric::Cosine:
+            return "<=>";
+    }
+    return "<->";
+}
+
+struct LeafCounts {
+    int64 min = 0, max = 0, live = 0, dead = 0;
+};
+
+// Counts entries per leaf; an entry is live if its row is visible to the
+// active snapshot, dead otherwise (deleted, not yet vacuumed). PostgreSQL code only.
+void count_entries(Relation index, Relation heap, const BlockNumber* heads, std::size_t leaves,
+                   const LeafLayout& layout, LeafCounts* out) {
+    IndexFetchTableData* fetch = table_index_fetch_begin(heap);
+    TupleTableSlot* slot = table_slot_create(heap, nullptr);
+    Snapshot snapshot = GetActiveSnapshot();
+    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    ItemPointerData* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * layout.capacity));
+    for (std::size_t leaf = 0; leaf < leaves; leaf++) {
+        int64 in_leaf = 0;
+        BlockNumber block = heads[leaf];
+        BlockNumber hops = 0;
+        while (block != InvalidBlockNumber) {
+            if (block == kMetaBlock || block >= nblocks || ++hops > nblocks)
+                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                                errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index),
+                                       block)));
+            CHECK_FOR_INTERRUPTS();
+            Buffer buffer = ReadBuffer(index, block);
+            LockBuffer(buffer, BUFFER_LOCK_SHARE);
+            Page page = BufferGetPage(buffer);
+            check_page(index, block, page, PageType::Leaf);
+            const uint16 count = leaf_header(page)->count;
+            const BlockNumber next = page_opaque(page)->next;
+            // Copy the TIDs so no index buffer lock is held while reading the heap.
+            std::memcpy(tids, leaf_tids(page, layout), sizeof(ItemPointerData) * count);
+            UnlockReleaseBuffer(buffer);
+            for (uint16 i = 0; i < count; i++) {
+                bool call_again = false, all_dead = false;
+                ItemPointerData tid = tids[i];
+                if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead)) {
+                    out->live++;
+                    in_leaf++;
+                } else {
+                    out->dead++;
+                }
+            }
+            block = next;
+        }
+        if (leaf == 0 || in_leaf < out->min) out->min = in_leaf;
+        if (leaf == 0 || in_leaf > out->max) out->max = in_leaf;
+    }
+    pfree(tids);
+    ExecDropSingleTupleTableSlot(slot);
+    table_index_fetch_end(fetch);
+}
+
+int64 file_size(const std::string& path) {
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<int64>(st.st_size) : -1;
+}
+
+}  // namespace
+
+// vectordb_index_stats(regclass): the shape, size and health of a vtree index.
+VECTORDB_FUNCTION(vectordb_index_stats) {
+    const Oid oid = PG_GETARG_OID(0);
+    Relation index = nullptr;
+    Relation heap = nullptr;
+    bool may_see_path = false;
+    pg_call([&] {
+        index = open_vtree(oid, AccessShareLock);
+        heap = table_open(index->rd_index->indrelid, AccessShareLock);
+        may_see_path = pg_class_ownercheck(oid, GetUserId());
+    });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    const VtreeMeta& meta = tc->meta;
+    const LeafLayout layout = leaf_layout(meta.words);
+    LeafCounts counts;
+    pg_call([&] { count_entries(index, heap, tc->leaf_heads.data(), tc->leaf_heads.size(), layout, &counts); });
+    const bool mmap_storage = meta.storage == static_cast<uint8>(Storage::Mmap);
+    std::string path, status = "not used (storage = pages)";
+    int64 sidecar_bytes = 0;
+    bool using_mmap = false;
+    if (mmap_storage) {
+        path = sidecar_path(meta);
+        sidecar_bytes = std::max<int64>(0, file_size(path));
+        std::string problem;
+        using_mmap = open_sidecar(oid, meta, &problem) != nullptr;
+        status = using_mmap ? "ok" : problem;
+    }
+    const int64 relation_bytes = static_cast<int64>(RelationGetNumberOfBlocks(index)) * BLCKSZ;
+    const int64 memory = relation_bytes + static_cast<int64>(tc->bytes());
+    const std::size_t leaves = tc->leaf_heads.size();
+    Datum result = 0;
+    pg_call([&] {
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "vectordb_index_stats must return a record");
+        desc = BlessTupleDesc(desc);
+        Datum values[18];
+        bool nulls[18] = {false};
+        values[0] = Int32GetDatum(static_cast<int32>(meta.depth));
+        values[1] = Int32GetDatum(static_cast<int32>(meta.nodes));
+        values[2] = Int32GetDatum(static_cast<int32>(meta.leaves));
+        values[3] = Int64GetDatum(counts.min);
+        values[4] = Float8GetDatum(leaves ? static_cast<double>(counts.live) / leaves : 0.0);
+        values[5] = Int64GetDatum(counts.max);
+        values[6] = Int64GetDatum(counts.live);
+        values[7] = Int64GetDatum(counts.dead);
+        values[8] = Int64GetDatum(relation_bytes);
+        values[9] = Int64GetDatum(sidecar_bytes);
+        if (mmap_storage && may_see_path)
+            values[10] = CStringGetTextDatum(path.c_str());
+        else
+            nulls[10] = true;
+        values[11] = CStringGetTextDatum(mmap_storage ? "mmap" : "pages");
+        values[12] = BoolGetDatum(using_mmap);
+        values[13] = Int64GetDatum(memory);
+        values[14] = Int32GetDatum(static_cast<int32>(meta.dim));
+        values[15] = CStringGetTextDatum(metric_name(meta.metric));
+        values[16] = CStringGetTextDatum(quantizer_name(static_cast<QuantizerKind>(meta.quantizer)));
+        values[17] = CStringGetTextDatum(status.c_str());
+        result = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+        table_close(heap, AccessShareLock);
+        relation_close(index, AccessShareLock);
+    });
+    return result;
+}
+
+// vectordb_prewarm(regclass): reads every index page into shared buffers and
+// asks the kernel to read the sidecar ahead. Returns the pages read.
+VECTORDB_FUNCTION(vectordb_prewarm) {
+    const Oid oid = PG_GETARG_OID(0);
+    Relation index = nullptr;
+    int64 pages = 0;
+    pg_call([&] {
+        index = open_vtree(oid, AccessShareLock);
+        const BlockNumber n = RelationGetNumberOfBlocks(index);
+        for (BlockNumber b = 0; b < n; b++) {
+            CHECK_FOR_INTERRUPTS();
+            ReleaseBuffer(ReadBuffer(index, b));
+            pages++;
+        }
+    });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap)) {
+        const std::string path = sidecar_path(tc->meta);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
+            ::close(fd);
+        }
+    }
+    pg_call([&] { relation_close(index, AccessShareLock); });
+    PG_RETURN_INT64(pages);
+}
+
+// vectordb_evict(regclass): drops the sidecar from the OS page cache (for cold
+// measurements). Superuser only. Returns the sidecar's size in bytes.
+VECTORDB_FUNCTION(vectordb_evict) {
+    const Oid oid = PG_GETARG_OID(0);
+    Relation index = nullptr;
+    pg_call([&] {
+        require_superuser("vectordb_evict");
+        index = open_vtree(oid, AccessShareLock);
+    });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    int64 bytes = 0;
+    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap)) {
+        std::string problem;
+        if (VectorStore* store = open_sidecar(oid, tc->meta, &problem)) store->evict();
+        const std::string path = sidecar_path(tc->meta);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fdatasync(fd);
+            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            ::close(fd);
+        }
+        bytes = std::max<int64>(0, file_size(path));
+    }
+    pg_call([&] { relation_close(index, AccessShareLock); });
+    PG_RETURN_INT64(bytes);
+}
+
+namespace {
+
+// Runs `sql` with $1 = query and collects the ctids it returns (PostgreSQL code only).
+void collect_ctids(const char* sql, Datum query, Oid vector_type, std::vector<uint64>* out, std::size_t max) {
+    Oid types[1] = {vector_type};
+    Datum args[1] = {query};
+    if (SPI_execute_with_args(sql, 1, types, args, nullptr, true, 0) != SPI_OK_SELECT)
+        elog(ERROR, "vectordb_recall: query failed: %s", sql);
+    for (uint64 i = 0; i < SPI_processed && out->size() < max; i++) {
+        bool isnull = false;
+        const Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+        if (!isnull) out->push_back(tid_tag(*reinterpret_cast<ItemPointer>(DatumGetPointer(d))));
+    }
+}
+
+}  // namespace
+
+// vectordb_recall(regclass, vector, k): the share of the exact k nearest rows
+// that an index scan with the current settings returns.
+VECTORDB_FUNCTION(vectordb_recall) {
+    const Oid oid = PG_GETARG_OID(0);
+    const Datum query = PG_GETARG_DATUM(1);
+    const int32 k = PG_GETARG_INT32(2);
+    if (k < 1 || k > 100000)
+        pg_call([&] { ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be between 1 and 100000"))); });
+    char sql[4096];
+    Oid vector_type = InvalidOid;
+    pg_call([&] {
+        Relation index = open_vtree(oid, AccessShareLock);
+        VtreeMeta meta;
+        read_meta(index, &meta);
+        const Oid heap_oid = index->rd_index->indrelid;
+        const AttrNumber attno = index->rd_index->indkey.values[0];
+        vector_type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+        const char* table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(heap_oid)),
+                                                       get_rel_name(heap_oid));
+        const char* column = quote_identifier(get_attname(heap_oid, attno, false));
+        std::snprintf(sql, sizeof(sql), "SELECT ctid FROM %s WHERE %s IS NOT NULL ORDER BY %s %s $1 LIMIT %d", table,
+                      column, column, metric_operator(meta.metric), k);
+        relation_close(index, AccessShareLock);
+    });
+    std::vector<uint64> exact, approximate;
+    exact.reserve(static_cast<std::size_t>(k));
+    approximate.reserve(static_cast<std::size_t>(k));
+    const std::size_t max = static_cast<std::size_t>(k);
+    pg_call([&] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "vectordb_recall: SPI_connect failed");
+        const int nest = NewGUCNestLevel();
+        set_config_option("enable_indexscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        collect_ctids(sql, query, vector_type, &exact, max);
+        AtEOXact_GUC(true, nest);
+        const int nest2 = NewGUCNestLevel();
+        set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        set_config_option("enable_sort", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        collect_ctids(sql, query, vector_type, &approximate, max);
+        AtEOXact_GUC(true, nest2);
+        SPI_finish();
+    });
+    if (exact.empty()) PG_RETURN_NULL();
+    const std::set<uint64> truth(exact.begin(), exact.end());
+    std::size_t hits = 0;
+    for (uint64 t : approximate) hits += truth.count(t);
+    PG_RETURN_FLOAT8(static_cast<double>(hits) / static_cast<double>(exact.size()));
+}
+
+namespace {
+
+// Reads the heap row's vector at tid (any visibility) into out; false if gone (PostgreSQL code only).
+bool fetch_heap_vector(Relation heap, TupleTableSlot* slot, AttrNumber attno, ItemPointerData tid, uint32 dim,
+                       float* out) {
+    if (!table_tuple_fetch_row_version(heap, &tid, SnapshotAny, slot)) return false;
+    bool isnull = false;
+    const Datum d = slot_getattr(slot, attno, &isnull);
+    bool ok = false;
+    if (!isnull) {
+        Vector* v = datum_get_vector(d);
+        if (static_cast<uint32>(v->dim) == dim) {
+            std::memcpy(out, v->x, std::size_t{dim} * sizeof(float));
+            ok = true;
+        }
+        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
+    }
+    ExecClearTuple(slot);
+    return ok;
+}
+
+}  // namespace
+
+// vectordb_rebuild_sidecar(regclass): writes a new sidecar from the table's
+// rows, points every entry at it and switches the metapage to it. Blocks
+// writes to the index meanwhile. Returns the records written.
+VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
+    const Oid oid = PG_GETARG_OID(0);
+    Relation index = nullptr;
+    Relation heap = nullptr;
+    TupleTableSlot* slot = nullptr;
+    AttrNumber attno = 0;
+    pg_call([&] {
+        index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
+        require_owner(index);
+        heap = table_open(index->rd_index->indrelid, AccessShareLock);
+        slot = table_slot_create(heap, nullptr);
+        attno = index->rd_index->indkey.values[0];
+    });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    VtreeMeta meta = tc->meta;
+    if (meta.storage != static_cast<uint8>(Storage::Mmap))
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("index \"%s\" keeps its vectors in its pages (storage = pages) and has no sidecar",
+                                   RelationGetRelationName(index))));
+        });
+    meta.sidecar_relfilenode = index->rd_node.relNode;
+    meta.sidecar_index_oid = oid;
+    meta.sidecar_database = MyDatabaseId;
+    meta.sidecar_generation = new_generation();
+    sidecar_directory(true);
+    const std::string path = sidecar_path(meta);
+    VectorStore store = VectorStore::create(path, meta.dim, StoreIdentity{meta.sidecar_database,
+                                                                          meta.sidecar_relfilenode,
+                                                                          meta.sidecar_generation});
+    const LeafLayout layout = leaf_layout(meta.words);
+    std::vector<ItemPointerData> tids(layout.capacity);
+    std::vector<uint64> locators(layout.capacity);
+    std::vector<float> vec(meta.dim);
+    uint64 records = 0;
+    for (BlockNumber head : tc->leaf_heads) {
+        BlockNumber block = head;
+        while (block != InvalidBlockNumber) {
+            uint16 count = 0;
+            BlockNumber next = InvalidBlockNumber;
+            pg_call([&] {
+                CHECK_FOR_INTERRUPTS();
+                if (block == kMetaBlock || block >= RelationGetNumberOfBlocks(index))
+                    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                                    errmsg("index \"%s\" has a bad leaf link", RelationGetRelationName(index))));
+                Buffer buffer = ReadBuffer(index, block);
+                LockBuffer(buffer, BUFFER_LOCK_SHARE);
+                Page page = BufferGetPage(buffer);
+                check_page(index, block, page, PageType::Leaf);
+                count = leaf_header(page)->count;
+                next = page_opaque(page)->next;
+                std::memcpy(tids.data(), leaf_tids(page, layout), sizeof(ItemPointerData) * count);
+                UnlockReleaseBuffer(buffer);
+            });
+            for (uint16 i = 0; i < count; i++) {
+                bool found = false;
+                pg_call([&] { found = fetch_heap_vector(heap, slot, attno, tids[i], meta.dim, vec.data()); });
+                locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
+                records += found ? 1 : 0;
+            }
+            pg_call([&] {
+                Buffer buffer = ReadBuffer(index, block);
+                LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+                GenericXLogState* xlog = GenericXLogStart(index);
+                Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+                const uint16 now = std::min(count, leaf_header(page)->count);
+                std::memcpy(leaf_locators(page, layout), locators.data(), sizeof(uint64) * now);
+                GenericXLogFinish(xlog);
+                UnlockReleaseBuffer(buffer);
+            });
+            block = next;
+        }
+    }
+    store.sync();
+    // The metapage switches last; the old generation goes when this commits.
+    // An abort after this point leaves the new file in place (the switch is
+    // not transactional); one before it leaves an orphan for cleanup.
+    const std::string name = path.substr(path.rfind('/') + 1);
+    remove_other_generations_on_commit(meta.sidecar_database, oid, name);
+    const VtreeMeta switched = meta;
+    const uint64 built = records;
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, kMetaBlock);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        GenericXLogState* xlog = GenericXLogStart(index);
+        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+        check_page(index, kMetaBlock, page, PageType::Meta);
+        VtreeMeta* m = page_meta(page);
+        m->sidecar_database = switched.sidecar_database;
+        m->sidecar_index_oid = switched.sidecar_index_oid;
+        m->sidecar_relfilenode = switched.sidecar_relfilenode;
+        m->sidecar_generation = switched.sidecar_generation;
+        m->built_entries = built;
+        GenericXLogFinish(xlog);
+        UnlockReleaseBuffer(buffer);
+    });
+    forget_sidecar(oid);
+    pg_call([&] {
+        ExecDropSingleTupleTableSlot(slot);
+        table_close(heap, AccessShareLock);
+        relation_close(index, ExclusiveLock);
+    });
+    PG_RETURN_INT64(static_cast<int64>(records));
+}
+
+namespace {
+
+struct VtreeIndexRow {
+    Oid oid;
+    uint64 relfilenode;
+};
+
+// Every vtree index of this database (PostgreSQL code only; out is reserved).
+void list_vtree_indexes(std::vector<VtreeIndexRow>* out) {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+    if (SPI_execute("SELECT c.oid, c.relfilenode::int8 FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
+                    "WHERE a.amname = 'vtree' AND c.relkind = 'i'",
+                    true, 0) != SPI_OK_SELECT)
+        elog(ERROR, "could not list vtree indexes");
+    for (uint64 i = 0; i < SPI_processed; i++) {
+        bool n1 = false, n2 = false;
+        const Oid oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &n1));
+        const int64 rel = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &n2));
+        out->push_back(VtreeIndexRow{oid, static_cast<uint64>(rel)});
+    }
+    SPI_finish();
+}
+
+}  // namespace
+
+// vectordb_cleanup_orphans(): removes sidecar files no index owns: those of
+// dropped databases, dropped indexes and superseded builds of this database.
+// Files of indexes being built or rebuilt right now (locked) are left alone.
+// Superuser only. Returns the names removed.
+VECTORDB_FUNCTION(vectordb_cleanup_orphans) {
+    pg_call([&] {
+        require_superuser("vectordb_cleanup_orphans");
+        InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+    });
+    const std::string dir = sidecar_directory(false);
+    std::vector<std::string> names;
+    if (DIR* d = opendir(dir.c_str())) {
+        while (struct dirent* e = readdir(d)) names.emplace_back(e->d_name);
+        closedir(d);
+    }
+    std::vector<VtreeIndexRow> indexes;
+    indexes.reserve(4096);
+    pg_call([&] { list_vtree_indexes(&indexes); });
+    std::vector<std::string> removed;
+    for (const std::string& name : names) {
+        uint64 db, index_oid, rel, gen;
+        if (!parse_sidecar_name(name, &db, &index_oid, &rel, &gen)) continue;
+        bool orphan = false;
+        pg_call([&] {
+            if (db != MyDatabaseId) {
+                orphan = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(static_cast<Oid>(db)));
+                return;
+            }
+            Oid owner = InvalidOid;
+            for (const VtreeIndexRow& row : indexes)
+                if (row.relfilenode == rel) owner = row.oid;
+            // A build, REINDEX or sidecar rebuild in progress holds a conflicting lock.
+            const Oid lock_oid = OidIsValid(owner) ? owner : static_cast<Oid>(index_oid);
+            if (!ConditionalLockRelationOid(lock_oid, ShareUpdateExclusiveLock)) return;
+            if (!OidIsValid(owner)) {
+                orphan = true;
+            } else {
+                Relation index = relation_open(owner, NoLock);
+                VtreeMeta meta;
+                read_meta(index, &meta);
+                orphan = meta.sidecar_generation != gen;
+                relation_close(index, NoLock);
+            }
+            UnlockRelationOid(lock_oid, ShareUpdateExclusiveLock);
+        });
+        if (!orphan) continue;
+        const std::string path = dir + "/" + name;
+        if (::unlink(path.c_str()) == 0) removed.push_back(name);
+    }
+    pg_call([&] {
+        ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+        for (const std::string& name : removed) {
+            Datum value = CStringGetTextDatum(name.c_str());
+            bool isnull = false;
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+        }
+    });
+    return static_cast<Datum>(0);
+}
+
+// Event trigger function: loading the library is all it does (see the install script).
+VECTORDB_FUNCTION(vectordb_load_library) {
+    (void)fcinfo;
+    PG_RETURN_VOID();
+}

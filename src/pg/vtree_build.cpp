@@ -1,0 +1,649 @@
+// Building a vtree index.
+//
+// Phases (reported in pg_stat_progress_create_index):
+//   loading     scan the heap and copy vectors into C++ memory, up to what
+//               maintenance_work_mem allows; past that, keep a uniform sample
+//   clustering  build the k-means tree and the codes in the core (OpenMP)
+//   assigning   (sampled builds only) scan the heap again and route every
+//               vector to its nearest leaf
+//   writing     write leaf pages, the sidecar (or vector pages) and the tree
+// Pages are written through shared buffers without WAL and logged in one pass
+// at the end (log_newpage_range), as a new relation needs nothing finer.
+//
+// Error handling: every PostgreSQL call runs inside pg_call, so an ERROR or a
+// cancel becomes a C++ exception that unwinds the build's memory; heap scan
+// callbacks catch C++ exceptions themselves and park them in the build state
+// (they run inside PostgreSQL frames). The sidecar is removed if the
+// transaction aborts (sidecar.h).
+#include "core/code_scan.h"
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/index.h"
+#include "core/random.h"
+#include "core/vector_store.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "pg/pg_call.h"
+#include "pg/sidecar.h"
+#include "pg/vector_type.h"
+#include "pg/vtree.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/backend_progress.h"
+}
+
+namespace vectordb {
+namespace pg {
+namespace {
+
+// Blocks asynchronous signals on this thread while the core runs, so that the
+// OpenMP threads it starts inherit a mask that keeps the backend's signal
+// handlers on the main thread. allow() lets pending signals in (between steps).
+class SignalMask {
+public:
+    SignalMask() {
+        sigset_t all;
+        sigfillset(&all);
+        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
+        pthread_sigmask(SIG_SETMASK, &all, &saved_);
+        blocked_ = all;
+    }
+    ~SignalMask() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    void allow() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    void block() { pthread_sigmask(SIG_SETMASK, &blocked_, nullptr); }
+
+private:
+    sigset_t saved_;
+    sigset_t blocked_;
+};
+
+struct BuildState {
+    Relation heap = nullptr;
+    Relation index = nullptr;
+    Metric metric = Metric::L2;
+    VtreeOptions options{};
+    uint32 dim = 0;
+    std::size_t budget_rows = 0;  // rows that fit maintenance_work_mem
+    std::size_t seen = 0;         // indexable rows met in the heap
+    bool sampled = false;
+    SplitMix64 rng{0x5EED};
+    std::vector<float> data;  // loaded rows (or the sample), row-major
+    std::vector<ItemPointerData> tids;
+    std::exception_ptr failure;  // a C++ exception caught in a heap scan callback
+    // Assigning phase (sampled builds)
+    const CoreIndex* core = nullptr;
+    class LeafWriter* writer = nullptr;
+    std::vector<float> nav;  // scratch: the row normalised for cosine
+    std::size_t assigned = 0;
+};
+
+// Takes a vector Datum out of a heap scan callback: NULLs, zero vectors under
+// cosine and dimension mismatches are handled here, in PostgreSQL frames.
+Vector* callback_vector(BuildState* st, Datum value) {
+    Vector* v = datum_get_vector(value);
+    if (st->dim == 0) {
+        check_dim_range(v->dim);
+        st->dim = static_cast<uint32>(v->dim);
+    }
+    if (static_cast<uint32>(v->dim) != st->dim)
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                        errmsg("expected %u dimensions, not %d", st->dim, static_cast<int>(v->dim))));
+    if (st->metric == Metric::Cosine && squared_norm(v->x, v->dim) == 0.0f) return nullptr;
+    return v;
+}
+
+void report_parked_failure(BuildState* st) {
+    if (st->failure) ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("vtree build failed")));
+}
+
+// Phase "loading": keeps every row while they fit, then a uniform sample (reservoir).
+void load_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* state) {
+    auto* st = static_cast<BuildState*>(state);
+    if (isnull[0]) return;
+    Vector* v = callback_vector(st, values[0]);
+    if (v == nullptr) return;
+    try {
+        st->seen++;
+        std::size_t slot = st->tids.size();
+        if (st->tids.size() >= st->budget_rows) {
+            st->sampled = true;
+            slot = static_cast<std::size_t>(st->rng.next() % st->seen);
+            if (slot >= st->budget_rows) slot = SIZE_MAX;
+        } else {
+            if (st->data.capacity() == 0) st->data.reserve(std::min<std::size_t>(st->budget_rows, 1u << 16) * st->dim);
+            st->data.resize(st->data.size() + st->dim);
+            st->tids.push_back(*tid);
+        }
+        if (slot != SIZE_MAX) {
+            std::memcpy(st->data.data() + slot * st->dim, v->x, std::size_t{st->dim} * sizeof(float));
+            st->tids[slot] = *tid;
+        }
+    } catch (...) {
+        st->failure = std::current_exception();
+    }
+    report_parked_failure(st);
+    if (st->seen % 1024 == 0) pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->seen));
+    if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
+}
+
+// Writes leaf chains. Each leaf's current last page is kept as an image in
+// C++ memory and written out when full, so entries can arrive for any leaf in
+// any order; the head pages (blocks 1 .. L) are allocated up front.
+class LeafWriter {
+public:
+    LeafWriter(Relation index, const LeafLayout& layout, std::size_t leaves)
+        : index_(index), layout_(layout), images_(leaves), blocks_(leaves), counts_(leaves, 0) {
+        for (std::size_t l = 0; l < leaves; l++) {
+            images_[l].assign(BLCKSZ, 0);
+            init_leaf_page(image(l), layout_, static_cast<uint32>(l));
+            blocks_[l] = allocate();
+        }
+        heads_ = blocks_;
+    }
+
+    void append(std::size_t leaf, const uint64_t* code, const CodeFactors& factors, uint64 locator,
+                const ItemPointerData& tid) {
+        Page page = image(leaf);
+        LeafHeader* h = leaf_header(page);
+        if (h->count == layout_.capacity) {
+            const BlockNumber next = allocate();
+            page_opaque(page)->next = next;
+            write(blocks_[leaf], page);
+            init_leaf_page(page, layout_, static_cast<uint32>(leaf));
+            blocks_[leaf] = next;
+        }
+        put_entry(page, layout_, h->count, code, factors, locator, tid);
+        h->count++;
+        counts_[leaf]++;
+    }
+
+    // Writes the last pages and records each chain's tail in its head page.
+    void finish() {
+        for (std::size_t l = 0; l < images_.size(); l++) {
+            if (blocks_[l] == heads_[l]) page_opaque(image(l))->tail = heads_[l];
+            write(blocks_[l], image(l));
+            if (blocks_[l] != heads_[l]) {
+                const BlockNumber head = heads_[l], tail = blocks_[l];
+                pg_call([&] {
+                    Buffer buffer = ReadBuffer(index_, head);
+                    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+                    page_opaque(BufferGetPage(buffer))->tail = tail;
+                    MarkBufferDirty(buffer);
+                    UnlockReleaseBuffer(buffer);
+                });
+            }
+        }
+    }
+
+    const std::vector<BlockNumber>& heads() const { return heads_; }
+    const std::vector<std::size_t>& counts() const { return counts_; }
+
+private:
+    Page image(std::size_t leaf) { return reinterpret_cast<Page>(images_[leaf].data()); }
+
+    BlockNumber allocate() {
+        BlockNumber block = InvalidBlockNumber;
+        pg_call([&] {
+            Buffer buffer = ReadBuffer(index_, P_NEW);
+            block = BufferGetBlockNumber(buffer);
+            ReleaseBuffer(buffer);
+        });
+        return block;
+    }
+
+    void write(BlockNumber block, Page image) {
+        pg_call([&] {
+            Buffer buffer = ReadBuffer(index_, block);
+            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
+            MarkBufferDirty(buffer);
+            UnlockReleaseBuffer(buffer);
+        });
+    }
+
+    Relation index_;
+    LeafLayout layout_;
+    std::vector<std::vector<char>> images_;
+    std::vector<BlockNumber> blocks_;  // block of each leaf's current page
+    std::vector<BlockNumber> heads_;
+    std::vector<std::size_t> counts_;
+};
+
+// storage = pages: appends vector records to a chain of vector pages.
+class VectorPageWriter {
+public:
+    explicit VectorPageWriter(Relation index) : index_(index), image_(BLCKSZ, 0) {}
+
+    uint64 append(uint64 tag, const float* v, uint32 dim) {
+        if (head_ == InvalidBlockNumber) start_page();
+        if (used_ == kPageContentSize) next_page();
+        const uint64 locator = vector_locator(block_, used_);
+        put(reinterpret_cast<const char*>(&tag), 8);
+        put(reinterpret_cast<const char*>(v), std::size_t{dim} * 4);
+        return locator;
+    }
+
+    void finish() {
+        if (head_ != InvalidBlockNumber) flush();
+    }
+    BlockNumber head() const { return head_; }
+    BlockNumber tail() const { return block_; }
+
+private:
+    Page page() { return reinterpret_cast<Page>(image_.data()); }
+
+    void put(const char* src, std::size_t n) {
+        while (n > 0) {
+            if (used_ == kPageContentSize) next_page();
+            const std::size_t take = std::min<std::size_t>(n, kPageContentSize - used_);
+            std::memcpy(page_contents(page()) + used_, src, take);
+            used_ += static_cast<uint32>(take);
+            src += take;
+            n -= take;
+        }
+    }
+
+    void start_page() {
+        block_ = allocate();
+        if (head_ == InvalidBlockNumber) head_ = block_;
+        init_page(page(), PageType::Vectors);
+        used_ = 0;
+    }
+
+    void next_page() {
+        const BlockNumber next = allocate();
+        page_opaque(page())->next = next;
+        flush();
+        init_page(page(), PageType::Vectors);
+        block_ = next;
+        used_ = 0;
+    }
+
+    void flush() {
+        set_vector_page_used(page(), used_);
+        const BlockNumber block = block_;
+        Page image = page();
+        pg_call([&] {
+            Buffer buffer = ReadBuffer(index_, block);
+            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
+            MarkBufferDirty(buffer);
+            UnlockReleaseBuffer(buffer);
+        });
+    }
+
+    BlockNumber allocate() {
+        BlockNumber block = InvalidBlockNumber;
+        pg_call([&] {
+            Buffer buffer = ReadBuffer(index_, P_NEW);
+            block = BufferGetBlockNumber(buffer);
+            ReleaseBuffer(buffer);
+        });
+        return block;
+    }
+
+    Relation index_;
+    std::vector<char> image_;
+    BlockNumber head_ = InvalidBlockNumber;
+    BlockNumber block_ = InvalidBlockNumber;
+    uint32 used_ = 0;
+};
+
+// Where the full vectors go: the sidecar (mmap) or vector pages (pages).
+class VectorSink {
+public:
+    VectorSink(Relation index, Storage storage, uint32 dim, const VtreeMeta& meta) : storage_(storage), dim_(dim) {
+        if (storage == Storage::Pages) {
+            pages_ = std::make_unique<VectorPageWriter>(index);
+            return;
+        }
+        sidecar_directory(true);
+        path_ = sidecar_path(meta);
+        const StoreIdentity id{meta.sidecar_database, meta.sidecar_relfilenode, meta.sidecar_generation};
+        store_ = std::make_unique<VectorStore>(VectorStore::create(path_, dim, id));
+        const std::string path = path_;
+        const std::string name = path_.substr(path_.rfind('/') + 1);
+        remove_on_abort(path);
+        remove_other_generations_on_commit(meta.sidecar_database, meta.sidecar_index_oid, name);
+    }
+
+    uint64 append(const ItemPointerData& tid, const float* v) {
+        if (pages_) return pages_->append(tid_tag(tid), v, dim_);
+        return store_->append(tid_tag(tid), v);
+    }
+
+    void finish(VtreeMeta* meta) {
+        if (pages_) {
+            pages_->finish();
+            meta->vector_head = pages_->head();
+            meta->vector_tail = pages_->tail();
+        } else {
+            store_->sync();
+        }
+    }
+
+private:
+    Storage storage_;
+    uint32 dim_;
+    std::string path_;
+    std::unique_ptr<VectorStore> store_;
+    std::unique_ptr<VectorPageWriter> pages_;
+};
+
+// Phase "assigning" (sampled builds): routes a row to its nearest leaf and writes it.
+struct Assigner {
+    const CoreIndex& core;
+    LeafWriter& writer;
+    VectorSink& sink;
+    std::vector<float> nav;
+    std::vector<uint64_t> code;
+
+    void assign(const float* v, const ItemPointerData& tid) {
+        const float* x = v;
+        if (core.metric == Metric::Cosine) {
+            const float norm = std::sqrt(squared_norm(v, core.dim));
+            for (std::size_t j = 0; j < core.dim; j++) nav[j] = v[j] / norm;
+            x = nav.data();
+        }
+        std::size_t best = 0;
+        float best_score = 0;
+        for (std::size_t l = 0; l < core.tree.leaves.size(); l++) {
+            const float* c = core.tree.centroid(static_cast<std::size_t>(core.tree.leaves[l].node));
+            const float s = core.metric == Metric::InnerProduct ? -inner_product(c, x, core.dim)
+                                                                : l2_squared_distance(c, x, core.dim);
+            if (l == 0 || s < best_score) {
+                best = l;
+                best_score = s;
+            }
+        }
+        CodeFactors f;
+        core.quantizer.encode(x, core.tree.centroid(static_cast<std::size_t>(core.tree.leaves[best].node)), code.data(),
+                              &f);
+        const uint64 locator = sink.append(tid, v);
+        writer.append(best, code.data(), f, locator, tid);
+    }
+};
+
+struct AssignState {
+    BuildState* build;
+    Assigner* assigner;
+};
+
+void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool, void* state) {
+    auto* as = static_cast<AssignState*>(state);
+    BuildState* st = as->build;
+    if (isnull[0]) return;
+    Vector* v = callback_vector(st, values[0]);
+    if (v == nullptr) return;
+    try {
+        as->assigner->assign(v->x, *tid);
+        st->assigned++;
+    } catch (...) {
+        st->failure = std::current_exception();
+    }
+    report_parked_failure(st);
+    if (st->assigned % 1024 == 0)
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->assigned));
+    if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
+}
+
+// Runs a heap scan with `callback`; rethrows what the callback parked.
+void scan_heap(BuildState* st, IndexInfo* info, IndexBuildCallback callback, void* state) {
+    try {
+        pg_call([&] { table_index_build_scan(st->heap, st->index, info, true, true, callback, state, nullptr); });
+    } catch (const PgError&) {
+        if (st->failure) std::rethrow_exception(st->failure);
+        throw;
+    }
+}
+
+void set_phase(int64 phase, int64 total) {
+    const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
+    const int64 values[] = {phase, total, 0};
+    pgstat_progress_update_multi_param(3, index, values);
+}
+
+// A one-leaf tree with a zero centroid, for an index built over no rows.
+CoreIndex empty_core(uint32 dim, Metric metric, QuantizerKind kind) {
+    CoreIndex core;
+    core.metric = metric;
+    core.dim = dim;
+    core.tree.dim = dim;
+    core.tree.metric = metric;
+    core.tree.nodes.push_back(TreeNode{-1, -1, 0, 0, 0, 0});
+    core.tree.centroids.assign(dim, 0.0f);
+    core.tree.radius.assign(1, 0.0f);
+    core.tree.leaves.push_back(TreeLeaf{0, 0, 0});
+    core.quantizer = Quantizer::restore(kind, metric, dim, 42, kind == QuantizerKind::Hamming
+                                                                    ? std::vector<float>(dim, 0.0f)
+                                                                    : std::vector<float>{});
+    core.leaves.resize(1);
+    if (kind == QuantizerKind::RaBitQ) core.rotated_centroids.assign(core.quantizer.rotated_dim(), 0.0f);
+    return core;
+}
+
+void write_blob_and_meta(Relation index, const std::vector<char>& blob, VtreeMeta* meta) {
+    meta->blob_bytes = blob.size();
+    meta->blob_pages = static_cast<uint32>((blob.size() + kPageContentSize - 1) / kPageContentSize);
+    const char* bytes = blob.data();
+    const std::size_t size = blob.size();
+    const VtreeMeta m = *meta;
+    pg_call([&] {
+        BlockNumber start = InvalidBlockNumber;
+        for (uint32 i = 0; i < m.blob_pages; i++) {
+            Buffer buffer = ReadBuffer(index, P_NEW);
+            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            const BlockNumber block = BufferGetBlockNumber(buffer);
+            if (i == 0) start = block;
+            if (block != start + i) elog(ERROR, "vtree build: blob pages are not contiguous");
+            Page page = BufferGetPage(buffer);
+            init_page(page, PageType::Blob);
+            const std::size_t off = std::size_t{i} * kPageContentSize;
+            std::memcpy(page_contents(page), bytes + off, std::min<std::size_t>(kPageContentSize, size - off));
+            MarkBufferDirty(buffer);
+            UnlockReleaseBuffer(buffer);
+        }
+        VtreeMeta final_meta = m;
+        final_meta.blob_start = start;
+        Buffer buffer = ReadBuffer(index, kMetaBlock);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buffer);
+        init_page(page, PageType::Meta);
+        std::memcpy(page_meta(page), &final_meta, sizeof(VtreeMeta));
+        MarkBufferDirty(buffer);
+        UnlockReleaseBuffer(buffer);
+    });
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, kMetaBlock);
+        LockBuffer(buffer, BUFFER_LOCK_SHARE);
+        meta->blob_start = page_meta(BufferGetPage(buffer))->blob_start;
+        UnlockReleaseBuffer(buffer);
+    });
+}
+
+IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
+    if (info->ii_IndexAttrNumbers[0] == 0)
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("vtree indexes a plain column, not an expression"),
+                            errhint("Store the expression in a generated column and index that.")));
+        });
+    if (RelationGetNumberOfBlocks(index) != 0)
+        pg_call([&] { elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index)); });
+
+    BuildState st;
+    st.heap = heap;
+    st.index = index;
+    pg_call([&] { st.metric = index_metric(index); });
+    st.options = options_of(index);
+    const int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+    if (typmod > 0) st.dim = static_cast<uint32>(typmod);
+
+    // maintenance_work_mem bounds the rows kept: the vectors, a cosine copy and codes.
+    const std::size_t budget_bytes = static_cast<std::size_t>(maintenance_work_mem) * 1024;
+    auto row_bytes = [&](uint32 dim) {
+        return std::size_t{dim} * sizeof(float) * (st.metric == Metric::Cosine ? 2 : 1) + dim / 8 + 64;
+    };
+    st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim > 0 ? st.dim : 768));
+
+    // Phase: loading.
+    set_phase(kPhaseLoading, static_cast<int64>(std::max<double>(0, heap->rd_rel->reltuples)));
+    scan_heap(&st, info, load_callback, &st);
+    if (st.dim > 0 && typmod <= 0) st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim));
+    if (st.dim == 0) {
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+                            errmsg("column has no dimensions and the table has no rows to take them from"),
+                            errhint("Declare the column as vector(n).")));
+        });
+    }
+    const auto kind = static_cast<QuantizerKind>(st.options.quantizer);
+    const auto storage = static_cast<Storage>(st.options.storage);
+    const std::size_t rows = st.tids.size();
+    if (storage == Storage::Pages && 8 + std::size_t{st.dim} * 4 > kPageContentSize) {
+        const uint32 dim = st.dim;
+        const uint32 max_dim = (kPageContentSize - 8) / 4;
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+                            errmsg("storage = pages holds vectors of at most %u dimensions, not %u", max_dim, dim),
+                            errhint("Use storage = mmap (the default) for wider vectors.")));
+        });
+    }
+
+    // Phase: clustering.
+    set_phase(kPhaseClustering, static_cast<int64>(rows));
+    IndexParams params;
+    params.quantizer = kind;
+    params.tree.branching_factor = st.options.branching_factor;
+    params.tree.max_leaf_size = st.options.max_leaf_size;
+    params.tree.max_iterations = st.options.max_iterations;
+    params.tree.metric = st.metric;
+    params.tree.threads = build_threads();
+    if (st.sampled) {
+        // Leaves of the sample grow by seen / rows when every row is assigned.
+        const double scale = static_cast<double>(rows) / static_cast<double>(st.seen);
+        params.tree.max_leaf_size = std::max(2, static_cast<int>(st.options.max_leaf_size * scale));
+    }
+    CoreIndex core;
+    {
+        SignalMask mask;
+        const StepCallback between_steps = [&mask] {
+            mask.allow();
+            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+            mask.block();
+        };
+        core = rows > 0 ? CoreIndex::build(MatrixView{st.data.data(), rows, st.dim}, params, between_steps)
+                        : empty_core(st.dim, st.metric, kind);
+    }
+
+    VtreeMeta meta{};
+    meta.magic = kVtreeMagic;
+    meta.version = kVtreeVersion;
+    meta.dim = st.dim;
+    meta.metric = static_cast<uint8>(st.metric);
+    meta.quantizer = static_cast<uint8>(kind);
+    meta.storage = static_cast<uint8>(storage);
+    meta.branching_factor = st.options.branching_factor;
+    meta.max_leaf_size = st.options.max_leaf_size;
+    meta.max_iterations = st.options.max_iterations;
+    meta.words = static_cast<uint32>(core.quantizer.words());
+    const LeafLayout layout = leaf_layout(meta.words);
+    meta.leaf_capacity = layout.capacity;
+    meta.nodes = static_cast<uint32>(core.tree.nodes.size());
+    meta.leaves = static_cast<uint32>(core.tree.leaves.size());
+    meta.depth = static_cast<uint32>(core.tree.stats().depth);
+    meta.seed = core.quantizer.seed();
+    meta.sidecar_database = MyDatabaseId;
+    meta.sidecar_index_oid = RelationGetRelid(index);
+    meta.sidecar_relfilenode = index->rd_node.relNode;
+    meta.sidecar_generation = new_generation();
+    meta.vector_head = InvalidBlockNumber;
+    meta.vector_tail = InvalidBlockNumber;
+    meta.build_sampled = st.sampled ? 1 : 0;
+
+    // Block 0 is the metapage; its contents are written last.
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, P_NEW);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        if (BufferGetBlockNumber(buffer) != kMetaBlock) elog(ERROR, "vtree build: metapage is not block 0");
+        init_page(BufferGetPage(buffer), PageType::Meta);
+        MarkBufferDirty(buffer);
+        UnlockReleaseBuffer(buffer);
+    });
+    LeafWriter writer(index, layout, core.tree.leaves.size());
+    VectorSink sink(index, storage, st.dim, meta);
+
+    if (!st.sampled) {
+        // Phase: writing, leaf by leaf, so a leaf's vectors sit together in the sidecar.
+        set_phase(kPhaseWriting, static_cast<int64>(rows));
+        std::vector<uint64_t> code(core.quantizer.words());
+        std::size_t written = 0;
+        for (std::size_t l = 0; l < core.leaves.size(); l++) {
+            const LeafCodes& leaf = core.leaves[l];
+            for (std::size_t i = 0; i < leaf.count(); i++) {
+                load_code(leaf.blocks.data(), i, code.size(), code.data());
+                const ItemPointerData& tid = st.tids[leaf.ids[i]];
+                const uint64 locator = sink.append(tid, st.data.data() + std::size_t{leaf.ids[i]} * st.dim);
+                writer.append(l, code.data(), leaf.factors[i], locator, tid);
+            }
+            written += leaf.count();
+            pg_call([&] {
+                CHECK_FOR_INTERRUPTS();
+                pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(written));
+            });
+        }
+    } else {
+        // Phase: assigning every row to its leaf, in heap order.
+        std::vector<float>().swap(st.data);
+        set_phase(kPhaseAssigning, static_cast<int64>(st.seen));
+        Assigner assigner{core, writer, sink, std::vector<float>(st.dim), std::vector<uint64_t>(core.quantizer.words())};
+        AssignState as{&st, &assigner};
+        scan_heap(&st, info, assign_callback, &as);
+    }
+    writer.finish();
+    sink.finish(&meta);
+    std::size_t entries = 0;
+    for (std::size_t c : writer.counts()) entries += c;
+    meta.built_entries = entries;
+
+    const std::vector<char> blob = serialize_tree(core.tree, core.quantizer, core.rotated_centroids, writer.heads());
+    write_blob_and_meta(index, blob, &meta);
+
+    pg_call([&] {
+        if (RelationNeedsWAL(index))
+            log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+    });
+
+    IndexBuildResult* result = nullptr;
+    const double heap_tuples = static_cast<double>(st.seen);
+    const double index_tuples = static_cast<double>(entries);
+    pg_call([&] {
+        result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
+        result->heap_tuples = heap_tuples;
+        result->index_tuples = index_tuples;
+    });
+    return result;
+}
+
+}  // namespace
+
+IndexBuildResult* vtree_build(Relation heap, Relation index, IndexInfo* info) {
+    return guarded([&] { return build_index(heap, index, info); });
+}
+
+void vtree_buildempty(Relation index) {
+    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                    errmsg("vtree indexes on unlogged tables are not supported"),
+                    errdetail("Index \"%s\" would need an init fork.", RelationGetRelationName(index))));
+}
+
+}  // namespace pg
+}  // namespace vectordb

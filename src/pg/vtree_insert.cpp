@@ -1,0 +1,220 @@
+// Inserting into a vtree index after its build: the vector goes to its nearest
+// leaf (the build's refinement puts every row there too), its code is appended
+// to that leaf's last page, and the full vector to the sidecar or the vector
+// pages.
+//
+// Locking: a heavyweight lock on the metapage serialises appends to the
+// sidecar and to the vector pages between backends; a leaf's head page lock
+// serialises appends to that leaf (head, then tail, then a new page).
+// WAL: each page change is one GenericXLog record. The sidecar is not
+// WAL-logged: after a crash an entry may point at a record that was never
+// written, which a scan detects by its tag and reranks from the heap.
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/vector_store.h"
+
+#include "pg/pg_call.h"
+#include "pg/sidecar.h"
+#include "pg/vector_type.h"
+#include "pg/vtree.h"
+
+extern "C" {
+#include "storage/lmgr.h"
+}
+
+namespace vectordb {
+namespace pg {
+namespace {
+
+// Appends one entry to the leaf whose chain starts at `head` (PostgreSQL code only).
+void append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayout& layout, const uint64_t* code,
+                  const CodeFactors& factors, uint64 locator, const ItemPointerData& tid) {
+    Buffer head_buffer = ReadBuffer(index, head);
+    LockBuffer(head_buffer, BUFFER_LOCK_EXCLUSIVE);
+    check_page(index, head, BufferGetPage(head_buffer), PageType::Leaf);
+    const BlockNumber tail = page_opaque(BufferGetPage(head_buffer))->tail;
+    if (tail == InvalidBlockNumber || tail == kMetaBlock || tail >= RelationGetNumberOfBlocks(index))
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("index \"%s\" has a bad leaf tail link at block %u", RelationGetRelationName(index),
+                               head),
+                        errhint("Please REINDEX it.")));
+    Buffer tail_buffer = head_buffer;
+    if (tail != head) {
+        tail_buffer = ReadBuffer(index, tail);
+        LockBuffer(tail_buffer, BUFFER_LOCK_EXCLUSIVE);
+        check_page(index, tail, BufferGetPage(tail_buffer), PageType::Leaf);
+    }
+    GenericXLogState* xlog = GenericXLogStart(index);
+    Page head_page = GenericXLogRegisterBuffer(xlog, head_buffer, 0);
+    Page tail_page = tail == head ? head_page : GenericXLogRegisterBuffer(xlog, tail_buffer, 0);
+    Buffer new_page_buffer = InvalidBuffer;
+    LeafHeader* h = leaf_header(tail_page);
+    if (h->count < layout.capacity) {
+        put_entry(tail_page, layout, h->count, code, factors, locator, tid);
+        h->count++;
+    } else {
+        new_page_buffer = new_buffer(index);
+        Page page = GenericXLogRegisterBuffer(xlog, new_page_buffer, GENERIC_XLOG_FULL_IMAGE);
+        init_leaf_page(page, layout, leaf);
+        put_entry(page, layout, 0, code, factors, locator, tid);
+        leaf_header(page)->count = 1;
+        const BlockNumber block = BufferGetBlockNumber(new_page_buffer);
+        page_opaque(tail_page)->next = block;
+        page_opaque(head_page)->tail = block;
+    }
+    GenericXLogFinish(xlog);
+    if (new_page_buffer != InvalidBuffer) UnlockReleaseBuffer(new_page_buffer);
+    if (tail_buffer != head_buffer) UnlockReleaseBuffer(tail_buffer);
+    UnlockReleaseBuffer(head_buffer);
+}
+
+// storage = pages: appends a record to the vector pages; returns its locator.
+uint64 append_vector_record(Relation index, uint64 tag, const float* v, uint32 dim) {
+    const uint32 record = 8 + dim * 4;
+    Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
+    LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+    check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
+    GenericXLogState* xlog = GenericXLogStart(index);
+    VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(xlog, meta_buffer, 0));
+    Buffer buffers[2] = {InvalidBuffer, InvalidBuffer};
+    Page pages[2] = {nullptr, nullptr};
+    int n = 0;
+    uint32 used = kPageContentSize;
+    if (meta->vector_tail != InvalidBlockNumber) {
+        buffers[0] = ReadBuffer(index, meta->vector_tail);
+        LockBuffer(buffers[0], BUFFER_LOCK_EXCLUSIVE);
+        check_page(index, meta->vector_tail, BufferGetPage(buffers[0]), PageType::Vectors);
+        pages[0] = GenericXLogRegisterBuffer(xlog, buffers[0], 0);
+        used = vector_page_used(pages[0]);
+        n = 1;
+    }
+    auto add_page = [&]() {
+        buffers[n] = new_buffer(index);
+        pages[n] = GenericXLogRegisterBuffer(xlog, buffers[n], GENERIC_XLOG_FULL_IMAGE);
+        init_page(pages[n], PageType::Vectors);
+        const BlockNumber block = BufferGetBlockNumber(buffers[n]);
+        if (n > 0) page_opaque(pages[n - 1])->next = block;
+        if (meta->vector_head == InvalidBlockNumber) meta->vector_head = block;
+        meta->vector_tail = block;
+        n++;
+    };
+    if (used == kPageContentSize) {
+        if (n == 1) {
+            // The tail is full: start the record on a new page.
+            UnlockReleaseBuffer(buffers[0]);
+            GenericXLogAbort(xlog);
+            xlog = GenericXLogStart(index);
+            meta = page_meta(GenericXLogRegisterBuffer(xlog, meta_buffer, 0));
+            buffers[0] = InvalidBuffer;
+            n = 0;
+        }
+        add_page();
+        used = 0;
+    }
+    const uint64 locator = vector_locator(BufferGetBlockNumber(buffers[n - 1]), used);
+    const char* parts[2] = {reinterpret_cast<const char*>(&tag), reinterpret_cast<const char*>(v)};
+    const uint32 sizes[2] = {8, dim * 4};
+    uint32 remaining_in_page = kPageContentSize - used;
+    Page page = pages[n - 1];
+    for (int p = 0; p < 2; p++) {
+        uint32 done = 0;
+        while (done < sizes[p]) {
+            if (remaining_in_page == 0) {
+                set_vector_page_used(page, kPageContentSize);
+                add_page();
+                page = pages[n - 1];
+                used = 0;
+                remaining_in_page = kPageContentSize;
+            }
+            const uint32 take = std::min(remaining_in_page, sizes[p] - done);
+            std::memcpy(page_contents(page) + used, parts[p] + done, take);
+            used += take;
+            done += take;
+            remaining_in_page -= take;
+        }
+    }
+    set_vector_page_used(page, used);
+    (void)record;
+    GenericXLogFinish(xlog);
+    for (int i = 0; i < n; i++) UnlockReleaseBuffer(buffers[i]);
+    UnlockReleaseBuffer(meta_buffer);
+    return locator;
+}
+
+void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
+    Vector* v = nullptr;
+    pg_call([&] { v = datum_get_vector(value); });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    const VtreeMeta& meta = tc->meta;
+    const int dim = v->dim;
+    if (static_cast<uint32>(dim) != meta.dim)
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                            errmsg("expected %u dimensions, not %d", meta.dim, dim)));
+        });
+    const auto metric = static_cast<Metric>(meta.metric);
+    std::vector<float> nav(v->x, v->x + dim);
+    if (metric == Metric::Cosine) {
+        const float norm = std::sqrt(squared_norm(v->x, meta.dim));
+        if (norm == 0.0f) return;  // zero vectors have no direction: not indexed under cosine
+        for (float& x : nav) x /= norm;
+    }
+    // Nearest leaf centroid over all leaves.
+    const Tree& tree = tc->tree;
+    std::size_t leaf = 0;
+    float best = 0;
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+        const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
+        const float s = metric == Metric::InnerProduct ? -inner_product(c, nav.data(), meta.dim)
+                                                       : l2_squared_distance(c, nav.data(), meta.dim);
+        if (l == 0 || s < best) {
+            leaf = l;
+            best = s;
+        }
+    }
+    std::vector<uint64_t> code(tc->quantizer.words());
+    CodeFactors factors;
+    tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
+                         &factors);
+
+    const ItemPointerData tid = *heap_tid;
+    uint64 locator = kNoLocator;
+    if (meta.storage == static_cast<uint8>(Storage::Pages)) {
+        pg_call([&] { locator = append_vector_record(index, tid_tag(tid), v->x, meta.dim); });
+    } else {
+        std::string problem;
+        VectorStore* store = open_sidecar(RelationGetRelid(index), meta, &problem);
+        if (store != nullptr) {
+            pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
+            store->refresh();
+            locator = store->append(tid_tag(tid), v->x);
+            store->flush();
+            pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
+        } else {
+            const char* why = problem.c_str();
+            pg_call([&] {
+                ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), why),
+                                  errdetail("The new row's vector is kept only in the table."),
+                                  errhint("Run SELECT vectordb_rebuild_sidecar('%s').",
+                                          RelationGetRelationName(index))));
+            });
+        }
+    }
+    const BlockNumber head = tc->leaf_heads[leaf];
+    const LeafLayout layout = leaf_layout(meta.words);
+    pg_call([&] {
+        append_entry(index, head, static_cast<uint32>(leaf), layout, code.data(), factors, locator, tid);
+    });
+}
+
+}  // namespace
+
+bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, Relation, IndexUniqueCheck, bool,
+                  IndexInfo*) {
+    if (isnull[0]) return false;
+    guarded([&] { insert_one(index, values[0], tid); });
+    return false;
+}
+
+}  // namespace pg
+}  // namespace vectordb

@@ -1,0 +1,379 @@
+// Scanning a vtree index: ORDER BY col <op> query [LIMIT k].
+//
+// The core's Searcher walks the cached tree, reads the codes of the leaves it
+// probes straight from shared buffers (PageLeafCodes), and reranks candidates
+// exactly through RerankSource: from the mmap'd sidecar, from the index's
+// vector pages, or, whenever those cannot vouch for a vector (missing or stale
+// sidecar, a record whose tag is not the entry's heap TID), from the heap
+// itself, so results stay exact whatever happened to the sidecar.
+//
+// The scan state is C++ (owned by scan->opaque) and freed by amendscan, or by
+// a reset callback on the scan's memory context when a query errors out.
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/search.h"
+#include "core/vector_store.h"
+
+#include "pg/bus_guard.h"
+#include "pg/pg_call.h"
+#include "pg/sidecar.h"
+#include "pg/vector_type.h"
+#include "pg/vtree.h"
+
+extern "C" {
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+}
+
+namespace vectordb {
+namespace pg {
+namespace {
+
+// An index entry met during the scan; the Searcher's ids index these.
+struct ScanEntry {
+    ItemPointerData tid;
+    uint64 locator;
+};
+
+struct ScanState;
+
+// Leaf codes read in place from locked shared buffers, one page at a time.
+class PageLeafCodes : public LeafCodeSource {
+public:
+    explicit PageLeafCodes(ScanState& s) : s_(s) {}
+    void scan_leaf(std::size_t leaf, const ChunkVisitor& visit) override;
+
+private:
+    void visit_page(Page page, const ChunkVisitor& visit);
+    ScanState& s_;
+    std::vector<uint32_t> ids_;
+    std::vector<uint64_t> repacked_;  // codes copied into 8-code blocks (pages without blocks)
+};
+
+// Full vectors for reranking, with the heap as the source of truth.
+class RerankSource : public VectorSource {
+public:
+    explicit RerankSource(ScanState& s) : s_(s) {}
+    const float* vector(uint32_t id, float* scratch) override;
+    void prefetch(const uint32_t* ids, std::size_t n) override;
+
+private:
+    const float* from_heap(const ScanEntry& e, float* scratch);
+    ScanState& s_;
+    std::vector<uint64_t> slots_;
+};
+
+struct ScanState {
+    Relation index = nullptr;
+    Relation heap = nullptr;
+    AttrNumber heap_attno = 0;
+    TupleTableSlot* slot = nullptr;  // for heap fetches, PostgreSQL-owned
+    std::shared_ptr<const TreeCache> tree;
+    LeafLayout layout{};
+    std::vector<float> query;
+    std::vector<ScanEntry> entries;
+    VectorStore* store = nullptr;  // owned by the sidecar cache
+    std::string store_problem;
+    bool warned = false;
+    float last_distance = -std::numeric_limits<float>::infinity();
+    IterativeScan mode = IterativeScan::Off;
+    std::unique_ptr<PageLeafCodes> codes;
+    std::unique_ptr<RerankSource> source;
+    std::unique_ptr<Searcher> searcher;
+
+    // Warns once per scan that some vectors come from the heap.
+    void warn(const std::string& why) {
+        if (warned) return;
+        warned = true;
+        const char* text = why.c_str();
+        pg_call([&] {
+            ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), text),
+                              errdetail("Reranking from the table instead: results are exact, but slower."),
+                              errhint("Run SELECT vectordb_rebuild_sidecar('%s') to repair it.",
+                                      RelationGetRelationName(index))));
+        });
+    }
+};
+
+// Frees the scan state if the query ends in an error (amendscan is not called then).
+struct ScanCleanup {
+    MemoryContextCallback callback;
+    ScanState* state;
+};
+
+void cleanup_scan(void* arg) {
+    auto* c = static_cast<ScanCleanup*>(arg);
+    delete c->state;
+    c->state = nullptr;
+}
+
+void PageLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
+    Relation index = s_.index;
+    BlockNumber block = s_.tree->leaf_heads[leaf];
+    const BlockNumber limit = std::numeric_limits<BlockNumber>::max();
+    BlockNumber hops = 0;
+    const uint32 leaf_number = static_cast<uint32>(leaf);
+    while (block != InvalidBlockNumber) {
+        Buffer buffer = InvalidBuffer;
+        Page page = nullptr;
+        pg_call([&] {
+            CHECK_FOR_INTERRUPTS();
+            if (block == kMetaBlock || block >= RelationGetNumberOfBlocks(index) || ++hops == limit)
+                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                                errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index),
+                                       block),
+                                errhint("Please REINDEX it.")));
+            buffer = ReadBuffer(index, block);
+            LockBuffer(buffer, BUFFER_LOCK_SHARE);
+            page = BufferGetPage(buffer);
+            check_page(index, block, page, PageType::Leaf);
+            if (page_opaque(page)->leaf != leaf_number)
+                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                                errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",
+                                       RelationGetRelationName(index), page_opaque(page)->leaf, leaf_number),
+                                errhint("Please REINDEX it.")));
+        });
+        BlockNumber next = InvalidBlockNumber;
+        try {
+            visit_page(page, visit);
+            next = page_opaque(page)->next;
+        } catch (...) {
+            pg_call([&] { UnlockReleaseBuffer(buffer); });
+            throw;
+        }
+        pg_call([&] { UnlockReleaseBuffer(buffer); });
+        block = next;
+    }
+}
+
+void PageLeafCodes::visit_page(Page page, const ChunkVisitor& visit) {
+    const LeafLayout& l = s_.layout;
+    const std::size_t count = leaf_header(page)->count;
+    if (count == 0) return;
+    const uint8* flags = leaf_flags(page, l);
+    const ItemPointerData* tids = leaf_tids(page, l);
+    const uint64* locators = leaf_locators(page, l);
+    ids_.resize(count);
+    for (std::size_t i = 0; i < count; i++) {
+        if (flags[i] & kEntryDead) {
+            ids_[i] = kSkipId;
+            continue;
+        }
+        ids_[i] = static_cast<uint32_t>(s_.entries.size());
+        s_.entries.push_back(ScanEntry{tids[i], locators[i]});
+    }
+    const CodeFactors* factors = leaf_factors(page, l);
+    const uint64_t* codes = leaf_codes(page, l);
+    if (l.blocked) {
+        visit(CodeChunk{codes, factors, ids_.data(), count});
+        return;
+    }
+    // Codes stored one after another: copy groups of 8 into a block for the kernels.
+    repacked_.assign(kCodeBlock * l.words, 0);
+    for (std::size_t first = 0; first < count; first += kCodeBlock) {
+        const std::size_t n = std::min(kCodeBlock, count - first);
+        for (std::size_t j = 0; j < n; j++) store_code(repacked_.data(), j, l.words, codes + (first + j) * l.words);
+        visit(CodeChunk{repacked_.data(), factors + first, ids_.data() + first, n});
+    }
+}
+
+const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
+    bool found = false;
+    const uint32 dim = s_.tree->meta.dim;
+    ScanState& s = s_;
+    ItemPointerData tid = e.tid;
+    pg_call([&] {
+        if (!table_tuple_fetch_row_version(s.heap, &tid, SnapshotAny, s.slot)) return;
+        bool isnull = false;
+        const Datum d = slot_getattr(s.slot, s.heap_attno, &isnull);
+        if (isnull) return;
+        Vector* v = datum_get_vector(d);
+        if (static_cast<uint32>(v->dim) == dim) {
+            std::memcpy(scratch, v->x, std::size_t{dim} * sizeof(float));
+            found = true;
+        }
+        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
+        ExecClearTuple(s.slot);
+    });
+    return found ? scratch : nullptr;
+}
+
+const float* RerankSource::vector(uint32_t id, float* scratch) {
+    const ScanEntry& e = s_.entries[id];
+    const VtreeMeta& meta = s_.tree->meta;
+    if (e.locator == kNoLocator) return from_heap(e, scratch);
+    if (meta.storage == static_cast<uint8>(Storage::Pages)) {
+        uint64 tag = 0;
+        bool ok = false;
+        pg_call([&] { ok = read_vector_record(s_.index, e.locator, meta.dim, &tag, scratch); });
+        if (ok && tag == tid_tag(e.tid)) return scratch;
+        s_.warn("a vector page record does not match its entry");
+        return from_heap(e, scratch);
+    }
+    if (s_.store == nullptr) {
+        s_.warn(s_.store_problem);
+        return from_heap(e, scratch);
+    }
+    try {
+        if (e.locator >= s_.store->size()) s_.store->refresh();  // appended by another backend since we mapped it
+        if (e.locator < s_.store->size()) {
+            // Copy under a SIGBUS guard: the file may have been cut short since it was mapped.
+            const float* mapped = s_.store->vector(e.locator);
+            uint64 tag = 0;
+            const std::size_t bytes = std::size_t{meta.dim} * sizeof(float);
+            if (!copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof(uint64)) ||
+                !copy_guarded(scratch, mapped, bytes)) {
+                s_.warn("the sidecar was truncated while mapped");
+                return from_heap(e, scratch);
+            }
+            if (tag == tid_tag(e.tid)) return scratch;
+        }
+        s_.warn("a sidecar record does not match its index entry");
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& ex) {
+        s_.warn(std::string("the sidecar cannot be read: ") + ex.what());
+    }
+    return from_heap(e, scratch);
+}
+
+void RerankSource::prefetch(const uint32_t* ids, std::size_t n) {
+    if (s_.store == nullptr) return;
+    slots_.clear();
+    for (std::size_t i = 0; i < n; i++) {
+        const uint64 loc = s_.entries[ids[i]].locator;
+        if (loc != kNoLocator) slots_.push_back(loc);
+    }
+    s_.store->prefetch(slots_.data(), slots_.size());
+}
+
+ScanState* state_of(IndexScanDesc scan) { return static_cast<ScanCleanup*>(scan->opaque)->state; }
+
+// Sets up the search for the query in the scan's first ORDER BY key.
+void start_search(IndexScanDesc scan, ScanState& s) {
+    // The heap is known only after ambeginscan (index_beginscan sets it then).
+    if (s.slot == nullptr) {
+        s.heap = scan->heapRelation;
+        if (s.heap == nullptr)
+            pg_call([] { elog(ERROR, "vtree scan without a heap relation"); });
+        pg_call([&] { s.slot = table_slot_create(s.heap, nullptr); });
+    }
+    s.tree = load_tree(scan->indexRelation);
+    const VtreeMeta& meta = s.tree->meta;
+    s.layout = leaf_layout(meta.words);
+    if (s.query.empty()) s.query.assign(meta.dim, 0.0f);  // NULL query: every row, in no useful order
+    if (s.query.size() != meta.dim) {
+        const int got = static_cast<int>(s.query.size());
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
+                            errmsg("expected %u dimensions, not %d", meta.dim, got)));
+        });
+    }
+    s.store = nullptr;
+    s.store_problem.clear();
+    if (meta.storage == static_cast<uint8>(Storage::Mmap))
+        s.store = open_sidecar(RelationGetRelid(scan->indexRelation), meta, &s.store_problem);
+    s.entries.clear();
+    s.codes = std::make_unique<PageLeafCodes>(s);
+    s.source = std::make_unique<RerankSource>(s);
+    SearchParams params;
+    params.k = 10;  // an index scan does not know its LIMIT; the budget grows per row returned
+    params.probes = static_cast<std::size_t>(guc_probes);
+    params.rerank_factor = static_cast<std::size_t>(guc_rerank_factor);
+    s.mode = static_cast<IterativeScan>(guc_iterative_scan);
+    params.widen = s.mode != IterativeScan::Off;
+    params.max_scan_codes = params.widen ? static_cast<std::size_t>(guc_max_scan_tuples) : 0;
+    IndexView view;
+    view.metric = static_cast<Metric>(meta.metric);
+    view.dim = meta.dim;
+    view.tree = &s.tree->tree;
+    view.quantizer = &s.tree->quantizer;
+    view.rotated_centroids = s.tree->rotated_centroids.empty() ? nullptr : s.tree->rotated_centroids.data();
+    view.codes = s.codes.get();
+    s.searcher = std::make_unique<Searcher>(view, s.query.data(), params, *s.source);
+    s.last_distance = -std::numeric_limits<float>::infinity();
+}
+
+bool next_tuple(IndexScanDesc scan) {
+    ScanState& s = *state_of(scan);
+    if (!s.searcher) {
+        pgstat_count_index_scan(scan->indexRelation);
+        start_search(scan, s);
+    }
+    Neighbor n;
+    while (s.searcher->next(&n)) {
+        // strict_order: a row found in a later round nearer than one already returned is dropped.
+        if (s.mode == IterativeScan::Strict && n.distance < s.last_distance) continue;
+        s.last_distance = std::max(s.last_distance, n.distance);
+        scan->xs_heaptid = s.entries[n.id].tid;
+        scan->xs_recheck = false;
+        scan->xs_recheckorderby = false;
+        return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+IndexScanDesc vtree_beginscan(Relation index, int nkeys, int norderbys) {
+    IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+    auto* cleanup = static_cast<ScanCleanup*>(palloc0(sizeof(ScanCleanup)));
+    cleanup->callback.func = cleanup_scan;
+    cleanup->callback.arg = cleanup;
+    MemoryContextRegisterResetCallback(CurrentMemoryContext, &cleanup->callback);
+    scan->opaque = cleanup;
+    const AttrNumber attno = index->rd_index->indkey.values[0];
+    guarded([&] {
+        auto state = std::make_unique<ScanState>();
+        state->index = index;
+        state->heap_attno = attno;
+        cleanup->state = state.release();
+    });
+    return scan;
+}
+
+void vtree_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys) {
+    if (keys && scan->numberOfKeys > 0) memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+    if (orderbys && scan->numberOfOrderBys > 0)
+        memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
+    Vector* query = nullptr;
+    if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
+        query = datum_get_vector(scan->orderByData[0].sk_argument);
+    guarded([&] {
+        ScanState& s = *state_of(scan);
+        s.searcher.reset();
+        s.codes.reset();
+        s.source.reset();
+        s.entries.clear();
+        if (query != nullptr)
+            s.query.assign(query->x, query->x + query->dim);
+        else
+            s.query.clear();
+    });
+}
+
+bool vtree_gettuple(IndexScanDesc scan, ScanDirection direction) {
+    if (direction != ForwardScanDirection)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("vtree scans only go forward")));
+    if (scan->numberOfOrderBys == 0)
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("a vtree index can only be scanned for ORDER BY its distance operator")));
+    return guarded([&] { return next_tuple(scan); });
+}
+
+void vtree_endscan(IndexScanDesc scan) {
+    auto* cleanup = static_cast<ScanCleanup*>(scan->opaque);
+    if (cleanup->state != nullptr && cleanup->state->slot != nullptr) ExecDropSingleTupleTableSlot(cleanup->state->slot);
+    guarded([&] {
+        delete cleanup->state;
+        cleanup->state = nullptr;
+    });
+}
+
+}  // namespace pg
+}  // namespace vectordb
