@@ -124,6 +124,26 @@ SELECT id FROM later ORDER BY v <-> '[10,20,0,1]' LIMIT 3;
 SELECT leaves, live_entries FROM vectordb_index_stats('later_v');
 DROP TABLE later;
 
+-- 16,000 dimensions: codes too wide for 8-code blocks, centroids across pages
+CREATE TABLE huge (id int, v vector(16000));
+INSERT INTO huge SELECT i, (SELECT array_agg(sin(i * 0.1 * j)) FROM generate_series(1, 16000) j)::real[]::vector
+FROM generate_series(1, 40) i;
+CREATE INDEX huge_v ON huge USING vtree (v) WITH (max_leaf_size = 10, branching_factor = 2);
+SELECT leaves > 1 AS split, live_entries, dimensions FROM vectordb_index_stats('huge_v');
+SET enable_seqscan = off;
+SELECT count(*) AS found_itself FROM huge h WHERE (SELECT id FROM huge ORDER BY v <-> h.v LIMIT 1) = h.id;
+INSERT INTO huge SELECT 100, (SELECT array_agg(cos(j)) FROM generate_series(1, 16000) j)::real[]::vector;
+SELECT id FROM huge ORDER BY v <-> (SELECT v FROM huge WHERE id = 100) LIMIT 1;
+RESET enable_seqscan;
+DROP TABLE huge;
+
+-- zero vectors are not indexed under cosine (their direction is undefined)
+CREATE TABLE dirs (id int, v vector(2));
+INSERT INTO dirs VALUES (1, '[0,0]'), (2, '[1,0]'), (3, '[0,1]');
+CREATE INDEX dirs_v ON dirs USING vtree (v vector_cosine_ops);
+SELECT live_entries FROM vectordb_index_stats('dirs_v');
+DROP TABLE dirs;
+
 -- unlogged tables are not supported
 CREATE UNLOGGED TABLE scratch (v vector(4));
 SELECT sqlstate_of($$CREATE INDEX ON scratch USING vtree (v)$$);

@@ -12,8 +12,7 @@
 // scan kernels' 8-code blocks when 8 codes fit a page, one after another
 // otherwise), estimator scalars, locators (sidecar slot, or position in the
 // vector pages) and heap TIDs, plus a dead flag set by VACUUM.
-// The tree blob (nodes, centroids, radii, leaf heads, rotated centroids,
-// hamming mean) is written once by the build and read into a per-backend cache.
+// The tree blob (nodes, centroids, radii, leaf heads, hamming mean) is written once by the build and read into a per-backend cache.
 #pragma once
 
 #include "core/code_scan.h"
@@ -191,8 +190,7 @@ struct TreeCache {
 std::shared_ptr<const TreeCache> load_tree(Relation index);
 
 // Serialises the tree for the blob pages.
-std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<float>& rotated,
-                                 const std::vector<BlockNumber>& heads);
+std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<BlockNumber>& heads);
 
 // --- access method callbacks (one file per phase) ----------------------------
 
@@ -220,6 +218,7 @@ constexpr int64 kPhaseLoading = 2;
 constexpr int64 kPhaseClustering = 3;
 constexpr int64 kPhaseAssigning = 4;
 constexpr int64 kPhaseWriting = 5;
+constexpr int64 kPhaseFinishing = 6;  // tree pages, metapage, WAL
 
 }  // namespace pg
 }  // namespace vectordb
@@ -250,8 +249,9 @@ void init_leaf_page(Page page, const LeafLayout& layout, uint32 leaf);
 // storage = pages: a vector record (tag + floats, as in the sidecar) starts at
 // byte `offset` of a vector page's contents and runs on into the next pages.
 inline uint64 vector_locator(BlockNumber block, uint32 offset) { return (uint64{block} << 13) | offset; }
-// Copies the record at `locator`; false if it is out of bounds.
-bool read_vector_record(Relation index, uint64 locator, uint32 dim, uint64* tag, float* out);
+// Copies the record at `locator`; false if it is out of bounds. *nblocks caches
+// the relation's size between calls (0 to look it up).
+bool read_vector_record(Relation index, uint64 locator, uint32 dim, uint64* tag, float* out, BlockNumber* nblocks);
 // Bytes used in a vector page (kept in the page header's pd_lower).
 uint32 vector_page_used(Page page);
 void set_vector_page_used(Page page, uint32 used);

@@ -22,6 +22,7 @@
 #include "core/random.h"
 #include "core/vector_store.h"
 
+#include <chrono>
 #include <pthread.h>
 #include <signal.h>
 
@@ -405,7 +406,19 @@ void scan_heap(BuildState* st, IndexInfo* info, IndexBuildCallback callback, voi
     }
 }
 
+// Reports the phase to pg_stat_progress_create_index, and at DEBUG1 how long the previous one took.
 void set_phase(int64 phase, int64 total) {
+    static std::chrono::steady_clock::time_point started;
+    static int64 current = 0;
+    const auto now = std::chrono::steady_clock::now();
+    if (current != 0) {
+        const double seconds = std::chrono::duration<double>(now - started).count();
+        const char* name = vtree_buildphasename(current);
+        pg_call([&] { elog(DEBUG1, "vtree build: %s took %.3f s", name, seconds); });
+    }
+    current = phase;
+    started = now;
+    if (phase == 0) return;
     const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
     const int64 values[] = {phase, total, 0};
     pgstat_progress_update_multi_param(3, index, values);
@@ -610,11 +623,12 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     }
     writer.finish();
     sink.finish(&meta);
+    set_phase(kPhaseFinishing, 0);
     std::size_t entries = 0;
     for (std::size_t c : writer.counts()) entries += c;
     meta.built_entries = entries;
 
-    const std::vector<char> blob = serialize_tree(core.tree, core.quantizer, core.rotated_centroids, writer.heads());
+    const std::vector<char> blob = serialize_tree(core.tree, core.quantizer, writer.heads());
     write_blob_and_meta(index, blob, &meta);
 
     pg_call([&] {
@@ -622,6 +636,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
             log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
     });
 
+    set_phase(0, 0);
     IndexBuildResult* result = nullptr;
     const double heap_tuples = static_cast<double>(st.seen);
     const double index_tuples = static_cast<double>(entries);

@@ -151,6 +151,8 @@ char* vtree_buildphasename(int64 phase) {
             return const_cast<char*>("assigning tuples");
         case kPhaseWriting:
             return const_cast<char*>("writing index");
+        case kPhaseFinishing:
+            return const_cast<char*>("writing tree and WAL");
         default:
             return nullptr;
     }

@@ -151,17 +151,17 @@ void set_vector_page_used(Page page, uint32 used) {
     reinterpret_cast<PageHeader>(page)->pd_lower = static_cast<LocationIndex>(MAXALIGN(SizeOfPageHeaderData) + used);
 }
 
-bool read_vector_record(Relation index, uint64 locator, uint32 dim, uint64* tag, float* out) {
+bool read_vector_record(Relation index, uint64 locator, uint32 dim, uint64* tag, float* out, BlockNumber* nblocks) {
     BlockNumber block = static_cast<BlockNumber>(locator >> 13);
     uint32 offset = static_cast<uint32>(locator & 0x1FFF);
     const std::size_t total = 8 + std::size_t{dim} * 4;
     char* dest_tag = reinterpret_cast<char*>(tag);
     char* dest_vec = reinterpret_cast<char*>(out);
     std::size_t done = 0;
-    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
     BlockNumber hops = 0;
     while (done < total) {
-        if (++hops > nblocks || block == InvalidBlockNumber || block == kMetaBlock || block >= nblocks) return false;
+        if (block != InvalidBlockNumber && block >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+        if (++hops > *nblocks || block == InvalidBlockNumber || block == kMetaBlock || block >= *nblocks) return false;
         Buffer buffer = ReadBuffer(index, block);
         LockBuffer(buffer, BUFFER_LOCK_SHARE);
         Page page = BufferGetPage(buffer);

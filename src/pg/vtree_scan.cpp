@@ -77,6 +77,7 @@ struct ScanState {
     LeafLayout layout{};
     std::vector<float> query;
     std::vector<ScanEntry> entries;
+    BlockNumber nblocks = 0;  // relation size as last looked up (inserts may grow it)
     VectorStore* store = nullptr;  // owned by the sidecar cache
     std::string store_problem;
     bool warned = false;
@@ -123,7 +124,9 @@ void PageLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
         Page page = nullptr;
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();
-            if (block == kMetaBlock || block >= RelationGetNumberOfBlocks(index) || ++hops == limit)
+            // The size lookup is a system call: redo it only for a block past the last known end.
+            if (block >= s_.nblocks) s_.nblocks = RelationGetNumberOfBlocks(index);
+            if (block == kMetaBlock || block >= s_.nblocks || ++hops == limit)
                 ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                                 errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index),
                                        block),
@@ -210,7 +213,7 @@ const float* RerankSource::vector(uint32_t id, float* scratch) {
     if (meta.storage == static_cast<uint8>(Storage::Pages)) {
         uint64 tag = 0;
         bool ok = false;
-        pg_call([&] { ok = read_vector_record(s_.index, e.locator, meta.dim, &tag, scratch); });
+        pg_call([&] { ok = read_vector_record(s_.index, e.locator, meta.dim, &tag, scratch, &s_.nblocks); });
         if (ok && tag == tid_tag(e.tid)) return scratch;
         s_.warn("a vector page record does not match its entry");
         return from_heap(e, scratch);
@@ -279,6 +282,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     if (meta.storage == static_cast<uint8>(Storage::Mmap))
         s.store = open_sidecar(RelationGetRelid(scan->indexRelation), meta, &s.store_problem);
     s.entries.clear();
+    s.nblocks = 0;
     s.codes = std::make_unique<PageLeafCodes>(s);
     s.source = std::make_unique<RerankSource>(s);
     SearchParams params;

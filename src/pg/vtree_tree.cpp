@@ -18,7 +18,7 @@ struct BlobHeader {
     uint32 nodes;
     uint32 leaves;
     uint32 dim;
-    uint32 rotated_dim;  // 0 for hamming
+    uint32 rotated_dim;  // rabitq: dimensions after rotation (the rotated centroids are recomputed); hamming: 0
     uint32 mean_len;     // hamming: dim; rabitq: 0
     uint32 reserved;
 };
@@ -78,8 +78,6 @@ std::shared_ptr<TreeCache> parse(const VtreeMeta& meta, const std::vector<char>&
     in.get(leaf_nodes.data(), h.leaves);
     tc->leaf_heads.resize(h.leaves);
     in.get(tc->leaf_heads.data(), h.leaves);
-    tc->rotated_centroids.resize(std::size_t{h.leaves} * h.rotated_dim);
-    in.get(tc->rotated_centroids.data(), tc->rotated_centroids.size());
     std::vector<float> mean(h.mean_len);
     in.get(mean.data(), mean.size());
     // Links must stay inside the arrays: a search follows them blindly.
@@ -97,6 +95,12 @@ std::shared_ptr<TreeCache> parse(const VtreeMeta& meta, const std::vector<char>&
         if (!leaf_ok || !children_ok) throw DataError("vtree tree blob has a bad node link");
     }
     tc->quantizer = Quantizer::restore(kind, t.metric, meta.dim, meta.seed, std::move(mean));
+    // Rotated leaf centroids are not stored (they would add a tenth to the
+    // index): the rotation is seeded, so recomputing them gives the build's values.
+    tc->rotated_centroids.resize(std::size_t{h.leaves} * h.rotated_dim);
+    for (std::size_t l = 0; l < h.leaves && h.rotated_dim > 0; l++)
+        tc->quantizer.rotate(t.centroid(static_cast<std::size_t>(leaf_nodes[l])),
+                             tc->rotated_centroids.data() + l * h.rotated_dim);
     tc->generation = meta.sidecar_generation;
     return tc;
 }
@@ -109,8 +113,7 @@ std::size_t TreeCache::bytes() const {
            quantizer.mean().size() * sizeof(float) + sizeof(TreeCache);
 }
 
-std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<float>& rotated,
-                                 const std::vector<BlockNumber>& heads) {
+std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<BlockNumber>& heads) {
     BlobHeader h{};
     h.nodes = static_cast<uint32>(tree.nodes.size());
     h.leaves = static_cast<uint32>(tree.leaves.size());
@@ -124,7 +127,6 @@ std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, c
     put(out, tree.radius.data(), tree.radius.size());
     for (const TreeLeaf& leaf : tree.leaves) put(out, &leaf.node, 1);
     put(out, heads.data(), heads.size());
-    put(out, rotated.data(), rotated.size());
     put(out, quantizer.mean().data(), quantizer.mean().size());
     return out;
 }

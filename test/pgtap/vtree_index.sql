@@ -2,7 +2,7 @@
 -- full probes, writes after the build, iterative scans, damaged sidecars and
 -- the two storage modes.
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 SET client_min_messages = error;
 
 SELECT setseed(0.2024);
@@ -97,6 +97,18 @@ SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'a deleted sidecar still gives 
 SELECT ok(vectordb_rebuild_sidecar('docs_idx') >= 6000
           AND (SELECT sidecar_status FROM vectordb_index_stats('docs_idx')) = 'ok',
           'vectordb_rebuild_sidecar repairs it');
+
+-- a build that does not fit maintenance_work_mem trains on a sample and assigns every row after
+SET maintenance_work_mem = '1MB';
+CREATE INDEX docs_sampled ON docs USING vtree (embedding) WITH (max_leaf_size = 300);
+RESET maintenance_work_mem;
+SELECT is((SELECT live_entries + dead_entries FROM vectordb_index_stats('docs_sampled')),
+          (SELECT live_entries + dead_entries FROM vectordb_index_stats('docs_idx')),
+          'a sampled build indexes every row');
+DROP INDEX docs_idx;
+SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'a sampled build gives the exact rows with full probes');
+DROP INDEX docs_sampled;
+CREATE INDEX docs_idx ON docs USING vtree (embedding) WITH (max_leaf_size = 300);
 
 -- storage = pages gives the same rows as mmap
 CREATE INDEX docs_pages ON docs USING vtree (embedding) WITH (max_leaf_size = 300, storage = pages);
