@@ -73,6 +73,7 @@ struct BuildState {
     VtreeOptions options{};
     uint32 dim = 0;
     std::size_t budget_rows = 0;  // rows that fit maintenance_work_mem
+    std::size_t expected_rows = 0;  // the planner's row estimate, plus a margin
     std::size_t seen = 0;         // indexable rows met in the heap
     bool sampled = false;
     SplitMix64 rng{0x5EED};
@@ -119,7 +120,9 @@ void load_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
             slot = static_cast<std::size_t>(st->rng.next() % st->seen);
             if (slot >= st->budget_rows) slot = SIZE_MAX;
         } else {
-            if (st->data.capacity() == 0) st->data.reserve(std::min<std::size_t>(st->budget_rows, 1u << 16) * st->dim);
+            // Reserve for the rows the statistics expect: growing by doubling would copy
+            // hundreds of MB in one step, during which a cancel would wait.
+            if (st->data.capacity() == 0) st->data.reserve(std::min(st->budget_rows, st->expected_rows) * st->dim);
             st->data.resize(st->data.size() + st->dim);
             st->tids.push_back(*tid);
         }
@@ -507,6 +510,8 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     };
     st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim > 0 ? st.dim : 768));
 
+    const double reltuples = heap->rd_rel->reltuples;
+    st.expected_rows = reltuples > 0 ? static_cast<std::size_t>(reltuples * 1.05) + 1024 : 1u << 16;
     // Phase: loading.
     set_phase(kPhaseLoading, static_cast<int64>(std::max<double>(0, heap->rd_rel->reltuples)));
     scan_heap(&st, info, load_callback, &st);
