@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, builds and installs the extension,
 # starts a throwaway cluster and runs every suite: the C++ unit tests (ctest),
-# the regression tests (pg_regress) and the behaviour tests (pgTAP, pg_prove).
+# the regression tests (pg_regress), the behaviour tests (pgTAP, pg_prove) and
+# the server-level scripts in test/scripts (TAP output).
 # The cluster is stopped whatever happens. The last line is "N passed, N failed",
 # summing ctest cases, pg_regress files and pgTAP assertions (", N skipped"
 # counts GoogleTest cases that skip themselves, e.g. for a CPU feature).
@@ -95,5 +96,20 @@ if [ "$tap_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   tail -n 20 "$logdir/pgtap.log"; failed=1
 fi
 report pgtap "$passed" "$failed"
+
+echo "== server-level tests (test/scripts: progress, cancel, damaged pages, hot standby)"
+: >"$logdir/scripts.log"
+scripts_rc=0
+for script in test/scripts/*.sh; do
+  echo "# $script" >>"$logdir/scripts.log"
+  bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
+done
+grep -E '^(not ok|# )' "$logdir/scripts.log" || true
+passed=$(grep -cE '^ok ' "$logdir/scripts.log")
+failed=$(grep -cE '^not ok ' "$logdir/scripts.log")
+if [ "$scripts_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  tail -n 20 "$logdir/scripts.log"; failed=1
+fi
+report scripts "$passed" "$failed"
 
 finish

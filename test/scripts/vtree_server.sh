@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Server-level behaviour of vtree that a single SQL session cannot show:
+#   - build progress and a cancel, watched from a second session;
+#   - a damaged index page, found after a restart: ERROR XX001, no crash;
+#   - a hot standby built with pg_basebackup answering exactly like an exact
+#     scan (through the table fallback for vectors its sidecar copy lacks).
+# Runs against the throwaway cluster in build/cluster.env and prints TAP.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck disable=SC1091
+. build/cluster.env
+pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+count=0
+failures=0
+check() {  # status description
+  count=$((count + 1))
+  if [ "$1" -eq 0 ]; then
+    echo "ok $count - $2"
+  else
+    echo "not ok $count - $2"
+    failures=$((failures + 1))
+  fi
+}
+sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
+
+db=vectordb_server
+psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+export PGDATABASE=$db
+sql -c "CREATE EXTENSION vectordb"
+sql -c "SELECT setseed(0.7)" -c "CREATE TABLE big AS
+  SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 96) WHERE i > 0)::vector(96) AS v
+  FROM generate_series(1, 40000) i" -c "ANALYZE big" >/dev/null
+sidecars() { sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f WHERE f LIKE '%.vec'"; }
+
+# Polls pg_stat_progress_create_index from this session until no build runs
+# (or 60 s), and prints the distinct phases seen, in order of first sight.
+watch_progress() {
+  sql -c "CREATE TEMP TABLE seen (at int, phase text, done bigint, total bigint)" -c "DO \$\$
+    DECLARE i int := 0;
+    BEGIN
+      LOOP
+        i := i + 1;
+        PERFORM pg_stat_clear_snapshot();
+        INSERT INTO seen SELECT i, phase, tuples_done, tuples_total FROM pg_stat_progress_create_index;
+        EXIT WHEN i > 6000 OR (i > 100 AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index));
+        PERFORM pg_sleep(0.01);
+      END LOOP;
+    END \$\$" -c "SELECT string_agg(phase, ',' ORDER BY first) FROM (SELECT phase, min(at) AS first FROM seen GROUP BY phase) s" \
+    -c "SELECT count(*) FROM seen WHERE phase LIKE '%loading tuples' AND done > 0 AND total > 0"
+}
+
+# --- progress ------------------------------------------------------------------
+log=$(mktemp)
+psql -qX -c "SET vtree.build_threads = 1" -c "CREATE INDEX big_v ON big USING vtree (v) WITH (max_iterations = 60)" >"$log" 2>&1 &
+build=$!
+progress=$(watch_progress)
+wait "$build"
+build_rc=$?
+phases=$(sed -n 1p <<<"$progress")
+counted=$(sed -n 2p <<<"$progress")
+echo "# phases seen: $phases; loading samples with tuple counts: $counted"
+check "$build_rc" "CREATE INDEX succeeds while another session watches it"
+case "$phases" in *"loading tuples"*clustering*) r=0 ;; *) r=1 ;; esac
+check "$r" "pg_stat_progress_create_index shows loading then clustering"
+[ "${counted:-0}" -gt 0 ]; check $? "the loading phase reports tuple counts"
+
+# --- cancel --------------------------------------------------------------------
+before=$(sidecars)
+psql -qX -c "SET vtree.build_threads = 1" -c "CREATE INDEX big_cancelled ON big USING vtree (v) WITH (max_iterations = 60)" >"$log" 2>&1 &
+build=$!
+pid=""
+for _ in $(seq 600); do
+  pid=$(sql -c "SELECT pid FROM pg_stat_progress_create_index WHERE phase LIKE '%clustering'")
+  [ -n "$pid" ] && break
+  sleep 0.05
+done
+start=$(date +%s%N)
+sql -c "SELECT pg_cancel_backend($pid)" >/dev/null
+wait "$build"
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "# cancel during clustering answered in $elapsed_ms ms"
+grep -q "canceling statement due to user request" "$log"; check $? "a cancel during clustering stops the build"
+[ -n "$pid" ] && [ "$elapsed_ms" -lt 5000 ]; check $? "the cancel is answered promptly ($elapsed_ms ms)"
+[ "$(sql -c "SELECT count(*) FROM pg_class WHERE relname = 'big_cancelled'")" = 0 ] && [ "$(sidecars)" = "$before" ]
+check $? "the cancelled build leaves no index and no sidecar"
+
+# --- a damaged page --------------------------------------------------------------
+sql -c "CREATE TABLE small AS SELECT i AS id, ARRAY[i % 13, i % 7, i % 5, 1]::real[]::vector(4) AS v FROM generate_series(1, 2000) i" \
+    -c "CREATE INDEX small_v ON small USING vtree (v) WITH (max_leaf_size = 100)" -c "CHECKPOINT" >/dev/null
+file="$PGDATA/$(sql -c "SELECT pg_relation_filepath('small_v')")"
+query_state() {  # prints the SQLSTATE of an index scan, or "none"
+  psql -AtqX 2>&1 -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" -c "DO \$\$ BEGIN
+      PERFORM (SELECT array_agg(id) FROM (SELECT id FROM small ORDER BY v <-> '[1,2,3,1]' LIMIT 5) s);
+      RAISE NOTICE 'state none';
+    EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state %', SQLSTATE; END \$\$" | sed -n 's/.*state //p'
+}
+restart() { as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$VECTORDB_CLUSTER_LOG" >/dev/null; }
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+# Zero leaf head page 1, then garble the metapage's magic number in a copy run.
+dd if=/dev/zero of="$file" bs=8192 seek=1 count=1 conv=notrunc status=none
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
+state=$(query_state)
+[ "$state" = "XX001" ]; check $? "a zeroed leaf page is ERROR XX001 (got $state)"
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+printf 'XXXX' | dd of="$file" bs=1 seek=24 conv=notrunc status=none
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
+state=$(query_state)
+[ "$state" = "XX001" ]; check $? "a garbled metapage is ERROR XX001 (got $state)"
+! grep -q "terminated by signal" "$VECTORDB_CLUSTER_LOG"; check $? "no backend crashed"
+sql -c "REINDEX INDEX small_v" >/dev/null
+state=$(query_state)
+[ "$state" = "none" ]; check $? "REINDEX repairs the index"
+
+# --- a hot standby ---------------------------------------------------------------
+sql -c "CREATE TABLE repl AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24) AS v
+        FROM generate_series(1, 3000) i" -c "CREATE INDEX repl_v ON repl USING vtree (v) WITH (max_leaf_size = 200)" >/dev/null
+standby=$(mktemp -d /tmp/vectordb-standby.XXXXXX)
+chmod 755 "$standby"
+[ "$(id -u)" -eq 0 ] && chown postgres: "$standby"
+port2=$((PGPORT + 100))
+while (exec 3<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null; do port2=$((port2 + 1)); done
+as_owner "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U postgres -D "$standby/data" -R -X stream >/dev/null 2>&1
+printf "port = %s\nunix_socket_directories = '%s'\nhot_standby = on\n" "$port2" "$standby" | as_owner tee -a "$standby/data/postgresql.conf" >/dev/null
+as_owner "$pg_bin/pg_ctl" -D "$standby/data" -l "$standby/server.log" -w -t 60 start >/dev/null
+check $? "a streaming standby starts from pg_basebackup"
+# Rows the standby's copy of the sidecar never saw.
+sql -c "INSERT INTO repl SELECT 10000 + i, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24)
+        FROM generate_series(1, 500) i"
+target=$(sql -c "SELECT pg_current_wal_lsn()")
+for _ in $(seq 200); do
+  caught=$(psql -AtqX -p "$port2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)
+  [ "$caught" = "t" ] && break
+  sleep 0.1
+done
+compare_on_standby() {  # prints the number of queries whose index rows differ from an exact scan
+  psql -AtqX -p "$port2" 2>/dev/null -c "SET client_min_messages = error" -c "SET enable_seqscan = off" \
+    -c "SET vtree.probes = 100000" -c "SET vtree.rerank_factor = 1000" -c "
+    SELECT count(*) FROM (SELECT v FROM repl WHERE id % 97 = 0) q
+    WHERE ARRAY(SELECT id FROM repl ORDER BY v <-> q.v LIMIT 10)
+          IS DISTINCT FROM ARRAY(SELECT id FROM repl ORDER BY l2_distance(v, q.v), id LIMIT 10)"
+}
+mismatches=$(compare_on_standby)
+[ "$mismatches" = "0" ]; check $? "the standby's index scans match its exact scans after inserts (mismatches: $mismatches)"
+rows=$(psql -AtqX -p "$port2" -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SELECT count(*) FROM (SELECT id FROM repl ORDER BY v <-> (SELECT v FROM repl WHERE id = 10007) LIMIT 1) s WHERE id = 10007")
+[ "$rows" = "1" ]; check $? "a row inserted on the primary is found through the standby's index"
+sql -c "REINDEX INDEX repl_v" >/dev/null
+target=$(sql -c "SELECT pg_current_wal_lsn()")
+for _ in $(seq 200); do
+  caught=$(psql -AtqX -p "$port2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)
+  [ "$caught" = "t" ] && break
+  sleep 0.1
+done
+mismatches=$(compare_on_standby)
+[ "$mismatches" = "0" ]; check $? "after a REINDEX on the primary (no sidecar on the standby) results still match (mismatches: $mismatches)"
+as_owner "$pg_bin/pg_ctl" -D "$standby/data" -m immediate -w stop >/dev/null 2>&1
+rm -rf "$standby" "$log"
+
+psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null
+echo "1..$count"
+[ "$failures" -eq 0 ]
