@@ -40,16 +40,29 @@ void normalize_if_spherical(float* v, std::size_t dim, Metric metric) {
         for (std::size_t j = 0; j < dim; j++) v[j] /= n;
 }
 
-// Mean (normalised for spherical metrics) of the given rows.
-std::vector<float> mean_of(const MatrixView& data, const std::vector<uint32_t>& rows, Metric metric) {
-    std::vector<double> sum(data.dim, 0.0);
-    for (uint32_t r : rows) {
-        const float* v = data.row(r);
-        for (std::size_t j = 0; j < data.dim; j++) sum[j] += v[j];
+// Mean (normalised for spherical metrics) of the given rows. Rows are summed
+// in fixed blocks, in parallel, and the block sums added in order, so the
+// result does not depend on the thread count.
+std::vector<float> mean_of(const MatrixView& data, const std::vector<uint32_t>& rows, Metric metric, int threads) {
+    constexpr std::size_t kBlock = 2048;
+    const std::size_t dim = data.dim;
+    const std::size_t blocks = (rows.size() + kBlock - 1) / kBlock;
+    std::vector<double> partial(blocks * dim, 0.0);
+#pragma omp parallel for num_threads(threads) schedule(static) if (blocks > 1)
+    for (long b = 0; b < static_cast<long>(blocks); b++) {
+        double* sum = partial.data() + static_cast<std::size_t>(b) * dim;
+        const std::size_t end = std::min(rows.size(), (static_cast<std::size_t>(b) + 1) * kBlock);
+        for (std::size_t i = static_cast<std::size_t>(b) * kBlock; i < end; i++) {
+            const float* v = data.row(rows[i]);
+            for (std::size_t j = 0; j < dim; j++) sum[j] += v[j];
+        }
     }
-    std::vector<float> mean(data.dim);
-    for (std::size_t j = 0; j < data.dim; j++) mean[j] = rows.empty() ? 0.0f : static_cast<float>(sum[j] / rows.size());
-    normalize_if_spherical(mean.data(), data.dim, metric);
+    std::vector<double> sum(dim, 0.0);
+    for (std::size_t b = 0; b < blocks; b++)
+        for (std::size_t j = 0; j < dim; j++) sum[j] += partial[b * dim + j];
+    std::vector<float> mean(dim);
+    for (std::size_t j = 0; j < dim; j++) mean[j] = rows.empty() ? 0.0f : static_cast<float>(sum[j] / rows.size());
+    normalize_if_spherical(mean.data(), dim, metric);
     return mean;
 }
 
@@ -116,7 +129,7 @@ void refine_leaves(const MatrixView& data, const TreeParams& params, Tree& tree,
         for (std::size_t i = 0; i < data.rows; i++) leaf_rows[owner[i]].push_back(static_cast<uint32_t>(i));
         for (std::size_t l = 0; l < L; l++) {
             if (leaf_rows[l].empty()) continue;  // an emptied leaf keeps its centroid and stays empty
-            const std::vector<float> c = mean_of(data, leaf_rows[l], params.metric);
+            const std::vector<float> c = mean_of(data, leaf_rows[l], params.metric, params.threads);
             std::copy(c.begin(), c.end(), cents.begin() + static_cast<long>(l * data.dim));
         }
         if (between_steps) between_steps();
@@ -211,7 +224,7 @@ Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCall
     std::vector<uint32_t> all(data.rows);
     for (std::size_t i = 0; i < data.rows; i++) all[i] = static_cast<uint32_t>(i);
     tree.nodes.push_back({-1, -1, 0, -1, 0, static_cast<uint32_t>(data.rows)});
-    const std::vector<float> root = mean_of(data, all, params.metric);
+    const std::vector<float> root = mean_of(data, all, params.metric, params.threads);
     tree.centroids.insert(tree.centroids.end(), root.begin(), root.end());
 
     std::deque<Pending> queue;
@@ -262,7 +275,7 @@ Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCall
         tree.nodes[static_cast<std::size_t>(p.node)].first_child = first;
         tree.nodes[static_cast<std::size_t>(p.node)].child_count = static_cast<int32_t>(groups.size());
         for (std::size_t g = 0; g < groups.size(); g++) {
-            const std::vector<float> c = mean_of(data, groups[g], params.metric);
+            const std::vector<float> c = mean_of(data, groups[g], params.metric, params.threads);
             tree.centroids.insert(tree.centroids.end(), c.begin(), c.end());
             tree.nodes.push_back({p.node, -1, 0, -1, depth + 1, static_cast<uint32_t>(groups[g].size())});
             queue.push_back({first + static_cast<int32_t>(g), std::move(groups[g])});

@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <signal.h>
 
 #include "pg/pg_call.h"
@@ -66,6 +67,51 @@ private:
     sigset_t blocked_;
 };
 
+// The rows a build keeps, in anonymous memory backed by transparent huge
+// pages where the kernel allows: filling hundreds of MB page by page spent more
+// time in page faults and zero-filling than in reading the table (measured on
+// synth-768: loading 1.5-2.6 s with a std::vector).
+class RowBuffer {
+public:
+    RowBuffer() = default;
+    RowBuffer(const RowBuffer&) = delete;
+    RowBuffer& operator=(const RowBuffer&) = delete;
+    ~RowBuffer() { release(); }
+
+    // Room for `rows` rows of `dim` floats; existing rows are kept. Throws bad_alloc.
+    void reserve(std::size_t rows, std::size_t dim) {
+        dim_ = dim;
+        const std::size_t bytes = round_up(std::max<std::size_t>(rows, 1) * dim * sizeof(float));
+        if (bytes <= bytes_) return;
+        void* p = base_ == nullptr ? mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                                   : mremap(base_, bytes_, bytes, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED) throw std::bad_alloc();
+        (void)madvise(p, bytes, MADV_HUGEPAGE);
+        base_ = static_cast<float*>(p);
+        bytes_ = bytes;
+    }
+    // Appends an uninitialised row (growing by half when full) and returns its index.
+    std::size_t append() {
+        if ((rows_ + 1) * dim_ * sizeof(float) > bytes_) reserve(rows_ + rows_ / 2 + 1024, dim_);
+        return rows_++;
+    }
+    float* row(std::size_t i) { return base_ + i * dim_; }
+    float* data() { return base_; }
+    std::size_t rows() const { return rows_; }
+    void release() {
+        if (base_ != nullptr) munmap(base_, bytes_);
+        base_ = nullptr;
+        bytes_ = rows_ = 0;
+    }
+
+private:
+    static std::size_t round_up(std::size_t n) { return (n + (std::size_t{2} << 20) - 1) & ~((std::size_t{2} << 20) - 1); }
+    float* base_ = nullptr;
+    std::size_t bytes_ = 0;
+    std::size_t rows_ = 0;
+    std::size_t dim_ = 0;
+};
+
 struct BuildState {
     Relation heap = nullptr;
     Relation index = nullptr;
@@ -77,7 +123,7 @@ struct BuildState {
     std::size_t seen = 0;         // indexable rows met in the heap
     bool sampled = false;
     SplitMix64 rng{0x5EED};
-    std::vector<float> data;  // loaded rows (or the sample), row-major
+    RowBuffer data;  // loaded rows (or the sample), row-major
     std::vector<ItemPointerData> tids;
     std::exception_ptr failure;  // a C++ exception caught in a heap scan callback
     // Assigning phase (sampled builds)
@@ -122,12 +168,12 @@ void load_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
         } else {
             // Reserve for the rows the statistics expect: growing by doubling would copy
             // hundreds of MB in one step, during which a cancel would wait.
-            if (st->data.capacity() == 0) st->data.reserve(std::min(st->budget_rows, st->expected_rows) * st->dim);
-            st->data.resize(st->data.size() + st->dim);
+            if (st->data.rows() == 0) st->data.reserve(std::min(st->budget_rows, st->expected_rows), st->dim);
+            st->data.append();
             st->tids.push_back(*tid);
         }
         if (slot != SIZE_MAX) {
-            std::memcpy(st->data.data() + slot * st->dim, v->x, std::size_t{st->dim} * sizeof(float));
+            std::memcpy(st->data.row(slot), v->x, std::size_t{st->dim} * sizeof(float));
             st->tids[slot] = *tid;
         }
     } catch (...) {
@@ -609,7 +655,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
             for (std::size_t i = 0; i < leaf.count(); i++) {
                 load_code(leaf.blocks.data(), i, code.size(), code.data());
                 const ItemPointerData& tid = st.tids[leaf.ids[i]];
-                const uint64 locator = sink.append(tid, st.data.data() + std::size_t{leaf.ids[i]} * st.dim);
+                const uint64 locator = sink.append(tid, st.data.row(leaf.ids[i]));
                 writer.append(l, code.data(), leaf.factors[i], locator, tid);
             }
             written += leaf.count();
@@ -620,7 +666,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
         }
     } else {
         // Phase: assigning every row to its leaf, in heap order.
-        std::vector<float>().swap(st.data);
+        st.data.release();
         set_phase(kPhaseAssigning, static_cast<int64>(st.seen));
         Assigner assigner{core, writer, sink, std::vector<float>(st.dim), std::vector<uint64_t>(core.quantizer.words())};
         AssignState as{&st, &assigner};
