@@ -4,7 +4,7 @@
 # the regression tests (pg_regress), the behaviour tests (pgTAP, pg_prove) and
 # the server-level scripts in test/scripts (TAP output).
 # The cluster is stopped whatever happens. The last line is "N passed, N failed",
-# summing ctest cases, pg_regress files and pgTAP assertions (", N skipped"
+# summing ctest cases, pg_regress files, pgTAP assertions and script checks (", N skipped"
 # counts GoogleTest cases that skip themselves, e.g. for a CPU feature).
 set -uo pipefail
 cd "$(dirname "$0")/.."
