@@ -5,6 +5,7 @@
 #   make         build vectordb.so (needs postgresql-server-dev-15)
 #   make install install it into PostgreSQL 15
 #   make unit    build and run the C++ core unit tests (CMake + ctest)
+#   make bench [BENCH_ARGS=...]       the index in PostgreSQL on synth-768: results in bench/results/
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 
 MODULE_big = vectordb
@@ -41,8 +42,11 @@ src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
 # object with an old struct layout is a crash, not a build error.
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
+# Knobs given as make variables (make demo DEMO_ROWS=20000) reach the scripts.
+export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER
+
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit bench-core
+.PHONY: test demo demo-stop unit bench bench-core
 
 test:
 	@bash scripts/run-tests.sh
@@ -55,6 +59,9 @@ demo-stop:
 
 unit:
 	@bash scripts/unit-tests.sh
+
+bench:
+	@bash scripts/bench.sh
 
 bench-core:
 	@bash scripts/setup-deps.sh >/dev/null

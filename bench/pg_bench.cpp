@@ -1,65 +1,71 @@
-// vectordb_pg_bench: measures a vtree index inside PostgreSQL over libpq.
+// vectordb_pg_bench (`make bench`): recall, speed and memory of the vtree
+// index inside PostgreSQL, over libpq.
 //
-// It generates synth-768 (or reads .fvecs files), computes exact ground truth
-// in the core, loads the table with COPY (FORMAT binary), builds the index
-// (timed) for each storage mode, records vectordb_index_stats, and sweeps
-// vtree.probes x vtree.rerank_factor: every query once to warm up, then every
-// query timed, on one connection with a prepared statement and the query
-// vector sent in binary. Prints recall@10, QPS, p50 and p99 per point.
+// It generates synth-768 (or reads .fvecs base/query files, with .ivecs ground
+// truth or exact ground truth computed here), loads the table with COPY
+// (FORMAT binary), builds the index for each storage mode (timed), records
+// vectordb_index_stats, and sweeps vtree.probes x vtree.rerank_factor: a
+// warm-up pass over every query, then a timed pass, on one connection with a
+// prepared statement and the query vector in binary. With --clients N it also
+// runs N connections at once at the default settings and reports aggregate
+// QPS. With --compare pgvector, when pgvector is available in the same server,
+// the same sweep runs on pgvector's HNSW and IVFFlat in a separate database
+// (the two extensions' `vector` types cannot share one).
 //
-// Connection: the usual PG* environment variables.
-//   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 4,8] [--rerank 2,5]
-//                     [--storage mmap,pages] [--table name] [--skip-load]
-//                     [--base b.fvecs --query q.fvecs] [--build-threads N] [--json FILE]
+// Results: bench/results/<name>.json and .md, and a recall-vs-QPS plot
+// (<name>.png, gnuplot) when gnuplot is installed.
+//
+// Connection: the PG* environment variables.
+//   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
+//                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load]
+//                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
 #include "core/dataset.h"
-#include "core/errors.h"
 
-#include <libpq-fe.h>
+#include "pg_client.h"
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <string>
-#include <vector>
+#include <thread>
 
 using namespace vectordb;
+using namespace vectordb::bench;
 
 namespace {
 
 struct Options {
     SynthParams synth;
-    std::string base_path, query_path;
+    std::string base_path, query_path, truth_path;
     std::vector<int> probes{1, 2, 4, 8, 16, 32};
     std::vector<int> rerank{2, 5, 10};
     std::vector<std::string> storage{"mmap", "pages"};
     std::string table = "bench_items";
+    std::string out_dir = "bench/results";
+    std::string name = "synth-768";
+    std::string compare;
     bool skip_load = false;
-    int build_threads = 0;
+    int clients = 0;
     std::size_t k = 10;
-    std::string json_path;
 };
 
-[[noreturn]] void usage(const char* why) {
-    std::fprintf(stderr, "vectordb_pg_bench: %s (see the header of bench/pg_bench.cpp)\n", why);
+[[noreturn]] void usage(const std::string& why) {
+    std::fprintf(stderr, "vectordb_pg_bench: %s (options: see the top of bench/pg_bench.cpp)\n", why.c_str());
     std::exit(2);
 }
 
-template <class T>
-std::vector<T> parse_list(const std::string& s) {
-    std::vector<T> out;
+std::vector<std::string> split(const std::string& s) {
+    std::vector<std::string> out;
     std::stringstream in(s);
     std::string item;
-    while (std::getline(in, item, ',')) {
-        if constexpr (std::is_same_v<T, int>)
-            out.push_back(std::stoi(item));
-        else
-            out.push_back(item);
-    }
+    while (std::getline(in, item, ',')) out.push_back(item);
+    return out;
+}
+
+std::vector<int> split_ints(const std::string& s) {
+    std::vector<int> out;
+    for (const std::string& item : split(s)) out.push_back(std::stoi(item));
     return out;
 }
 
@@ -69,131 +75,177 @@ Options parse(int argc, char** argv) {
     for (int i = 1; i < argc; i++) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+            if (i + 1 >= argc) usage("missing value for " + a);
             return argv[++i];
         };
         if (a == "--rows") o.synth.base_rows = std::stoul(value());
         else if (a == "--dim") o.synth.dim = std::stoul(value());
         else if (a == "--queries") o.synth.query_rows = std::stoul(value());
-        else if (a == "--probes") o.probes = parse_list<int>(value());
-        else if (a == "--rerank") o.rerank = parse_list<int>(value());
-        else if (a == "--storage") o.storage = parse_list<std::string>(value());
+        else if (a == "--probes") o.probes = split_ints(value());
+        else if (a == "--rerank") o.rerank = split_ints(value());
+        else if (a == "--storage") o.storage = split(value());
+        else if (a == "--clients") o.clients = std::stoi(value());
+        else if (a == "--compare") o.compare = value();
         else if (a == "--table") o.table = value();
         else if (a == "--skip-load") o.skip_load = true;
         else if (a == "--base") o.base_path = value();
         else if (a == "--query") o.query_path = value();
-        else if (a == "--build-threads") o.build_threads = std::stoi(value());
-        else if (a == "--json") o.json_path = value();
-        else usage(("unknown option " + a).c_str());
+        else if (a == "--truth") o.truth_path = value();
+        else if (a == "--out") o.out_dir = value();
+        else if (a == "--name") o.name = value();
+        else usage("unknown option " + a);
     }
+    if (!o.compare.empty() && o.compare != "pgvector") usage("--compare takes pgvector");
     return o;
 }
 
-class Connection {
-public:
-    Connection() : conn_(PQconnectdb("")) {
-        if (PQstatus(conn_) != CONNECTION_OK) throw std::runtime_error(PQerrorMessage(conn_));
-    }
-    ~Connection() { PQfinish(conn_); }
-    PGconn* get() { return conn_; }
-
-    // Runs a command; throws with the server's message on failure.
-    void exec(const std::string& sql) {
-        PGresult* r = PQexec(conn_, sql.c_str());
-        const auto status = PQresultStatus(r);
-        const std::string error = PQresultErrorMessage(r);
-        PQclear(r);
-        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) throw std::runtime_error(sql + ": " + error);
-    }
-
-    // The first column of the first row, as text.
-    std::string value(const std::string& sql) {
-        PGresult* r = PQexec(conn_, sql.c_str());
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
-            const std::string error = PQresultErrorMessage(r);
-            PQclear(r);
-            throw std::runtime_error(sql + ": " + error);
-        }
-        std::string v = PQgetisnull(r, 0, 0) ? "" : PQgetvalue(r, 0, 0);
-        PQclear(r);
-        return v;
-    }
-
-private:
-    PGconn* conn_;
-};
-
-void put_be16(std::string& out, uint16_t v) {
-    out.push_back(static_cast<char>(v >> 8));
-    out.push_back(static_cast<char>(v & 0xFF));
-}
-void put_be32(std::string& out, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xFF));
-}
-void put_be64(std::string& out, uint64_t v) {
-    for (int s = 56; s >= 0; s -= 8) out.push_back(static_cast<char>((v >> s) & 0xFF));
-}
-
-// The vector type's binary form: int16 dim, int16 unused, float4 values (network order).
-std::string vector_binary(const float* v, std::size_t dim) {
-    std::string out;
-    out.reserve(4 + 4 * dim);
-    put_be16(out, static_cast<uint16_t>(dim));
-    put_be16(out, 0);
-    for (std::size_t j = 0; j < dim; j++) {
-        uint32_t bits;
-        std::memcpy(&bits, v + j, 4);
-        put_be32(out, bits);
-    }
-    return out;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-void load(Connection& c, const Options& o, const Dataset& d) {
-    c.exec("DROP TABLE IF EXISTS " + o.table);
-    c.exec("CREATE TABLE " + o.table + " (id int8 PRIMARY KEY, embedding vector(" + std::to_string(d.dim) + "))");
-    const auto t0 = std::chrono::steady_clock::now();
-    PGresult* r = PQexec(c.get(), ("COPY " + o.table + " (id, embedding) FROM STDIN (FORMAT binary)").c_str());
-    if (PQresultStatus(r) != PGRES_COPY_IN) throw std::runtime_error(PQresultErrorMessage(r));
-    PQclear(r);
-    std::string buf("PGCOPY\n\377\r\n\0", 11);
-    put_be32(buf, 0);
-    put_be32(buf, 0);
-    for (std::size_t i = 0; i < d.base_rows(); i++) {
-        put_be16(buf, 2);
-        put_be32(buf, 8);
-        put_be64(buf, i);
-        const std::string v = vector_binary(d.base.data() + i * d.dim, d.dim);
-        put_be32(buf, static_cast<uint32_t>(v.size()));
-        buf += v;
-        if (buf.size() > (1u << 20)) {
-            if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1)
-                throw std::runtime_error(PQerrorMessage(c.get()));
-            buf.clear();
-        }
-    }
-    put_be16(buf, 0xFFFF);
-    if (PQputCopyData(c.get(), buf.data(), static_cast<int>(buf.size())) != 1 || PQputCopyEnd(c.get(), nullptr) != 1)
-        throw std::runtime_error(PQerrorMessage(c.get()));
-    r = PQgetResult(c.get());
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) throw std::runtime_error(PQresultErrorMessage(r));
-    PQclear(r);
-    c.exec("VACUUM ANALYZE " + o.table);
-    std::printf("loaded %zu rows x %zu dims in %.1f s\n", d.base_rows(), d.dim, seconds_since(t0));
-}
-
+// One measured configuration.
 struct Point {
-    std::string storage;
-    int probes, rerank;
-    double recall, qps, p50_ms, p99_ms;
+    std::string method;  // vtree-mmap, vtree-pages, pgvector-hnsw, pgvector-ivfflat
+    std::string knob;    // e.g. "probes=8 rerank=5" or "ef_search=40"
+    double recall = 0, qps = 0, p50_ms = 0, p99_ms = 0;
 };
 
-double percentile(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5))];
+struct IndexRecord {
+    std::string method;
+    double build_s = 0;
+    double relation_mb = 0, sidecar_mb = 0, ram_mb = 0;
+};
+
+struct Results {
+    std::vector<Point> points;
+    std::vector<IndexRecord> indexes;
+    std::vector<std::string> notes;
+};
+
+// Warm-up pass, then a timed pass; one Point.
+Point measure(Connection& c, const std::vector<std::string>& params, const std::vector<int32_t>& truth, std::size_t k,
+              const std::string& method, const std::string& knob) {
+    run_pass(c, "knn", params, k, method + " " + knob + " (warm-up)");
+    const PassResult r = run_pass(c, "knn", params, k, method + " " + knob);
+    Point p{method, knob, recall_at_k(r.ids.data(), truth.data(), params.size(), k, k, k),
+            static_cast<double>(params.size()) / r.seconds, percentile(r.latency_ms, 0.5),
+            percentile(r.latency_ms, 0.99)};
+    std::printf("%-18s %-22s %9.4f %9.0f %8.3f %8.3f\n", method.c_str(), knob.c_str(), p.recall, p.qps, p.p50_ms,
+                p.p99_ms);
+    std::fflush(stdout);
+    return p;
+}
+
+// N connections, each running every query once (after a warm-up) at the current defaults.
+double concurrent_qps(const std::string& conninfo, const std::vector<std::string>& session_sql,
+                      const std::vector<std::string>& params, const std::string& prepare_table, std::size_t k,
+                      int clients) {
+    std::vector<std::thread> threads;
+    std::vector<double> seconds(static_cast<std::size_t>(clients), 0);
+    std::vector<std::string> errors(static_cast<std::size_t>(clients));
+    for (int t = 0; t < clients; t++) {
+        threads.emplace_back([&, t] {
+            try {
+                Connection c(conninfo);
+                for (const std::string& s : session_sql) c.exec(s);
+                prepare_knn(c, "knn", prepare_table, "<->", k);
+                run_pass(c, "knn", params, k, "");
+                seconds[static_cast<std::size_t>(t)] = run_pass(c, "knn", params, k, "").seconds;
+            } catch (const std::exception& e) {
+                errors[static_cast<std::size_t>(t)] = e.what();
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    for (const std::string& e : errors)
+        if (!e.empty()) throw std::runtime_error("client: " + e);
+    double slowest = 0;
+    for (double s : seconds) slowest = std::max(slowest, s);
+    return static_cast<double>(params.size()) * clients / slowest;
+}
+
+void write_results(const Options& o, const Results& res, const std::string& machine) {
+    std::system(("mkdir -p '" + o.out_dir + "'").c_str());
+    const std::string base = o.out_dir + "/" + o.name;
+    {
+        std::ofstream json(base + ".json");
+        json << "{\n  \"dataset\": \"" << o.name << "\",\n  \"machine\": \"" << machine << "\",\n  \"indexes\": [\n";
+        for (std::size_t i = 0; i < res.indexes.size(); i++) {
+            const IndexRecord& r = res.indexes[i];
+            json << "    {\"method\": \"" << r.method << "\", \"build_s\": " << r.build_s
+                 << ", \"relation_mb\": " << r.relation_mb << ", \"sidecar_mb\": " << r.sidecar_mb
+                 << ", \"ram_mb\": " << r.ram_mb << "}" << (i + 1 < res.indexes.size() ? "," : "") << "\n";
+        }
+        json << "  ],\n  \"points\": [\n";
+        for (std::size_t i = 0; i < res.points.size(); i++) {
+            const Point& p = res.points[i];
+            json << "    {\"method\": \"" << p.method << "\", \"knob\": \"" << p.knob << "\", \"recall\": " << p.recall
+                 << ", \"qps\": " << p.qps << ", \"p50_ms\": " << p.p50_ms << ", \"p99_ms\": " << p.p99_ms << "}"
+                 << (i + 1 < res.points.size() ? "," : "") << "\n";
+        }
+        json << "  ],\n  \"notes\": [";
+        for (std::size_t i = 0; i < res.notes.size(); i++) json << (i ? ", " : "") << "\"" << res.notes[i] << "\"";
+        json << "]\n}\n";
+    }
+    {
+        std::ofstream md(base + ".md");
+        md << "# " << o.name << "\n\nMachine: " << machine << "\n\n";
+        md << "| index | build s | relation MB | sidecar MB | RAM needed MB |\n|---|---:|---:|---:|---:|\n";
+        for (const IndexRecord& r : res.indexes) {
+            char line[256];
+            std::snprintf(line, sizeof(line), "| %s | %.2f | %.1f | %.1f | %.1f |\n", r.method.c_str(), r.build_s,
+                          r.relation_mb, r.sidecar_mb, r.ram_mb);
+            md << line;
+        }
+        md << "\n| index | settings | recall@10 | QPS | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|\n";
+        for (const Point& p : res.points) {
+            char line[256];
+            std::snprintf(line, sizeof(line), "| %s | %s | %.4f | %.0f | %.3f | %.3f |\n", p.method.c_str(),
+                          p.knob.c_str(), p.recall, p.qps, p.p50_ms, p.p99_ms);
+            md << line;
+        }
+        for (const std::string& n : res.notes) md << "\n" << n << "\n";
+    }
+    // The plot: one line per method, recall@10 against QPS.
+    std::vector<std::string> methods;
+    for (const Point& p : res.points)
+        if (std::find(methods.begin(), methods.end(), p.method) == methods.end()) methods.push_back(p.method);
+    for (const std::string& m : methods) {
+        std::ofstream dat(base + "." + m + ".dat");
+        std::vector<Point> ps;
+        for (const Point& p : res.points)
+            if (p.method == m) ps.push_back(p);
+        // The Pareto frontier: settings that no other setting beats on both recall and QPS.
+        std::sort(ps.begin(), ps.end(), [](const Point& a, const Point& b) {
+            return a.recall > b.recall || (a.recall == b.recall && a.qps > b.qps);
+        });
+        std::vector<Point> frontier;
+        for (const Point& p : ps)
+            if (frontier.empty() || p.qps > frontier.back().qps) frontier.push_back(p);
+        for (auto it = frontier.rbegin(); it != frontier.rend(); ++it) dat << it->recall << " " << it->qps << "\n";
+    }
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        std::printf("gnuplot not found: no plot (apt-get install gnuplot-nox)\n");
+        return;
+    }
+    std::ofstream gp(base + ".gp");
+    gp << "set terminal pngcairo size 900,600 noenhanced\nset output '" << base << ".png'\n"
+       << "set title '" << o.name << ": recall@10 against queries per second (one client; best settings per recall)'\n"
+       << "set xlabel 'recall@10'\nset ylabel 'QPS'\nset logscale y\nset grid\nset key bottom left\n"
+       << "set label 1 '" << machine << "' at graph 0.02, graph 0.97 font ',9'\nplot ";
+    for (std::size_t i = 0; i < methods.size(); i++)
+        gp << (i ? ", " : "") << "'" << base << "." << methods[i] << ".dat' using 1:2 with linespoints lw 2 title '"
+           << methods[i] << "'";
+    gp << "\n";
+    gp.close();
+    if (std::system(("gnuplot '" + base + ".gp'").c_str()) == 0) std::printf("plot: %s.png\n", base.c_str());
+}
+
+std::string machine_description() {
+    std::string cpu = "unknown CPU";
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("model name", 0) == 0) {
+            cpu = line.substr(line.find(':') + 2);
+            break;
+        }
+    return std::to_string(std::thread::hardware_concurrency()) + " vCPU, " + cpu;
 }
 
 }  // namespace
@@ -201,101 +253,125 @@ double percentile(std::vector<double> v, double p) {
 int main(int argc, char** argv) try {
     const Options o = parse(argc, argv);
     Dataset d;
+    std::vector<int32_t> truth;
     if (!o.base_path.empty()) {
         if (o.query_path.empty()) usage("--base needs --query");
         std::size_t qdim = 0;
         d.base = read_fvecs(o.base_path, &d.dim);
         d.queries = read_fvecs(o.query_path, &qdim);
         if (qdim != d.dim) usage("base and query dimensions differ");
+        if (!o.truth_path.empty()) {
+            std::size_t tk = 0;
+            const std::vector<int32_t> t = read_ivecs(o.truth_path, &tk);
+            if (tk < o.k) usage("ground truth has fewer than 10 neighbours per query");
+            for (std::size_t q = 0; q < d.query_rows(); q++) truth.insert(truth.end(), t.begin() + q * tk, t.begin() + q * tk + o.k);
+        }
     } else {
-        std::printf("generating synth: %zu x %zu, %zu queries\n", o.synth.base_rows, o.synth.dim, o.synth.query_rows);
+        std::printf("generating %s: %zu x %zu, %zu queries\n", o.name.c_str(), o.synth.base_rows, o.synth.dim,
+                    o.synth.query_rows);
         d = generate_synth(o.synth);
     }
-    const auto t_truth = std::chrono::steady_clock::now();
-    const std::vector<int32_t> truth = exact_knn(d.base_view(), d.query_view(), o.k, Metric::L2, 2);
-    std::printf("exact ground truth in %.1f s\n", seconds_since(t_truth));
+    if (truth.empty()) {
+        const auto t0 = std::chrono::steady_clock::now();
+        truth = exact_knn(d.base_view(), d.query_view(), o.k, Metric::L2, 2);
+        std::printf("exact ground truth in %.1f s\n", seconds_since(t0));
+    }
+    std::vector<std::string> params;
+    for (std::size_t q = 0; q < d.query_rows(); q++) params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
 
+    Results res;
+    const std::string machine = machine_description();
     Connection c;
     c.exec("SET client_min_messages = warning");
     c.exec("CREATE EXTENSION IF NOT EXISTS vectordb");
-    if (!o.skip_load) load(c, o, d);
+    if (!o.skip_load) load_table(c, o.table, d.base.data(), d.base_rows(), d.dim);
     c.exec("SET maintenance_work_mem = '2GB'");
-    if (o.build_threads > 0) c.exec("SET vtree.build_threads = " + std::to_string(o.build_threads));
+    std::printf("%-18s %-22s %9s %9s %8s %8s\n", "index", "settings", "recall@10", "QPS", "p50 ms", "p99 ms");
 
-    std::vector<Point> points;
     const std::string index = o.table + "_vtree";
     for (const std::string& storage : o.storage) {
         c.exec("DROP INDEX IF EXISTS " + index);
         c.exec("CHECKPOINT");
-        const auto t0 = std::chrono::steady_clock::now();
-        c.exec("CREATE INDEX " + index + " ON " + o.table + " USING vtree (embedding) WITH (storage = " + storage + ")");
-        const double build_s = seconds_since(t0);
-        std::printf("\nstorage = %s: build %.2f s; index relation %s MB, sidecar %s MB, RAM needed %s MB, leaves %s\n",
-                    storage.c_str(), build_s,
-                    c.value("SELECT round(relation_bytes / 1048576.0, 1) FROM vectordb_index_stats('" + index + "')").c_str(),
-                    c.value("SELECT round(sidecar_bytes / 1048576.0, 1) FROM vectordb_index_stats('" + index + "')").c_str(),
-                    c.value("SELECT round(memory_usage_bytes / 1048576.0, 1) FROM vectordb_index_stats('" + index + "')").c_str(),
-                    c.value("SELECT leaves FROM vectordb_index_stats('" + index + "')").c_str());
+        const std::string method = "vtree-" + storage;
+        const double build_s = create_index_with_progress(
+            c, "CREATE INDEX " + index + " ON " + o.table + " USING vtree (embedding) WITH (storage = " + storage + ")",
+            "building " + method);
+        const std::string stats = "FROM vectordb_index_stats('" + index + "')";
+        IndexRecord rec{method, build_s, std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
+                        std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
+                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats))};
+        res.indexes.push_back(rec);
+        std::printf("%s: build %.2f s, relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n", method.c_str(),
+                    build_s, rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
         c.exec("SELECT vectordb_prewarm('" + index + "')");
-        c.exec("DEALLOCATE ALL");
         c.exec("SET enable_seqscan = off");
-        PGresult* prep = PQprepare(c.get(), "knn",
-                                   ("SELECT id FROM " + o.table + " ORDER BY embedding <-> $1 LIMIT " +
-                                    std::to_string(o.k)).c_str(),
-                                   1, nullptr);
-        if (PQresultStatus(prep) != PGRES_COMMAND_OK) throw std::runtime_error(PQresultErrorMessage(prep));
-        PQclear(prep);
-        std::vector<std::string> params;
-        for (std::size_t q = 0; q < d.query_rows(); q++) params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
-        std::printf("%-8s %6s %6s %9s %9s %8s %8s\n", "storage", "probes", "rerank", "recall@10", "QPS", "p50 ms", "p99 ms");
-        for (int p : o.probes) {
+        prepare_knn(c, "knn", o.table, "<->", o.k);
+        for (int p : o.probes)
             for (int rf : o.rerank) {
                 c.exec("SET vtree.probes = " + std::to_string(p));
                 c.exec("SET vtree.rerank_factor = " + std::to_string(rf));
-                std::vector<int32_t> found(d.query_rows() * o.k, -1);
-                std::vector<double> latency;
-                const auto t_sweep = std::chrono::steady_clock::now();
-                for (int pass = 0; pass < 2; pass++) {
-                    if (pass == 1) latency.clear();
-                    const auto t_pass = std::chrono::steady_clock::now();
-                    for (std::size_t q = 0; q < d.query_rows(); q++) {
-                        const char* values[1] = {params[q].data()};
-                        const int lengths[1] = {static_cast<int>(params[q].size())};
-                        const int formats[1] = {1};
-                        const auto tq = std::chrono::steady_clock::now();
-                        PGresult* r = PQexecPrepared(c.get(), "knn", 1, values, lengths, formats, 0);
-                        latency.push_back(seconds_since(tq) * 1000.0);
-                        if (PQresultStatus(r) != PGRES_TUPLES_OK) throw std::runtime_error(PQresultErrorMessage(r));
-                        for (int row = 0; row < PQntuples(r) && row < static_cast<int>(o.k); row++)
-                            found[q * o.k + static_cast<std::size_t>(row)] = std::atoi(PQgetvalue(r, row, 0));
-                        PQclear(r);
-                    }
-                    if (pass == 1) {
-                        const double elapsed = seconds_since(t_pass);
-                        Point pt{storage, p, rf,
-                                 recall_at_k(found.data(), truth.data(), d.query_rows(), o.k, o.k, o.k),
-                                 d.query_rows() / elapsed, percentile(latency, 0.5), percentile(latency, 0.99)};
-                        points.push_back(pt);
-                        std::printf("%-8s %6d %6d %9.4f %9.0f %8.3f %8.3f\n", storage.c_str(), p, rf, pt.recall, pt.qps,
-                                    pt.p50_ms, pt.p99_ms);
-                    }
-                }
-                (void)t_sweep;
+                res.points.push_back(measure(c, params, truth, o.k, method,
+                                             "probes=" + std::to_string(p) + " rerank=" + std::to_string(rf)));
             }
+        c.exec("RESET vtree.probes");
+        c.exec("RESET vtree.rerank_factor");
+        if (o.clients > 0 && storage == o.storage.front()) {
+            const double qps =
+                concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
+            char note[256];
+            std::snprintf(note, sizeof(note), "%s with %d clients at the default settings: %.0f queries/s in all",
+                          method.c_str(), o.clients, qps);
+            std::printf("%s\n", note);
+            res.notes.push_back(note);
         }
         c.exec("RESET enable_seqscan");
     }
-    if (!o.json_path.empty()) {
-        std::ofstream out(o.json_path);
-        out << "[\n";
-        for (std::size_t i = 0; i < points.size(); i++) {
-            const Point& p = points[i];
-            out << "  {\"storage\": \"" << p.storage << "\", \"probes\": " << p.probes << ", \"rerank\": " << p.rerank
-                << ", \"recall\": " << p.recall << ", \"qps\": " << p.qps << ", \"p50_ms\": " << p.p50_ms
-                << ", \"p99_ms\": " << p.p99_ms << "}" << (i + 1 < points.size() ? "," : "") << "\n";
+
+    if (o.compare == "pgvector") {
+        const std::string available =
+            c.value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'");
+        if (available == "0") {
+            const std::string note = "pgvector is not installed in this server: no comparison";
+            std::printf("%s\n", note.c_str());
+            res.notes.push_back(note);
+        } else {
+            c.exec("DROP DATABASE IF EXISTS vectordb_bench_pgvector");
+            c.exec("CREATE DATABASE vectordb_bench_pgvector");
+            Connection pv("dbname=vectordb_bench_pgvector");
+            pv.exec("SET client_min_messages = warning");
+            pv.exec("CREATE EXTENSION vector");
+            load_table(pv, o.table, d.base.data(), d.base_rows(), d.dim);
+            pv.exec("SET maintenance_work_mem = '2GB'");
+            struct Spec {
+                std::string method, create, knob_name;
+                std::vector<int> knobs;
+            };
+            const std::vector<Spec> specs = {
+                {"pgvector-hnsw", "USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+                 "hnsw.ef_search", {40, 80, 160, 320}},
+                {"pgvector-ivfflat", "USING ivfflat (embedding vector_l2_ops) WITH (lists = 316)", "ivfflat.probes",
+                 {1, 2, 4, 8}},
+            };
+            for (const Spec& s : specs) {
+                pv.exec("DROP INDEX IF EXISTS pv_idx");
+                pv.exec("CHECKPOINT");
+                const double build_s =
+                    create_index_with_progress(pv, "CREATE INDEX pv_idx ON " + o.table + " " + s.create, "building " + s.method);
+                res.indexes.push_back({s.method, build_s,
+                                       std::stod(pv.value("SELECT pg_relation_size('pv_idx') / 1048576.0")), 0, 0});
+                res.indexes.back().ram_mb = res.indexes.back().relation_mb;
+                pv.exec("SET enable_seqscan = off");
+                prepare_knn(pv, "knn", o.table, "<->", o.k);
+                for (int knob : s.knobs) {
+                    pv.exec("SET " + s.knob_name + " = " + std::to_string(knob));
+                    res.points.push_back(measure(pv, params, truth, o.k, s.method, s.knob_name + "=" + std::to_string(knob)));
+                }
+            }
+            pv.exec("DROP TABLE " + o.table);
         }
-        out << "]\n";
     }
+    write_results(o, res, machine);
+    std::printf("results: %s/%s.json and .md\n", o.out_dir.c_str(), o.name.c_str());
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "vectordb_pg_bench: %s\n", e.what());

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev               # GoogleTest for the core unit tests
   libbenchmark-dev           # Google Benchmark for core micro-benchmarks
   util-linux                 # runuser, to run the throwaway cluster as postgres
+  gnuplot-nox                # the recall/QPS plot of `make bench`
 )
 
 missing=()

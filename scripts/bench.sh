@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make bench`: recall, speed and memory of vtree on synth-768 (or your own
+# .fvecs files), written to bench/results/ as JSON, Markdown and a PNG plot.
+#
+# By default it sets everything up and uses a throwaway cluster (shared_buffers
+# 2GB); with BENCH_SERVER=env it uses the server your PG* variables point at
+# instead. BENCH_ARGS go to build/cmake/vectordb_pg_bench (see the top of
+# bench/pg_bench.cpp); the default sweeps probes x rerank_factor for both
+# storage modes, runs 8 concurrent clients and compares with pgvector when
+# the server has it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+logdir=build/bench-logs
+mkdir -p "$logdir"
+args=${BENCH_ARGS:---probes 1,2,4,8,16,32 --rerank 2,5,10 --clients 8 --compare pgvector}
+
+echo "== setting up packages"
+bash scripts/setup-deps.sh
+
+echo "== building the driver"
+{ cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release &&
+  cmake --build build/cmake -j"$(nproc)" --target vectordb_pg_bench; } >"$logdir/build.log" 2>&1 ||
+  { tail -n 40 "$logdir/build.log"; exit 1; }
+
+if [ "${BENCH_SERVER:-cluster}" != env ]; then
+  echo "== building and installing vectordb, starting a throwaway cluster"
+  { make -j"$(nproc)" && make install; } >>"$logdir/build.log" 2>&1 || { tail -n 40 "$logdir/build.log"; exit 1; }
+  VECTORDB_SHARED_BUFFERS=${VECTORDB_SHARED_BUFFERS:-2GB} bash scripts/cluster.sh start
+  trap 'bash scripts/cluster.sh stop' EXIT
+  # shellcheck disable=SC1091
+  . build/cluster.env
+  psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS vectordb_bench" \
+    -c "CREATE DATABASE vectordb_bench" >/dev/null
+  export PGDATABASE=vectordb_bench
+fi
+
+echo "== benchmark: vectordb_pg_bench $args"
+# shellcheck disable=SC2086
+build/cmake/vectordb_pg_bench $args
