@@ -5,7 +5,7 @@
 // truth or exact ground truth computed here), loads the table with COPY
 // (FORMAT binary), builds the index for each storage mode (timed), records
 // vectordb_index_stats, and sweeps vtree.probes x vtree.rerank_factor: a
-// warm-up pass over every query, then a timed pass, on one connection with a
+// warm-up pass over every query, then three timed passes (QPS: their median), on one connection with a
 // prepared statement and the query vector in binary. With --clients N it also
 // runs N connections at once at the default settings and reports aggregate
 // QPS. With --compare pgvector, when pgvector is available in the same server,
@@ -17,7 +17,7 @@
 //
 // Connection: the PG* environment variables.
 //   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
-//                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load]
+//                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N]
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
 #include "core/dataset.h"
 
@@ -47,6 +47,7 @@ struct Options {
     std::string compare;
     bool skip_load = false;
     int clients = 0;
+    int repeat = 3;  // timed passes per point; QPS is their median
     std::size_t k = 10;
 };
 
@@ -85,6 +86,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--rerank") o.rerank = split_ints(value());
         else if (a == "--storage") o.storage = split(value());
         else if (a == "--clients") o.clients = std::stoi(value());
+        else if (a == "--repeat") o.repeat = std::max(1, std::stoi(value()));
         else if (a == "--compare") o.compare = value();
         else if (a == "--table") o.table = value();
         else if (a == "--skip-load") o.skip_load = true;
@@ -110,6 +112,7 @@ struct IndexRecord {
     std::string method;
     double build_s = 0;
     double relation_mb = 0, sidecar_mb = 0, ram_mb = 0;
+    std::string phases;  // the build's phase timings
 };
 
 struct Results {
@@ -118,14 +121,20 @@ struct Results {
     std::vector<std::string> notes;
 };
 
-// Warm-up pass, then a timed pass; one Point.
+// A warm-up pass, then `repeat` timed passes: QPS is the median pass's, the
+// latency percentiles are over every timed query, recall is from the last pass.
 Point measure(Connection& c, const std::vector<std::string>& params, const std::vector<int32_t>& truth, std::size_t k,
-              const std::string& method, const std::string& knob) {
+              int repeat, const std::string& method, const std::string& knob) {
     run_pass(c, "knn", params, k, method + " " + knob + " (warm-up)");
-    const PassResult r = run_pass(c, "knn", params, k, method + " " + knob);
-    Point p{method, knob, recall_at_k(r.ids.data(), truth.data(), params.size(), k, k, k),
-            static_cast<double>(params.size()) / r.seconds, percentile(r.latency_ms, 0.5),
-            percentile(r.latency_ms, 0.99)};
+    std::vector<double> qps, latencies;
+    PassResult last;
+    for (int i = 0; i < repeat; i++) {
+        last = run_pass(c, "knn", params, k, method + " " + knob);
+        qps.push_back(static_cast<double>(params.size()) / last.seconds);
+        latencies.insert(latencies.end(), last.latency_ms.begin(), last.latency_ms.end());
+    }
+    Point p{method, knob, recall_at_k(last.ids.data(), truth.data(), params.size(), k, k, k), median(qps),
+            percentile(latencies, 0.5), percentile(latencies, 0.99)};
     std::printf("%-18s %-22s %9.4f %9.0f %8.3f %8.3f\n", method.c_str(), knob.c_str(), p.recall, p.qps, p.p50_ms,
                 p.p99_ms);
     std::fflush(stdout);
@@ -170,7 +179,8 @@ void write_results(const Options& o, const Results& res, const std::string& mach
             const IndexRecord& r = res.indexes[i];
             json << "    {\"method\": \"" << r.method << "\", \"build_s\": " << r.build_s
                  << ", \"relation_mb\": " << r.relation_mb << ", \"sidecar_mb\": " << r.sidecar_mb
-                 << ", \"ram_mb\": " << r.ram_mb << "}" << (i + 1 < res.indexes.size() ? "," : "") << "\n";
+                 << ", \"ram_mb\": " << r.ram_mb << ", \"phases\": \"" << r.phases << "\"}"
+                 << (i + 1 < res.indexes.size() ? "," : "") << "\n";
         }
         json << "  ],\n  \"points\": [\n";
         for (std::size_t i = 0; i < res.points.size(); i++) {
@@ -186,11 +196,12 @@ void write_results(const Options& o, const Results& res, const std::string& mach
     {
         std::ofstream md(base + ".md");
         md << "# " << o.name << "\n\nMachine: " << machine << "\n\n";
-        md << "| index | build s | relation MB | sidecar MB | RAM needed MB |\n|---|---:|---:|---:|---:|\n";
+        md << "| index | build s | relation MB | sidecar MB | RAM needed MB | build phases |\n"
+           << "|---|---:|---:|---:|---:|---|\n";
         for (const IndexRecord& r : res.indexes) {
-            char line[256];
-            std::snprintf(line, sizeof(line), "| %s | %.2f | %.1f | %.1f | %.1f |\n", r.method.c_str(), r.build_s,
-                          r.relation_mb, r.sidecar_mb, r.ram_mb);
+            char line[512];
+            std::snprintf(line, sizeof(line), "| %s | %.2f | %.1f | %.1f | %.1f | %s |\n", r.method.c_str(), r.build_s,
+                          r.relation_mb, r.sidecar_mb, r.ram_mb, r.phases.c_str());
             md << line;
         }
         md << "\n| index | settings | recall@10 | QPS | p50 ms | p99 ms |\n|---|---|---:|---:|---:|---:|\n";
@@ -293,16 +304,17 @@ int main(int argc, char** argv) try {
         c.exec("DROP INDEX IF EXISTS " + index);
         c.exec("CHECKPOINT");
         const std::string method = "vtree-" + storage;
+        std::string phases;
         const double build_s = create_index_with_progress(
             c, "CREATE INDEX " + index + " ON " + o.table + " USING vtree (embedding) WITH (storage = " + storage + ")",
-            "building " + method);
+            "building " + method, &phases);
         const std::string stats = "FROM vectordb_index_stats('" + index + "')";
         IndexRecord rec{method, build_s, std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
                         std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
-                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats))};
+                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)), phases};
         res.indexes.push_back(rec);
-        std::printf("%s: build %.2f s, relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n", method.c_str(),
-                    build_s, rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
+        std::printf("%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n", method.c_str(),
+                    build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
         c.exec("SELECT vectordb_prewarm('" + index + "')");
         c.exec("SET enable_seqscan = off");
         prepare_knn(c, "knn", o.table, "<->", o.k);
@@ -310,12 +322,12 @@ int main(int argc, char** argv) try {
             for (int rf : o.rerank) {
                 c.exec("SET vtree.probes = " + std::to_string(p));
                 c.exec("SET vtree.rerank_factor = " + std::to_string(rf));
-                res.points.push_back(measure(c, params, truth, o.k, method,
+                res.points.push_back(measure(c, params, truth, o.k, o.repeat, method,
                                              "probes=" + std::to_string(p) + " rerank=" + std::to_string(rf)));
             }
         c.exec("RESET vtree.probes");
         c.exec("RESET vtree.rerank_factor");
-        if (o.clients > 0 && storage == o.storage.front()) {
+        if (o.clients > 0) {
             const double qps =
                 concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
             char note[256];
@@ -364,7 +376,7 @@ int main(int argc, char** argv) try {
                 prepare_knn(pv, "knn", o.table, "<->", o.k);
                 for (int knob : s.knobs) {
                     pv.exec("SET " + s.knob_name + " = " + std::to_string(knob));
-                    res.points.push_back(measure(pv, params, truth, o.k, s.method, s.knob_name + "=" + std::to_string(knob)));
+                    res.points.push_back(measure(pv, params, truth, o.k, o.repeat, s.method, s.knob_name + "=" + std::to_string(knob)));
                 }
             }
             pv.exec("DROP TABLE " + o.table);

@@ -43,6 +43,22 @@ Connection::Connection(const std::string& conninfo) : conn_(PQconnectdb(conninfo
         PQfinish(conn_);
         throw std::runtime_error("could not connect: " + e);
     }
+    PQsetNoticeProcessor(conn_, &Connection::on_notice, this);
+}
+
+void Connection::on_notice(void* self, const char* message) {
+    auto* c = static_cast<Connection*>(self);
+    std::string m = message;
+    while (!m.empty() && m.back() == '\n') m.pop_back();
+    // DEBUG lines are collected; warnings and notices are shown as libpq would.
+    if (m.rfind("DEBUG:", 0) != 0) std::fprintf(stderr, "%s\n", m.c_str());
+    c->notices_.push_back(m);
+}
+
+std::vector<std::string> Connection::take_notices() {
+    std::vector<std::string> out;
+    out.swap(notices_);
+    return out;
 }
 
 Connection::~Connection() { PQfinish(conn_); }
@@ -124,8 +140,11 @@ void load_table(Connection& c, const std::string& table, const float* rows, std:
     progress.finish(std::to_string(n) + " rows");
 }
 
-double create_index_with_progress(Connection& c, const std::string& sql, const std::string& label) {
+double create_index_with_progress(Connection& c, const std::string& sql, const std::string& label,
+                                  std::string* phases) {
     const int pid = c.backend_pid();
+    c.exec("SET client_min_messages = debug1");
+    c.take_notices();
     const auto t0 = std::chrono::steady_clock::now();
     if (PQsendQuery(c.get(), sql.c_str()) != 1) throw std::runtime_error(PQerrorMessage(c.get()));
     std::atomic<bool> done{false};
@@ -158,10 +177,25 @@ double create_index_with_progress(Connection& c, const std::string& sql, const s
         if (PQresultStatus(r) != PGRES_COMMAND_OK) error = result_error(r);
         PQclear(r);
     }
+    const double seconds = seconds_since(t0);
     done.store(true);
     watcher.join();
+    c.exec("SET client_min_messages = warning");
     if (!error.empty()) throw std::runtime_error(sql + ": " + error);
-    return seconds_since(t0);
+    if (phases != nullptr) {
+        // "DEBUG:  vtree build: clustering took 4.8 s" -> "clustering 4.8 s"
+        phases->clear();
+        for (const std::string& n : c.take_notices()) {
+            const std::string key = "vtree build: ";
+            const auto at = n.find(key);
+            if (at == std::string::npos) continue;
+            std::string item = n.substr(at + key.size());
+            const auto took = item.find(" took ");
+            if (took != std::string::npos) item.replace(took, 6, " ");
+            *phases += (phases->empty() ? "" : ", ") + item;
+        }
+    }
+    return seconds;
 }
 
 void prepare_knn(Connection& c, const std::string& name, const std::string& table, const std::string& op,

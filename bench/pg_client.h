@@ -29,9 +29,13 @@ public:
     std::string value(const std::string& sql);
     // Server process id of this connection.
     int backend_pid();
+    // Notices and messages the server sent since the last call (e.g. DEBUG lines).
+    std::vector<std::string> take_notices();
 
 private:
+    static void on_notice(void* self, const char* message);
     PGconn* conn_;
+    std::vector<std::string> notices_;
 };
 
 // The vector type's binary form: int16 dim, int16 unused, float4s in network order.
@@ -42,8 +46,10 @@ std::string vector_binary(const float* v, std::size_t dim);
 void load_table(Connection& c, const std::string& table, const float* rows, std::size_t n, std::size_t dim);
 
 // Runs CREATE INDEX (sql) and shows pg_stat_progress_create_index meanwhile
-// (polled on a second connection). Returns the wall time in seconds.
-double create_index_with_progress(Connection& c, const std::string& sql, const std::string& label);
+// (polled on a second connection). Returns the wall time in seconds; the
+// build's phase timings (its DEBUG1 lines) go to *phases when given.
+double create_index_with_progress(Connection& c, const std::string& sql, const std::string& label,
+                                  std::string* phases = nullptr);
 
 // One pass of k-NN queries through a prepared statement.
 struct PassResult {
