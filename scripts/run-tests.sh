@@ -97,7 +97,7 @@ if [ "$tap_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 report pgtap "$passed" "$failed"
 
-echo "== server-level tests (test/scripts: progress, cancel, damaged pages, hot standby)"
+echo "== server-level tests (test/scripts: progress, cancel, damaged pages, hot standby, demo and bench tools)"
 : >"$logdir/scripts.log"
 scripts_rc=0
 for script in test/scripts/*.sh; do
