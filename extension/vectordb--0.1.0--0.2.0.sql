@@ -46,6 +46,9 @@ CREATE FUNCTION vectordb_recall(index regclass, query vector, k int4 DEFAULT 10)
 CREATE FUNCTION vectordb_rebuild_sidecar(index regclass) RETURNS int8
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+CREATE FUNCTION vectordb_check(index regclass) RETURNS bool
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
 CREATE FUNCTION vectordb_cleanup_orphans() RETURNS SETOF text
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 

@@ -106,6 +106,10 @@ FROM q;
 RESET vtree.probes;
 RESET vtree.rerank_factor;
 RESET enable_seqscan;
+-- every index checks out, including after writes to storage = pages
+INSERT INTO items SELECT 10000 + id, embedding FROM items WHERE id <= 300;
+SELECT vectordb_check('items_l2') AS l2, vectordb_check('items_ip') AS ip, vectordb_check('items_cos') AS cos_pages;
+DELETE FROM items WHERE id > 10000;
 DROP INDEX items_ip, items_cos;
 
 -- writes after the build: a new row is found, a deleted one is gone after VACUUM
@@ -115,6 +119,7 @@ DELETE FROM items WHERE id = 5000;
 VACUUM items;
 SELECT id FROM items ORDER BY embedding <-> '[9,9,9,9,9,9,9,9,9,9,9,9,9,9,9,9]' LIMIT 1;
 SELECT live_entries, dead_entries FROM vectordb_index_stats('items_l2');
+SELECT vectordb_check('items_l2') AS checked_after_vacuum;
 
 -- an index over an empty table accepts rows afterwards
 CREATE TABLE later (id int, v vector(4));
@@ -137,6 +142,17 @@ SELECT id FROM huge ORDER BY v <-> (SELECT v FROM huge WHERE id = 100) LIMIT 1;
 RESET enable_seqscan;
 DROP TABLE huge;
 
+-- storage = pages at its limit: every record fills a vector page exactly
+CREATE TABLE full_pages (id int, v vector(2036));
+INSERT INTO full_pages SELECT i, array_fill(i::real, ARRAY[2036])::vector FROM generate_series(1, 3) i;
+CREATE INDEX full_pages_v ON full_pages USING vtree (v) WITH (storage = pages);
+INSERT INTO full_pages SELECT i, array_fill(i::real, ARRAY[2036])::vector FROM generate_series(4, 6) i;
+SELECT vectordb_check('full_pages_v') AS checked, live_entries FROM vectordb_index_stats('full_pages_v');
+SET enable_seqscan = off;
+SELECT id FROM full_pages ORDER BY v <-> array_fill(5::real, ARRAY[2036])::vector LIMIT 2;
+RESET enable_seqscan;
+DROP TABLE full_pages;
+
 -- zero vectors are not indexed under cosine (their direction is undefined)
 CREATE TABLE dirs (id int, v vector(2));
 INSERT INTO dirs VALUES (1, '[0,0]'), (2, '[1,0]'), (3, '[0,1]');
@@ -157,6 +173,7 @@ SELECT sidecar_path IS NULL AS path_hidden, live_entries FROM vectordb_index_sta
 SELECT sqlstate_of($$SELECT vectordb_evict('items_l2')$$);
 SELECT sqlstate_of($$SELECT vectordb_rebuild_sidecar('items_l2')$$);
 SELECT sqlstate_of($$SELECT * FROM vectordb_cleanup_orphans()$$);
+SELECT sqlstate_of($$SELECT vectordb_check('items_l2')$$);
 RESET ROLE;
 DROP OWNED BY vtree_reader;
 DROP ROLE vtree_reader;

@@ -210,6 +210,11 @@ void vtree_costestimate(struct PlannerInfo* root, struct IndexPath* path, double
                         Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
 bool vtree_validate(Oid opclass);
 
+// Opens a vtree index, or ERROR 42809 if the relation is something else.
+Relation open_vtree(Oid oid, LOCKMODE lock);
+// ERROR 42501 unless the current user owns the index or is a superuser.
+void require_owner(Relation index);
+
 // The metric of the index's operator class, from its support function 1.
 Metric index_metric(Relation index);
 

@@ -41,7 +41,8 @@ extern "C" {
 using namespace vectordb;
 using namespace vectordb::pg;
 
-namespace {
+namespace vectordb {
+namespace pg {
 
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock) {
@@ -61,6 +62,11 @@ void require_owner(Relation index) {
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                         errmsg("must be owner of index %s", RelationGetRelationName(index))));
 }
+
+}  // namespace pg
+}  // namespace vectordb
+
+namespace {
 
 void require_superuser(const char* function) {
     if (!superuser())

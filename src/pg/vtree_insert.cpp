@@ -70,14 +70,14 @@ void append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayou
 
 // storage = pages: appends a record to the vector pages; returns its locator.
 uint64 append_vector_record(Relation index, uint64 tag, const float* v, uint32 dim) {
-    const uint32 record = 8 + dim * 4;
     Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
     GenericXLogState* xlog = GenericXLogStart(index);
     VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(xlog, meta_buffer, 0));
-    Buffer buffers[2] = {InvalidBuffer, InvalidBuffer};
-    Page pages[2] = {nullptr, nullptr};
+    // The old tail and at most one new page: a record never exceeds a page's contents.
+    Buffer buffers[3] = {InvalidBuffer, InvalidBuffer, InvalidBuffer};
+    Page pages[3] = {nullptr, nullptr, nullptr};
     int n = 0;
     uint32 used = kPageContentSize;
     if (meta->vector_tail != InvalidBlockNumber) {
@@ -99,15 +99,7 @@ uint64 append_vector_record(Relation index, uint64 tag, const float* v, uint32 d
         n++;
     };
     if (used == kPageContentSize) {
-        if (n == 1) {
-            // The tail is full: start the record on a new page.
-            UnlockReleaseBuffer(buffers[0]);
-            GenericXLogAbort(xlog);
-            xlog = GenericXLogStart(index);
-            meta = page_meta(GenericXLogRegisterBuffer(xlog, meta_buffer, 0));
-            buffers[0] = InvalidBuffer;
-            n = 0;
-        }
+        // No tail yet, or a full one: the record starts on a new page (linked from the old tail).
         add_page();
         used = 0;
     }
@@ -134,7 +126,6 @@ uint64 append_vector_record(Relation index, uint64 tag, const float* v, uint32 d
         }
     }
     set_vector_page_used(page, used);
-    (void)record;
     GenericXLogFinish(xlog);
     for (int i = 0; i < n; i++) UnlockReleaseBuffer(buffers[i]);
     UnlockReleaseBuffer(meta_buffer);

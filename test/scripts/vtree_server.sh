@@ -106,15 +106,28 @@ dd if=/dev/zero of="$file" bs=8192 seek=1 count=1 conv=notrunc status=none
 as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
 state=$(query_state)
 [ "$state" = "XX001" ]; check $? "a zeroed leaf page is ERROR XX001 (got $state)"
+verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
+[ "$verdict" = "f" ] && grep -q "block 1 is an uninitialised page" "$log"
+check $? "vectordb_check reports the zeroed page and returns false"
 as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
 printf 'XXXX' | dd of="$file" bs=1 seek=24 conv=notrunc status=none
 as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
 state=$(query_state)
 [ "$state" = "XX001" ]; check $? "a garbled metapage is ERROR XX001 (got $state)"
+verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
+[ "$verdict" = "f" ] && grep -q "metapage" "$log"; check $? "vectordb_check reports the garbled metapage and returns false"
 ! grep -q "terminated by signal" "$VECTORDB_CLUSTER_LOG"; check $? "no backend crashed"
 sql -c "REINDEX INDEX small_v" >/dev/null
 state=$(query_state)
 [ "$state" = "none" ]; check $? "REINDEX repairs the index"
+[ "$(sql -c "SELECT vectordb_check('small_v')")" = "t" ]; check $? "vectordb_check passes after REINDEX"
+# A missing sidecar is a problem the checker reports (queries still work through the table).
+sql -c "DO \$\$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
+          'rm ' || (SELECT sidecar_path FROM vectordb_index_stats('small_v'))); END \$\$" >/dev/null
+verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
+[ "$verdict" = "f" ] && grep -q "sidecar" "$log"; check $? "vectordb_check reports a deleted sidecar"
+sql -c "SELECT vectordb_rebuild_sidecar('small_v')" >/dev/null
+[ "$(sql -c "SELECT vectordb_check('small_v')")" = "t" ]; check $? "vectordb_check passes after vectordb_rebuild_sidecar"
 
 # --- a hot standby ---------------------------------------------------------------
 sql -c "CREATE TABLE repl AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24) AS v
