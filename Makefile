@@ -6,6 +6,7 @@
 #   make install install it into PostgreSQL 15
 #   make unit    build and run the C++ core unit tests (CMake + ctest)
 #   make bench [BENCH_ARGS=...]       the index in PostgreSQL on synth-768: results in bench/results/
+#   make stress  long crash, concurrency and fuzzing runs (STRESS_CRASH_RUNS, STRESS_SECONDS, STRESS_FUZZ_SECONDS)
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 
 MODULE_big = vectordb
@@ -43,10 +44,10 @@ src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
 # Knobs given as make variables (make demo DEMO_ROWS=20000) reach the scripts.
-export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER
+export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRESS_CRASH_RUNS STRESS_SECONDS STRESS_FUZZ_SECONDS
 
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit bench bench-core
+.PHONY: test demo demo-stop unit bench bench-core stress
 
 test:
 	@bash scripts/run-tests.sh
@@ -62,6 +63,9 @@ unit:
 
 bench:
 	@bash scripts/bench.sh
+
+stress:
+	@bash scripts/stress.sh
 
 bench-core:
 	@bash scripts/setup-deps.sh >/dev/null

@@ -97,12 +97,13 @@ if [ "$tap_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 report pgtap "$passed" "$failed"
 
-echo "== server-level tests (test/scripts: progress, cancel, damaged pages, hot standby, demo and bench tools)"
+echo "== server-level tests (progress, cancel, damaged pages, hot standby, tools; crash and concurrency, short)"
 : >"$logdir/scripts.log"
 scripts_rc=0
-for script in test/scripts/*.sh; do
+# test/stress runs here in short versions; `make stress` runs them long.
+for script in test/scripts/*.sh test/stress/crash.sh test/stress/concurrency.sh; do
   echo "# $script" >>"$logdir/scripts.log"
-  bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
+  CRASH_RUNS=3 CONCURRENCY_SECONDS=30 bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
 done
 grep -E '^(not ok|# )' "$logdir/scripts.log" || true
 passed=$(grep -cE '^ok ' "$logdir/scripts.log")

@@ -17,6 +17,11 @@ packages=(
   gnuplot-nox                # the recall/QPS plot of `make bench`
 )
 
+# `make stress` also fuzzes, with clang's libFuzzer.
+if [ "${1:-}" = "--stress" ]; then
+  packages+=(clang-14 libfuzzer-14-dev)
+fi
+
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

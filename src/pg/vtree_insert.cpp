@@ -177,9 +177,16 @@ void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
         VectorStore* store = open_sidecar(RelationGetRelid(index), meta, &problem);
         if (store != nullptr) {
             pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
-            store->refresh();
-            locator = store->append(tid_tag(tid), v->x);
-            store->flush();
+            try {
+                store->refresh();
+                locator = store->append(tid_tag(tid), v->x);
+                store->flush();
+            } catch (...) {
+                // A failed write (a full disk) leaves the open store unwritable and
+                // possibly with unflushed records: reopen it next time.
+                forget_sidecar(RelationGetRelid(index));
+                throw;
+            }
             pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
         } else {
             const char* why = problem.c_str();

@@ -2,7 +2,7 @@
 -- full probes, writes after the build, iterative scans, damaged sidecars and
 -- the two storage modes.
 BEGIN;
-SELECT plan(17);
+SELECT plan(19);
 SET client_min_messages = error;
 
 SELECT setseed(0.2024);
@@ -94,6 +94,14 @@ DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',
 SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'a zeroed sidecar header still gives the exact rows');
 DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'rm -f ' || (SELECT path FROM side)); END $$;
 SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'a deleted sidecar still gives the exact rows');
+CREATE TABLE other_docs AS SELECT * FROM docs WHERE id <= 500;
+CREATE INDEX other_idx ON other_docs USING vtree (embedding);
+DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'cp ' ||
+    (SELECT sidecar_path FROM vectordb_index_stats('other_idx')) || ' ' || (SELECT path FROM side)); END $$;
+SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'another index''s sidecar in its place still gives the exact rows');
+DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'chmod 000 ' || (SELECT path FROM side)); END $$;
+SELECT is(pg_temp.exact_mismatches(), 0::bigint, 'an unreadable sidecar still gives the exact rows');
+DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'rm -f ' || (SELECT path FROM side)); END $$;
 SELECT ok(vectordb_rebuild_sidecar('docs_idx') >= 6000
           AND (SELECT sidecar_status FROM vectordb_index_stats('docs_idx')) = 'ok',
           'vectordb_rebuild_sidecar repairs it');

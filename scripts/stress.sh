@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make stress`: the long reliability runs. Sets everything up (plus clang and
+# libFuzzer), starts a throwaway cluster and runs:
+#   - test/stress/crash.sh with STRESS_CRASH_RUNS (default 12) SIGKILLs;
+#   - test/stress/concurrency.sh for STRESS_SECONDS (default 300) with 8 clients;
+#   - the libFuzzer targets in test/fuzz for STRESS_FUZZ_SECONDS each (default 120).
+# Ends with a summary: runs, kills survived, rows checked, fuzz executions, failures.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logdir=build/stress-logs
+mkdir -p "$logdir"
+failures=0
+
+echo "== setting up packages"
+bash scripts/setup-deps.sh --stress || exit 1
+echo "== building and installing vectordb"
+{ make -j"$(nproc)" && make install; } >"$logdir/build.log" 2>&1 || { tail -n 40 "$logdir/build.log"; exit 1; }
+bash scripts/cluster.sh start || exit 1
+trap 'bash scripts/cluster.sh stop' EXIT
+
+echo "== crash recovery (${STRESS_CRASH_RUNS:-12} runs)"
+CRASH_RUNS=${STRESS_CRASH_RUNS:-12} bash test/stress/crash.sh >"$logdir/crash.log" 2>&1 || failures=$((failures + 1))
+grep -E '^(not ok|# )' "$logdir/crash.log"
+
+echo "== concurrency (${STRESS_SECONDS:-300} s, 8 clients)"
+CONCURRENCY_SECONDS=${STRESS_SECONDS:-300} bash test/stress/concurrency.sh >"$logdir/concurrency.log" 2>&1 ||
+  failures=$((failures + 1))
+grep -E '^(not ok|# )' "$logdir/concurrency.log"
+
+echo "== fuzzing (${STRESS_FUZZ_SECONDS:-120} s per target)"
+FUZZ_SECONDS=${STRESS_FUZZ_SECONDS:-120} bash test/fuzz/run.sh >"$logdir/fuzz.log" 2>&1 || failures=$((failures + 1))
+grep -E '^(# |fuzz)' "$logdir/fuzz.log"
+
+crash=$(grep '^# crash summary' "$logdir/crash.log" | sed 's/^# crash summary: //')
+conc=$(grep '^# concurrency summary' "$logdir/concurrency.log" | sed 's/^# concurrency summary: //')
+fuzz=$(grep '^# fuzz summary' "$logdir/fuzz.log" | sed 's/^# fuzz summary: //')
+echo
+echo "stress summary: crash: ${crash:-not run}; concurrency: ${conc:-not run}; fuzz: ${fuzz:-not run}; failed suites: $failures"
+[ "$failures" -eq 0 ]

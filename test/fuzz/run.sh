@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, -fsanitize=fuzzer,address,undefined) and
+# runs each for FUZZ_SECONDS (default 60) from a small seed corpus. Prints one
+# line per target and a summary: executions, crashes.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${FUZZ_SECONDS:-60}
+out=build/fuzz
+mkdir -p "$out"
+cxx=$(command -v clang++-14 || command -v clang++)
+flags="-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I src"
+total_execs=0
+crashes=0
+
+# Seeds: valid and broken vectors; a valid store written by the core itself.
+mkdir -p "$out/corpus_text" "$out/corpus_store"
+printf '[1,2,3]' >"$out/corpus_text/valid"
+printf ' [ 1.5e3 , -2 ,0.25 ] ' >"$out/corpus_text/spaces"
+printf '[1,,2]' >"$out/corpus_text/empty_element"
+printf '[1e40]' >"$out/corpus_text/overflow"
+
+build() {  # name sources...
+  local name=$1; shift
+  $cxx $flags "$@" -o "$out/$name" >"$out/$name.build.log" 2>&1
+}
+build fuzz_vector_text test/fuzz/fuzz_vector_text.cpp src/core/vector_text.cpp || { cat "$out/fuzz_vector_text.build.log"; exit 1; }
+build fuzz_vector_store test/fuzz/fuzz_vector_store.cpp src/core/vector_store.cpp || { cat "$out/fuzz_vector_store.build.log"; exit 1; }
+# A real store as a seed: made with the core's own writer.
+cat >"$out/make_seed.cpp" <<'CPP'
+#include "core/vector_store.h"
+int main(int, char** argv) {
+    auto s = vectordb::VectorStore::create(argv[1], 3, vectordb::StoreIdentity{1, 2, 3});
+    const float v[3] = {1, 2, 3};
+    for (int i = 0; i < 4; i++) s.append(i, v);
+    s.sync();
+}
+CPP
+rm -f "$out/corpus_store/valid"
+$cxx -std=c++17 -I src "$out/make_seed.cpp" src/core/vector_store.cpp -o "$out/make_seed" && "$out/make_seed" "$out/corpus_store/valid"
+
+for target in fuzz_vector_text fuzz_vector_store; do
+  corpus="$out/corpus_${target#fuzz_vector_}"
+  "$out/$target" -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 "$corpus" >"$out/$target.log" 2>&1
+  rc=$?
+  execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$out/$target.log" | tail -n 1)
+  total_execs=$((total_execs + ${execs:-0}))
+  if [ "$rc" -ne 0 ]; then
+    crashes=$((crashes + 1))
+    echo "fuzz $target: FAILED after ${execs:-?} executions (see $out/$target.log)"
+    grep -E "ERROR|SUMMARY" "$out/$target.log" | head -n 5
+  else
+    echo "fuzz $target: ${execs:-?} executions in $seconds s, no crash"
+  fi
+done
+echo "# fuzz summary: $total_execs executions, $crashes crashing targets"
+[ "$crashes" -eq 0 ]

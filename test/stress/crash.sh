@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Crash recovery: concurrent single-row INSERTs (or, every third run, a CREATE
+# INDEX) while the postmaster and all its processes are killed with SIGKILL at
+# a random moment. After
+# each restart: recovery succeeded, vectordb_check passes, every committed row
+# (acknowledged to its client) is found by an exact-settings index scan, and
+# index scans match exact scans. Prints TAP and a summary line.
+#
+#   CRASH_RUNS (default 3; make stress uses 12)
+# Runs against the throwaway cluster in build/cluster.env.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck disable=SC1091
+. build/cluster.env
+pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
+runs=${CRASH_RUNS:-3}
+
+as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+count=0
+failures=0
+check() {
+  count=$((count + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $count - $2"; else echo "not ok $count - $2"; failures=$((failures + 1)); fi
+}
+sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
+
+db=vectordb_crash
+psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+export PGDATABASE=$db
+sql -c "CREATE EXTENSION vectordb" -c "CREATE TABLE acked (id int PRIMARY KEY)"
+sql -c "CREATE TABLE crash_t (id int PRIMARY KEY, v vector(32))" \
+    -c "INSERT INTO crash_t SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 32) WHERE i > 0)::vector
+        FROM generate_series(1, 3000) i" \
+    -c "CREATE INDEX crash_v ON crash_t USING vtree (v) WITH (max_leaf_size = 200)" \
+    -c "CREATE TABLE crash_big AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 64) WHERE i > 0)::vector(64) AS v
+        FROM generate_series(1, 30000) i"
+work=$(mktemp -d)
+rows_checked=0
+kills=0
+
+kill_postmaster() {
+  local pid
+  pid=$(head -n 1 "$PGDATA/postmaster.pid")
+  # SIGKILL the postmaster and, at the same moment, every server process: an
+  # orphaned backend would otherwise run on (a CPU-bound CREATE INDEX even
+  # commits), which is not what a crash does.
+  kill -9 "$pid" $(pgrep -u postgres -f "^postgres: ") 2>/dev/null
+  for _ in $(seq 200); do
+    kill -0 "$pid" 2>/dev/null || pgrep -u postgres -f "^postgres: " >/dev/null || break
+    sleep 0.05
+  done
+}
+
+restart() {
+  as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -l "$VECTORDB_CLUSTER_LOG" -w -t 120 start >/dev/null 2>&1
+}
+
+for run in $(seq "$runs"); do
+  base=$((100000 * run))
+  if [ $((run % 3)) -eq 0 ]; then
+    # A CREATE INDEX killed mid-way: no index afterwards, and its sidecar is an orphan.
+    psql -qX -c "SET maintenance_work_mem = '512MB'" -c "SET vtree.build_threads = 1" \
+      -c "CREATE INDEX crash_build ON crash_big USING vtree (v) WITH (max_leaf_size = 10, max_iterations = 200)" \
+      >/dev/null 2>&1 &   # about 6 s on one thread: the kill lands inside it
+    sleep "$((RANDOM % 4)).$((RANDOM % 9 + 1))"
+    kind="CREATE INDEX"
+  else
+    # Four writers, one autocommitted INSERT ... RETURNING id per statement: an id
+    # is printed only once its COMMIT was acknowledged (lines still buffered when
+    # the server dies are lost, which only makes the check smaller).
+    for w in 1 2 3 4; do
+      seq $((base + w * 10000)) $((base + w * 10000 + 5000)) |
+        awk '{ printf "INSERT INTO crash_t SELECT %d, (SELECT array_agg(random()::real) FROM generate_series(1, 32) WHERE %d > 0)::vector RETURNING id;\n", $1, $1 }' \
+        >"$work/writer.$w.sql"
+      psql -AtqX -f "$work/writer.$w.sql" >"$work/acked.$run.$w" 2>/dev/null &
+    done
+    sleep "$((RANDOM % 3)).$((RANDOM % 9))"
+    kind="INSERT"
+  fi
+  kill_postmaster
+  kills=$((kills + 1))
+  wait 2>/dev/null
+  restart
+  check $? "run $run ($kind): the server recovers after SIGKILL"
+  [ "$(sql -c "SELECT vectordb_check('crash_v')" 2>"$work/check.log")" = "t" ]
+  check $? "run $run: vectordb_check passes$( [ -s "$work/check.log" ] && echo " ($(head -c 200 "$work/check.log" | tr '\n' ' '))")"
+  if [ "$kind" = "CREATE INDEX" ]; then
+    [ "$(sql -c "SELECT count(*) FROM pg_class WHERE relname = 'crash_build'")" = 0 ]; check $? "run $run: the killed build left no index"
+    sql -c "SELECT count(*) FROM vectordb_cleanup_orphans()" >/dev/null
+    [ "$(sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f WHERE f LIKE '%.vec'")" = 1 ]
+    check $? "run $run: vectordb_cleanup_orphans removes the killed build's sidecar"
+    continue
+  fi
+  cat "$work"/acked."$run".* 2>/dev/null | grep -E '^[0-9]+$' >"$work/ids"
+  sql -c "\\copy acked FROM '$work/ids'"
+  acked=$(sql -c "SELECT count(*) FROM acked")
+  rows_checked=$((rows_checked + acked))
+  # Every acknowledged row is in the table and found first for its own vector.
+  lost=$(sql -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" -c "
+    SELECT count(*) FROM acked a LEFT JOIN crash_t t USING (id)
+    WHERE t.id IS NULL OR (SELECT x.id FROM crash_t x ORDER BY x.v <-> t.v LIMIT 1) <> t.id")
+  [ "$lost" = 0 ]; check $? "run $run: all $acked committed rows are found through the index (lost: $lost)"
+  mismatches=$(sql -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" -c "SET vtree.rerank_factor = 1000" -c "
+    SELECT count(*) FROM (SELECT v FROM crash_t WHERE id % 307 = 0) q
+    WHERE ARRAY(SELECT id FROM crash_t ORDER BY v <-> q.v LIMIT 10)
+          IS DISTINCT FROM ARRAY(SELECT id FROM crash_t ORDER BY l2_distance(v, q.v), id LIMIT 10)")
+  [ "$mismatches" = 0 ]; check $? "run $run: index scans match exact scans (mismatches: $mismatches)"
+done
+
+rm -rf "$work"
+[ "$failures" -eq 0 ] && psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
+echo "# crash summary: $runs runs, $kills kills survived, $rows_checked committed rows checked, $failures failures"
+echo "1..$count"
+[ "$failures" -eq 0 ]
