@@ -87,7 +87,9 @@ for run in $(seq "$runs"); do
   if [ "$kind" = "CREATE INDEX" ]; then
     [ "$(sql -c "SELECT count(*) FROM pg_class WHERE relname = 'crash_build'")" = 0 ]; check $? "run $run: the killed build left no index"
     sql -c "SELECT count(*) FROM vectordb_cleanup_orphans()" >/dev/null
-    [ "$(sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f WHERE f LIKE '%.vec'")" = 1 ]
+    # This database's sidecars: only crash_v's is left (other databases may have their own).
+    [ "$(sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f
+                 WHERE f LIKE 'db' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '\_%.vec'")" = 1 ]
     check $? "run $run: vectordb_cleanup_orphans removes the killed build's sidecar"
     continue
   fi
