@@ -184,6 +184,28 @@ void load_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
     if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
 }
 
+// A new block at the end of the index (the build is the only writer: no lock needed).
+BlockNumber allocate_block(Relation index) {
+    BlockNumber block = InvalidBlockNumber;
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, P_NEW);
+        block = BufferGetBlockNumber(buffer);
+        ReleaseBuffer(buffer);
+    });
+    return block;
+}
+
+// Copies a page image built in C++ memory into block `block` through shared buffers.
+void write_page(Relation index, BlockNumber block, const char* image) {
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, block);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
+        MarkBufferDirty(buffer);
+        UnlockReleaseBuffer(buffer);
+    });
+}
+
 // Writes leaf chains. Each leaf's current last page is kept as an image in
 // C++ memory and written out when full, so entries can arrive for any leaf in
 // any order; the head pages (blocks 1 .. L) are allocated up front.
@@ -239,25 +261,8 @@ public:
 private:
     Page image(std::size_t leaf) { return reinterpret_cast<Page>(images_[leaf].data()); }
 
-    BlockNumber allocate() {
-        BlockNumber block = InvalidBlockNumber;
-        pg_call([&] {
-            Buffer buffer = ReadBuffer(index_, P_NEW);
-            block = BufferGetBlockNumber(buffer);
-            ReleaseBuffer(buffer);
-        });
-        return block;
-    }
-
-    void write(BlockNumber block, Page image) {
-        pg_call([&] {
-            Buffer buffer = ReadBuffer(index_, block);
-            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-            std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
-            MarkBufferDirty(buffer);
-            UnlockReleaseBuffer(buffer);
-        });
-    }
+    BlockNumber allocate() { return allocate_block(index_); }
+    void write(BlockNumber block, Page image) { write_page(index_, block, image); }
 
     Relation index_;
     LeafLayout layout_;
@@ -319,26 +324,10 @@ private:
 
     void flush() {
         set_vector_page_used(page(), used_);
-        const BlockNumber block = block_;
-        Page image = page();
-        pg_call([&] {
-            Buffer buffer = ReadBuffer(index_, block);
-            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-            std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
-            MarkBufferDirty(buffer);
-            UnlockReleaseBuffer(buffer);
-        });
+        write_page(index_, block_, image_.data());
     }
 
-    BlockNumber allocate() {
-        BlockNumber block = InvalidBlockNumber;
-        pg_call([&] {
-            Buffer buffer = ReadBuffer(index_, P_NEW);
-            block = BufferGetBlockNumber(buffer);
-            ReleaseBuffer(buffer);
-        });
-        return block;
-    }
+    BlockNumber allocate() { return allocate_block(index_); }
 
     Relation index_;
     std::vector<char> image_;

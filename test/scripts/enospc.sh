@@ -6,15 +6,7 @@
 # mount the tmpfs); skipped otherwise. Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck disable=SC1091
-. build/cluster.env
-count=0
-failures=0
-check() {
-  count=$((count + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $count - $2"; else echo "not ok $count - $2"; failures=$((failures + 1)); fi
-}
-sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
+. test/lib/tap.sh
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP mounting a tmpfs needs root"; exit 0; fi
 
 tiny=$(mktemp -d /tmp/vectordb-tiny.XXXXXX)
@@ -28,8 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 db=vectordb_enospc
-psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-export PGDATABASE=$db
+fresh_database $db
 sql -c "CREATE EXTENSION vectordb"
 # ALTER SYSTEM knows the setting only once the library is loaded.
 psql -qX -c "LOAD 'vectordb'" -c "ALTER SYSTEM SET vectordb.sidecar_dir = '$tiny'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -72,5 +63,4 @@ found=$(sql -c "SET enable_seqscan = off" -c "SELECT id FROM small ORDER BY v <-
 [ "$(sql -c "SELECT vectordb_check('small_v')" 2>/dev/null)" = t ]; check $? "vectordb_check passes at the end"
 
 psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-echo "1..$count"
-[ "$failures" -eq 0 ]
+finish_tap

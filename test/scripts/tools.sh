@@ -6,19 +6,10 @@
 # cmake step). Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck disable=SC1091
-. build/cluster.env
-
-count=0
-failures=0
-check() {  # status description
-  count=$((count + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $count - $2"; else echo "not ok $count - $2"; failures=$((failures + 1)); fi
-}
+. test/lib/tap.sh
 
 db=vectordb_tools
-psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-export PGDATABASE=$db
+fresh_database $db
 out=$(mktemp -d)
 
 # --- the benchmark driver --------------------------------------------------------
@@ -43,5 +34,4 @@ awk -v s="${saved:-0}" 'BEGIN { exit !(s > 50) }'; check $? "mmap needs far less
 
 psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null
 rm -rf "$out"
-echo "1..$count"
-[ "$failures" -eq 0 ]
+finish_tap

@@ -7,30 +7,20 @@
 # Runs against the throwaway cluster in build/cluster.env and prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck disable=SC1091
-. build/cluster.env
-pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
-
-as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-count=0
-failures=0
-check() {  # status description
-  count=$((count + 1))
-  if [ "$1" -eq 0 ]; then
-    echo "ok $count - $2"
-  else
-    echo "not ok $count - $2"
-    failures=$((failures + 1))
-  fi
-}
-sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
+. test/lib/tap.sh
 
 db=vectordb_server
-psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-export PGDATABASE=$db
+fresh_database $db
+# Waits (up to 20 s) until the standby has replayed everything the primary wrote so far.
+wait_for_replay() {
+  local target caught
+  target=$(sql -c "SELECT pg_current_wal_lsn()")
+  for _ in $(seq 200); do
+    caught=$(psql -AtqX -p "$port2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)
+    [ "$caught" = "t" ] && break
+    sleep 0.1
+  done
+}
 sql -c "CREATE EXTENSION vectordb"
 sql -c "SELECT setseed(0.7)" -c "CREATE TABLE big AS
   SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 96) WHERE i > 0)::vector(96) AS v
@@ -144,12 +134,7 @@ check $? "a streaming standby starts from pg_basebackup"
 # Rows the standby's copy of the sidecar never saw.
 sql -c "INSERT INTO repl SELECT 10000 + i, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24)
         FROM generate_series(1, 500) i"
-target=$(sql -c "SELECT pg_current_wal_lsn()")
-for _ in $(seq 200); do
-  caught=$(psql -AtqX -p "$port2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)
-  [ "$caught" = "t" ] && break
-  sleep 0.1
-done
+wait_for_replay
 compare_on_standby() {  # prints the number of queries whose index rows differ from an exact scan
   psql -AtqX -p "$port2" 2>/dev/null -c "SET client_min_messages = error" -c "SET enable_seqscan = off" \
     -c "SET vtree.probes = 100000" -c "SET vtree.rerank_factor = 1000" -c "
@@ -162,17 +147,11 @@ mismatches=$(compare_on_standby)
 rows=$(psql -AtqX -p "$port2" -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SELECT count(*) FROM (SELECT id FROM repl ORDER BY v <-> (SELECT v FROM repl WHERE id = 10007) LIMIT 1) s WHERE id = 10007")
 [ "$rows" = "1" ]; check $? "a row inserted on the primary is found through the standby's index"
 sql -c "REINDEX INDEX repl_v" >/dev/null
-target=$(sql -c "SELECT pg_current_wal_lsn()")
-for _ in $(seq 200); do
-  caught=$(psql -AtqX -p "$port2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)
-  [ "$caught" = "t" ] && break
-  sleep 0.1
-done
+wait_for_replay
 mismatches=$(compare_on_standby)
 [ "$mismatches" = "0" ]; check $? "after a REINDEX on the primary (no sidecar on the standby) results still match (mismatches: $mismatches)"
 as_owner "$pg_bin/pg_ctl" -D "$standby/data" -m immediate -w stop >/dev/null 2>&1
 rm -rf "$standby" "$log"
 
 psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null
-echo "1..$count"
-[ "$failures" -eq 0 ]
+finish_tap

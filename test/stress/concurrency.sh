@@ -9,22 +9,11 @@
 #   CONCURRENCY_SECONDS (default 30; make stress uses 300)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck disable=SC1091
-. build/cluster.env
-pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
+. test/lib/tap.sh
 seconds=${CONCURRENCY_SECONDS:-30}
 
-count=0
-failures=0
-check() {
-  count=$((count + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $count - $2"; else echo "not ok $count - $2"; failures=$((failures + 1)); fi
-}
-sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
-
 db=vectordb_concurrency
-psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-export PGDATABASE=$db
+fresh_database $db
 work=$(mktemp -d)
 sql -c "CREATE EXTENSION vectordb" -c "SELECT setseed(0.31)" \
     -c "CREATE TABLE centers AS SELECT c, (SELECT array_agg((random() * 8 - 4)::real) FROM generate_series(1, 32) WHERE c > 0) AS mu
@@ -88,5 +77,4 @@ check $? "recall after the run ($before) is no more than 0.02 below a fresh REIN
 rm -rf "$work"
 [ "$failures" -eq 0 ] && psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
 echo "# concurrency summary: ${transactions:-0} transactions, ${failed:-?} failed, recall $before vs $after, $failures failures"
-echo "1..$count"
-[ "$failures" -eq 0 ]
+finish_tap

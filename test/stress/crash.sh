@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Crash recovery: concurrent single-row INSERTs (or, every third run, a CREATE
 # INDEX) while the postmaster and all its processes are killed with SIGKILL at
-# a random moment. After
-# each restart: recovery succeeded, vectordb_check passes, every committed row
+# a random moment. After each restart: recovery succeeded, vectordb_check passes, every committed row
 # (acknowledged to its client) is found by an exact-settings index scan, and
 # index scans match exact scans. Prints TAP and a summary line.
 #
@@ -10,23 +9,11 @@
 # Runs against the throwaway cluster in build/cluster.env.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-# shellcheck disable=SC1091
-. build/cluster.env
-pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
+. test/lib/tap.sh
 runs=${CRASH_RUNS:-3}
 
-as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-count=0
-failures=0
-check() {
-  count=$((count + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $count - $2"; else echo "not ok $count - $2"; failures=$((failures + 1)); fi
-}
-sql() { psql -AtqX -v ON_ERROR_STOP=1 "$@"; }
-
 db=vectordb_crash
-psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-export PGDATABASE=$db
+fresh_database $db
 sql -c "CREATE EXTENSION vectordb" -c "CREATE TABLE acked (id int PRIMARY KEY, run int)"
 sql -c "CREATE TABLE crash_t (id int PRIMARY KEY, v vector(32))" \
     -c "INSERT INTO crash_t SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 32) WHERE i > 0)::vector
@@ -117,5 +104,4 @@ done
 rm -rf "$work"
 [ "$failures" -eq 0 ] && psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
 echo "# crash summary: $runs runs, $kills kills survived, $rows_checked committed rows checked, $failures failures"
-echo "1..$count"
-[ "$failures" -eq 0 ]
+finish_tap
