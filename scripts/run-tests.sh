@@ -23,6 +23,17 @@ report() {  # suite passed failed [skipped]
   total_failed=$((total_failed + $3))
   total_skipped=$((total_skipped + skipped))
 }
+# report_tap SUITE LOG RC: counts TAP "ok"/"not ok" lines; a failing exit with
+# no failed line (a crash, a bad plan) still counts as one failure.
+report_tap() {
+  local passed failed
+  passed=$(grep -cE '^ok ' "$2")
+  failed=$(grep -cE '^not ok ' "$2")
+  if [ "$3" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    tail -n 20 "$2"; failed=1
+  fi
+  report "$1" "$passed" "$failed"
+}
 finish() {
   echo "make test took $(( $(date +%s) - started )) s; logs in build/test-logs/"
   echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
@@ -90,12 +101,7 @@ psql -q -X -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE 
 pg_prove --verbose -d "$tapdb" test/pgtap/*.sql >"$logdir/pgtap.log" 2>&1
 tap_rc=$?
 grep -E '^(not ok|test/pgtap/)|^Result' "$logdir/pgtap.log" || true
-passed=$(grep -cE '^ok ' "$logdir/pgtap.log")
-failed=$(grep -cE '^not ok ' "$logdir/pgtap.log")
-if [ "$tap_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  tail -n 20 "$logdir/pgtap.log"; failed=1
-fi
-report pgtap "$passed" "$failed"
+report_tap pgtap "$logdir/pgtap.log" "$tap_rc"
 
 echo "== server-level tests (progress, cancel, damaged pages, hot standby, tools; crash and concurrency, short)"
 : >"$logdir/scripts.log"
@@ -106,11 +112,6 @@ for script in test/scripts/*.sh test/stress/crash.sh test/stress/concurrency.sh;
   CRASH_RUNS=3 CONCURRENCY_SECONDS=30 bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
 done
 grep -E '^(not ok|# )' "$logdir/scripts.log" || true
-passed=$(grep -cE '^ok ' "$logdir/scripts.log")
-failed=$(grep -cE '^not ok ' "$logdir/scripts.log")
-if [ "$scripts_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  tail -n 20 "$logdir/scripts.log"; failed=1
-fi
-report scripts "$passed" "$failed"
+report_tap scripts "$logdir/scripts.log" "$scripts_rc"
 
 finish
