@@ -96,11 +96,21 @@ void dot_and_norms_scalar(const float* a, const float* b, std::size_t n, float* 
     *norm_b_sq = sum_lanes(nb);
 }
 
+// Scalar all-pairs inner products: one pair at a time, each summed as
+// inner_product_scalar sums it.
+void inner_products_scalar(const float* const* rows, std::size_t row_count, const float* columns,
+                           std::size_t column_count, std::size_t n, float* out) {
+    for (std::size_t i = 0; i < row_count; ++i)
+        for (std::size_t j = 0; j < column_count; ++j)
+            out[i * column_count + j] = inner_product_scalar(rows[i], columns + j * n, n);
+}
+
 }  // namespace
 
 namespace detail {
 extern const DistanceKernels kScalarKernels = {
     l2_squared_scalar, inner_product_scalar, l1_scalar, squared_norm_scalar, dot_and_norms_scalar,
+    inner_products_scalar,
 };
 }  // namespace detail
 
@@ -207,10 +217,12 @@ float l1_resolve(const float* a, const float* b, std::size_t n);
 float squared_norm_resolve(const float* a, std::size_t n);
 void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float* dot,
                            float* norm_a_sq, float* norm_b_sq);
+void inner_products_resolve(const float* const* rows, std::size_t row_count, const float* columns,
+                            std::size_t column_count, std::size_t n, float* out);
 
 constexpr DistanceKernels kResolverKernels = {
     l2_squared_resolve, inner_product_resolve, l1_resolve, squared_norm_resolve,
-    dot_and_norms_resolve,
+    dot_and_norms_resolve, inner_products_resolve,
 };
 
 std::atomic<const DistanceKernels*> g_active{&kResolverKernels};
@@ -239,6 +251,10 @@ void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float*
                            float* norm_a_sq, float* norm_b_sq) {
     resolve_active().dot_and_norms(a, b, n, dot, norm_a_sq, norm_b_sq);
 }
+void inner_products_resolve(const float* const* rows, std::size_t row_count, const float* columns,
+                            std::size_t column_count, std::size_t n, float* out) {
+    resolve_active().inner_products(rows, row_count, columns, column_count, n, out);
+}
 
 // The current table (resolver stubs until the first call).
 inline const DistanceKernels& active() { return *g_active.load(std::memory_order_relaxed); }
@@ -260,6 +276,11 @@ float squared_norm(const float* a, std::size_t n) { return active().squared_norm
 void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
                    float* norm_b_sq) {
     active().dot_and_norms(a, b, n, dot, norm_a_sq, norm_b_sq);
+}
+
+void inner_products(const float* const* rows, std::size_t row_count, const float* columns,
+                    std::size_t column_count, std::size_t n, float* out) {
+    active().inner_products(rows, row_count, columns, column_count, n, out);
 }
 
 double cosine_distance(const float* a, const float* b, std::size_t n) {

@@ -30,6 +30,17 @@ void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, fl
 // similarity clamped to [-1, 1]; NaN if either vector has norm 0.
 double cosine_distance(const float* a, const float* b, std::size_t n);
 
+// Every inner product of `row_count` rows (pointers to n floats each) with
+// `column_count` contiguous vectors of n floats (columns[j * n ...]):
+// out[i * column_count + j] = <rows[i], column j>. The kernels work on small
+// tiles of rows x columns so each load feeds several products (k-means
+// assignment against hundreds of centroids is bound by this). Each pair is
+// summed in the same order whatever tile it falls in, so a pair's value does
+// not depend on how the caller groups rows; it may differ in the last bits
+// from inner_product(), which sums in a different order.
+void inner_products(const float* const* rows, std::size_t row_count, const float* columns,
+                    std::size_t column_count, std::size_t n, float* out);
+
 // Instruction sets with a kernel implementation, in increasing order of width.
 enum class KernelIsa { Scalar, Avx2, Avx512 };
 
@@ -50,6 +61,7 @@ struct DistanceKernels {
     float (*l1)(const float*, const float*, std::size_t);
     float (*squared_norm)(const float*, std::size_t);
     void (*dot_and_norms)(const float*, const float*, std::size_t, float*, float*, float*);
+    void (*inner_products)(const float* const*, std::size_t, const float*, std::size_t, std::size_t, float*);
 };
 
 // The kernel table of `isa`; throws InvalidArgument if the CPU lacks it.

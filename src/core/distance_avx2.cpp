@@ -157,11 +157,80 @@ void dot_and_norms_avx2(const float* a, const float* b, std::size_t n, float* do
     *norm_b_sq = hsum(total.norm_b);
 }
 
+// ---- all-pairs inner products ----------------------------------------------
+//
+// Every pair is summed in one accumulator, 8 floats at a time in order, then a
+// masked tail, then hsum: the same steps in the 2x4 tile and the single-pair
+// path, so a pair's value does not depend on its neighbours.
+
+// One pair.
+float dot_pair(const float* a, const float* b, std::size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + kWidth <= n; i += kWidth) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        acc = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m), acc);
+    }
+    return hsum(acc);
+}
+
+// Two rows against four columns: 6 loads feed 8 FMAs; 8 accumulators and the
+// 6 loaded vectors fit in the 16 ymm registers.
+#define VDB_TILE_STEP(LOAD)                                                         \
+    {                                                                               \
+        const __m256 x0 = LOAD(r0 + i), x1 = LOAD(r1 + i);                          \
+        const __m256 y0 = LOAD(c0 + i), y1 = LOAD(c1 + i), y2 = LOAD(c2 + i), y3 = LOAD(c3 + i); \
+        a00 = _mm256_fmadd_ps(x0, y0, a00), a01 = _mm256_fmadd_ps(x0, y1, a01);     \
+        a02 = _mm256_fmadd_ps(x0, y2, a02), a03 = _mm256_fmadd_ps(x0, y3, a03);     \
+        a10 = _mm256_fmadd_ps(x1, y0, a10), a11 = _mm256_fmadd_ps(x1, y1, a11);     \
+        a12 = _mm256_fmadd_ps(x1, y2, a12), a13 = _mm256_fmadd_ps(x1, y3, a13);     \
+    }
+#define VDB_FULL_LOAD(p) _mm256_loadu_ps(p)
+#define VDB_TAIL_LOAD(p) _mm256_maskload_ps(p, m)
+
+void dot_tile_2x4(const float* const* rows, const float* columns, std::size_t n, float* out,
+                  std::size_t out_stride) {
+    const float *r0 = rows[0], *r1 = rows[1];
+    const float *c0 = columns, *c1 = columns + n, *c2 = columns + 2 * n, *c3 = columns + 3 * n;
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
+           a13 = a00;
+    std::size_t i = 0;
+    for (; i + kWidth <= n; i += kWidth) VDB_TILE_STEP(VDB_FULL_LOAD)
+    if (i < n) {
+        const __m256i m = tail_mask(n - i);
+        VDB_TILE_STEP(VDB_TAIL_LOAD)
+    }
+    float* o0 = out;
+    float* o1 = out + out_stride;
+    o0[0] = hsum(a00), o0[1] = hsum(a01), o0[2] = hsum(a02), o0[3] = hsum(a03);
+    o1[0] = hsum(a10), o1[1] = hsum(a11), o1[2] = hsum(a12), o1[3] = hsum(a13);
+}
+#undef VDB_TILE_STEP
+#undef VDB_FULL_LOAD
+#undef VDB_TAIL_LOAD
+
+// All pairs: four columns at a time against every two-row tile; the leftover
+// rows and columns one pair at a time.
+void inner_products_avx2(const float* const* rows, std::size_t row_count, const float* columns,
+                         std::size_t column_count, std::size_t n, float* out) {
+    const std::size_t full_rows = row_count - row_count % 2, full_columns = column_count - column_count % 4;
+    for (std::size_t j = 0; j < full_columns; j += 4)
+        for (std::size_t i = 0; i < full_rows; i += 2)
+            dot_tile_2x4(rows + i, columns + j * n, n, out + i * column_count + j, column_count);
+    for (std::size_t i = 0; i < row_count; ++i) {
+        const std::size_t first = i < full_rows ? full_columns : 0;
+        for (std::size_t j = first; j < column_count; ++j)
+            out[i * column_count + j] = dot_pair(rows[i], columns + j * n, n);
+    }
+}
+
 }  // namespace
 
 namespace detail {
 extern const DistanceKernels kAvx2Kernels = {
     l2_squared_avx2, inner_product_avx2, l1_avx2, squared_norm_avx2, dot_and_norms_avx2,
+    inner_products_avx2,
 };
 }  // namespace detail
 

@@ -249,6 +249,60 @@ TEST_P(DistanceIsaTest, SmallExactValues) {
     }
 }
 
+// All-pairs inner products: shapes with full tiles and leftover rows and
+// columns, lengths with and without a tail, each pair against a double sum.
+TEST_P(DistanceIsaTest, InnerProductsMatchReferenceForEveryShape) {
+    const DistanceKernels& k = kernels();
+    std::mt19937 rng(2024);
+    for (std::size_t n : {1u, 7u, 16u, 33u, 768u, 1000u}) {
+        for (std::size_t row_count : {1u, 3u, 4u, 9u}) {
+            for (std::size_t column_count : {1u, 4u, 6u, 13u}) {
+                SCOPED_TRACE("n=" + std::to_string(n) + " rows=" + std::to_string(row_count) +
+                             " columns=" + std::to_string(column_count));
+                AlignedFloats rows(row_count * n), columns(column_count * n);
+                fill_mixed(rows.data(), row_count * n, rng);
+                fill_mixed(columns.data(), column_count * n, rng);
+                std::vector<const float*> pointers(row_count);
+                for (std::size_t i = 0; i < row_count; ++i) pointers[i] = rows.data() + i * n;
+                std::vector<float> out(row_count * column_count, NAN);
+                k.inner_products(pointers.data(), row_count, columns.data(), column_count, n, out.data());
+                for (std::size_t i = 0; i < row_count; ++i)
+                    for (std::size_t j = 0; j < column_count; ++j) {
+                        Reference ref;
+                        for (std::size_t t = 0; t < n; ++t) ref.add(rows.data()[i * n + t], columns.data()[j * n + t]);
+                        EXPECT_LE(std::fabs(out[i * column_count + j] - ref.dot), kRelTol * ref.abs_dot)
+                            << "pair " << i << "," << j;
+                    }
+            }
+        }
+    }
+}
+
+TEST_P(DistanceIsaTest, InnerProductsDoNotDependOnHowRowsAreGrouped) {
+    // k-means assigns rows in blocks; a row must get the same values (bit for
+    // bit) alone, in a full tile, or among the leftovers.
+    const DistanceKernels& k = kernels();
+    std::mt19937 rng(31337);
+    const std::size_t n = 100, row_count = 11, column_count = 9;
+    AlignedFloats rows(row_count * n), columns(column_count * n);
+    fill_uniform(rows.data(), row_count * n, rng);
+    fill_uniform(columns.data(), column_count * n, rng);
+    std::vector<const float*> pointers(row_count);
+    for (std::size_t i = 0; i < row_count; ++i) pointers[i] = rows.data() + i * n;
+    std::vector<float> together(row_count * column_count);
+    k.inner_products(pointers.data(), row_count, columns.data(), column_count, n, together.data());
+    for (std::size_t i = 0; i < row_count; ++i) {
+        std::vector<float> alone(column_count);
+        k.inner_products(&pointers[i], 1, columns.data(), column_count, n, alone.data());
+        for (std::size_t j = 0; j < column_count; ++j) {
+            float single = NAN;
+            k.inner_products(&pointers[i], 1, columns.data() + j * n, 1, n, &single);
+            EXPECT_EQ(std::memcmp(&alone[j], &together[i * column_count + j], sizeof(float)), 0) << i << "," << j;
+            EXPECT_EQ(std::memcmp(&single, &alone[j], sizeof(float)), 0) << i << "," << j;
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(SupportedIsas, DistanceIsaTest, ::testing::ValuesIn(supported_isas()),
                          [](const ::testing::TestParamInfo<KernelIsa>& info) {
                              return std::string(vectordb::isa_name(info.param));
@@ -336,6 +390,7 @@ TEST(DistanceDispatch, EachIsaHasItsOwnKernels) {
             EXPECT_NE(x.l1, y.l1);
             EXPECT_NE(x.squared_norm, y.squared_norm);
             EXPECT_NE(x.dot_and_norms, y.dot_and_norms);
+            EXPECT_NE(x.inner_products, y.inner_products);
         }
     }
 }
