@@ -370,7 +370,7 @@ int main(int argc, char** argv) try {
                 const double build_s =
                     create_index_with_progress(pv, "CREATE INDEX pv_idx ON " + o.table + " " + s.create, "building " + s.method);
                 res.indexes.push_back({s.method, build_s,
-                                       std::stod(pv.value("SELECT pg_relation_size('pv_idx') / 1048576.0")), 0, 0});
+                                       std::stod(pv.value("SELECT pg_relation_size('pv_idx') / 1048576.0")), 0, 0, ""});
                 res.indexes.back().ram_mb = res.indexes.back().relation_mb;
                 pv.exec("SET enable_seqscan = off");
                 prepare_knn(pv, "knn", o.table, "<->", o.k);
