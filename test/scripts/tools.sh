@@ -14,9 +14,21 @@ out=$(mktemp -d)
 
 # --- the benchmark driver --------------------------------------------------------
 build/cmake/vectordb_pg_bench --rows 3000 --dim 48 --queries 40 --probes 100000 --rerank 1000 --repeat 1 \
-  --clients 2 --name smoke --out "$out" >"$out/bench.log" 2>&1
+  --builds 2 --clients 2 --compare pgvector --name smoke --out "$out" >"$out/bench.log" 2>&1
 check $? "vectordb_pg_bench runs"
 [ -s "$out/smoke.json" ] && [ -s "$out/smoke.md" ]; check $? "it writes JSON and Markdown results"
+builds=$(grep -cE '^\| vtree-(mmap|pages) \|.*median of 2 builds: [0-9.]+ [0-9.]+ s \|$' "$out/smoke.md")
+[ "$builds" = 2 ]; check $? "it reports the median of the timed builds with each build's time ($builds of 2)"
+# --compare pgvector: pgvector's rows when the server has it, else a note saying it was skipped.
+if [ "$(sql -d postgres -c "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")" = 1 ]; then
+  hnsw=$(sed -n 's/^| pgvector-hnsw | hnsw.ef_search=320 | \([0-9.]*\) .*/\1/p' "$out/smoke.md")
+  awk -v r="${hnsw:-0}" 'BEGIN { exit !(r >= 0.9) }'
+  check $? "pgvector is installed: its HNSW is measured on the same data (recall@10 ${hnsw:-?} at ef_search 320)"
+  grep -qE '^\| pgvector-ivfflat \| ivfflat.probes=8 \| [0-9.]+ ' "$out/smoke.md"; check $? "and its IVFFlat"
+else
+  grep -q 'pgvector is not installed in this server: no comparison' "$out/smoke.md"
+  check $? "pgvector is not installed: the results say the comparison was skipped"
+fi
 # Every leaf probed with a budget above the table size: both modes are exact.
 exact=$(grep -cE '^\| vtree-(mmap|pages) \| probes=100000 rerank=1000 \| 1\.0000 ' "$out/smoke.md")
 [ "$exact" = 2 ]; check $? "with every leaf probed both storage modes reach recall@10 = 1 ($exact of 2)"
