@@ -40,7 +40,7 @@ struct Options {
     Metric metric = Metric::L2;
     int branching = 10, leaf = 1000, iterations = 20, threads = 2, refine = 3;
     std::size_t k = 10;
-    float epsilon = 3.0f;
+    float epsilon = SearchParams{}.epsilon;
     std::vector<std::size_t> probes = {1, 2, 4, 8, 16};
     std::vector<std::size_t> rerank = {1, 2, 5, 10};
     std::vector<QuantizerKind> quantizers = {QuantizerKind::RaBitQ, QuantizerKind::Hamming};

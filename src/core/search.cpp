@@ -57,6 +57,7 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
+    bounds_trusted_ = quantizer_.has_bounds() && index.dim >= kMinBoundedDim;
     if (!tree_.nodes.empty()) frontier_.push({node_score(0), 0});
 }
 
@@ -152,19 +153,19 @@ void Searcher::scan_chunk(const CodeChunk& chunk) {
 const Searcher::Candidate* Searcher::peek_candidate() {
     if (cursor_ == pool_.size()) return nullptr;
     if (cursor_ == sorted_end_) {
-        // Select the next batch in estimated-score order (the best guess of
-        // the nearest); the rest stay unsorted but all score >= the batch.
-        // Certainty needs the lowest lower bound among what is left, which a
-        // far-from-centroid vector may hold anywhere: keep suffix minima over
-        // the batch and the minimum over the rest.
+        // Select the next batch in rerank order (lower bound, or estimated
+        // score without trusted bounds); the rest stay unsorted but all rank
+        // after the batch. Certainty needs the lowest lower bound among what
+        // is left: keep suffix minima over the batch and the minimum over the rest.
         const std::size_t batch = std::min(pool_.size() - cursor_, std::max<std::size_t>(rerank_budget_, 64));
         auto first = pool_.begin() + static_cast<long>(cursor_);
         auto middle = first + static_cast<long>(batch);
-        const auto by_score = [](const Candidate& a, const Candidate& b) {
+        const auto by_rank = [this](const Candidate& a, const Candidate& b) {
+            if (bounds_trusted_) return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
             return a.score < b.score || (a.score == b.score && a.id < b.id);
         };
-        std::nth_element(first, middle - 1, pool_.end(), by_score);
-        std::sort(first, middle, by_score);
+        std::nth_element(first, middle - 1, pool_.end(), by_rank);
+        std::sort(first, middle, by_rank);
         batch_start_ = cursor_;
         sorted_end_ = cursor_ + batch;
         rest_min_bound_ = std::numeric_limits<float>::infinity();
@@ -193,34 +194,41 @@ void Searcher::rerank(const Candidate& c) {
     cursor_++;
 }
 
+bool Searcher::certified(float score) const {
+    // Every leaf probed: the caller asked for everything, so rerank everything
+    // (the bounds are only probabilistic). Without trusted bounds likewise.
+    if (!bounds_trusted_ || frontier_.empty()) return false;
+    return score <= remaining_min_bound();
+}
+
+void Searcher::grant_round() {
+    const std::size_t grant = params_.k * params_.rerank_factor;
+    rerank_budget_ = stats_.reranked + grant;
+    // Warm what this round will rerank (the batch was prefetched only up to the old budget).
+    std::vector<uint32_t> ids;
+    for (std::size_t i = cursor_; i < sorted_end_ && ids.size() < grant; i++) ids.push_back(pool_[i].id);
+    if (!ids.empty()) source_.prefetch(ids.data(), ids.size());
+}
+
 bool Searcher::next(Neighbor* out) {
     for (;;) {
         while (stats_.leaves_probed < probe_target_ && probe_next_leaf()) {
         }
         const Candidate* c = peek_candidate();
-        const bool budget_left = stats_.reranked < rerank_budget_;
-        // When every leaf is probed and the budget covers every candidate left,
-        // rerank them all: the caller paid for exact results, and the bounds
-        // are only probabilistic.
-        const bool exhaustive = frontier_.empty() && pool_.size() - cursor_ <= rerank_budget_ - std::min(rerank_budget_, stats_.reranked);
-        if (!reranked_.empty()) {
-            const bool certain = c == nullptr || (!exhaustive && quantizer_.has_bounds() &&
-                                                  reranked_.top().score <= remaining_min_bound());
-            if (certain || !budget_left) {
-                const Scored best = reranked_.top();
-                reranked_.pop();
-                *out = {best.id, to_distance(best.score)};
-                stats_.returned++;
-                return true;
-            }
-        }
-        if (c != nullptr && budget_left) {
-            rerank(*c);
-            continue;
+        // The nearest reranked row goes out only when no candidate left in the
+        // probed leaves can be nearer: all of them reranked, or (rabitq) its
+        // exact score below every remaining lower bound. The budget never
+        // forces a row out; it only paces reranks and prefetches.
+        if (!reranked_.empty() && (c == nullptr || certified(reranked_.top().score))) {
+            const Scored best = reranked_.top();
+            reranked_.pop();
+            *out = {best.id, to_distance(best.score)};
+            stats_.returned++;
+            return true;
         }
         if (c != nullptr) {
-            // Budget spent and every reranked row returned: grant another round.
-            rerank_budget_ = stats_.reranked + params_.k * params_.rerank_factor;
+            if (stats_.reranked >= rerank_budget_) grant_round();
+            rerank(*c);
             continue;
         }
         // Every candidate examined: widen the search, unless told not to or the tree is exhausted.

@@ -3,13 +3,23 @@
 // the estimator's score, reranks them exactly through a VectorSource and
 // returns neighbours in exact distance order.
 //
-// Reranking budget: k * rerank_factor exact distances per round; once they
-// are spent and every reranked row has been returned, another round is granted
-// (so a caller that does not know how many rows it will take, like an index
-// scan under LIMIT, gets k * rerank_factor per k rows). With rabitq the budget is only a cap: a result is returned as soon
-// as its exact distance is below every remaining candidate's lower bound, so
-// candidates that cannot be among the nearest are never reranked. hamming has
-// no bound and reranks the whole budget.
+// Order: a row is returned only when no candidate of the probed leaves that
+// has not been returned yet can be nearer. With rabitq codes of at least
+// kMinBoundedDim dimensions that is certified by the estimator's lower bounds
+// (at `epsilon` standard deviations): a reranked row goes out once its exact
+// distance is below every remaining candidate's bound. Otherwise (hamming has
+// no bound; codes of few dimensions carry too little information for one) and
+// whenever every leaf has been probed, every candidate is reranked before the
+// first row goes out, so exhaustive settings give an exact scan's result.
+//
+// Candidates are reranked in order of their lower bound (of their estimate
+// without trusted bounds): the rows that must be reranked before the nearest
+// can be certified are exactly those whose bound is below its distance, so no
+// rerank is spent on a row that could not have mattered.
+//
+// Reranking comes in rounds of k * rerank_factor exact distances: the round
+// sets how far ahead vectors are prefetched, never how many rows may be
+// returned uncertified; a row that needs more reranks gets another round.
 //
 // Resumable: next() may be called past k (the index needs this when a WHERE
 // clause rejects rows). When the probed leaves run out, the search probes
@@ -28,11 +38,19 @@
 
 namespace vectordb {
 
+// Below this many dimensions rabitq's bounds are not used to certify order:
+// a 1-bit code of a few dimensions says little, and its vectors are small
+// enough that reranking every probed candidate is cheap.
+constexpr std::size_t kMinBoundedDim = 64;
+
 struct SearchParams {
     std::size_t k = 10;
     std::size_t probes = 4;
     std::size_t rerank_factor = 5;
-    float epsilon = 3.0f;  // rabitq bound width in standard deviations (one-sided miss ~0.1% at 3)
+    // rabitq bound width in standard deviations. The bound certifies order, so
+    // a miss is a row out of place: at 5 a normal error exceeds it with
+    // probability 3e-7 (at 3, 1e-3, which LIMIT 1000 scans met every few queries).
+    float epsilon = 5.0f;
     bool widen = true;     // probe further leaves once the first `probes` are used up
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
@@ -107,6 +125,8 @@ private:
     const Candidate* peek_candidate();
     float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked
     void rerank(const Candidate& c);
+    bool certified(float score) const;  // no unreranked probed candidate can beat this score
+    void grant_round();
     float node_score(std::size_t node) const;
     float exact_score(uint32_t id);
     float to_distance(float score) const;
@@ -136,6 +156,7 @@ private:
 
     std::size_t probe_target_;
     std::size_t rerank_budget_;
+    bool bounds_trusted_ = false;
     SearchStats stats_;
 };
 
