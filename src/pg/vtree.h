@@ -29,6 +29,8 @@ extern "C" {
 #include "access/amapi.h"
 #include "access/genam.h"
 #include "access/generic_xlog.h"
+#include "executor/tuptable.h"
+#include "access/relscan.h"
 #include "access/reloptions.h"
 #include "storage/block.h"
 #include "storage/bufmgr.h"
@@ -209,6 +211,14 @@ void vtree_endscan(IndexScanDesc scan);
 void vtree_costestimate(struct PlannerInfo* root, struct IndexPath* path, double loop_count, Cost* startup_cost,
                         Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
 bool vtree_validate(Oid opclass);
+
+// The vector of the heap row whose HOT chain starts at tid, as `snapshot`
+// sees it, copied into out (dim floats); false if no version is visible, or it
+// is NULL or of another dimension. The snapshot must not see versions VACUUM
+// may have removed (MVCC or non-vacuumable, never SnapshotAny).
+// PostgreSQL code only: may ereport (heap_fetch.cpp).
+bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
+                       ItemPointerData tid, uint32 dim, float* out);
 
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock);

@@ -343,29 +343,6 @@ VECTORDB_FUNCTION(vectordb_recall) {
     PG_RETURN_FLOAT8(static_cast<double>(hits) / static_cast<double>(exact.size()));
 }
 
-namespace {
-
-// Reads the heap row's vector at tid (any visibility) into out; false if gone (PostgreSQL code only).
-bool fetch_heap_vector(Relation heap, TupleTableSlot* slot, AttrNumber attno, ItemPointerData tid, uint32 dim,
-                       float* out) {
-    if (!table_tuple_fetch_row_version(heap, &tid, SnapshotAny, slot)) return false;
-    bool isnull = false;
-    const Datum d = slot_getattr(slot, attno, &isnull);
-    bool ok = false;
-    if (!isnull) {
-        Vector* v = datum_get_vector(d);
-        if (static_cast<uint32>(v->dim) == dim) {
-            std::memcpy(out, v->x, std::size_t{dim} * sizeof(float));
-            ok = true;
-        }
-        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
-    }
-    ExecClearTuple(slot);
-    return ok;
-}
-
-}  // namespace
-
 // vectordb_rebuild_sidecar(regclass): writes a new sidecar from the table's
 // rows, points every entry at it and switches the metapage to it. Blocks
 // writes to the index meanwhile. Returns the records written.
@@ -374,12 +351,16 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     Relation index = nullptr;
     Relation heap = nullptr;
     TupleTableSlot* slot = nullptr;
+    IndexFetchTableData* fetch = nullptr;
+    SnapshotData snapshot;  // every version VACUUM may not remove yet: entries of open snapshots get records too
     AttrNumber attno = 0;
     pg_call([&] {
         index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
         require_owner(index);
         heap = table_open(index->rd_index->indrelid, AccessShareLock);
         slot = table_slot_create(heap, nullptr);
+        fetch = table_index_fetch_begin(heap);
+        InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));
         attno = index->rd_index->indkey.values[0];
     });
     std::shared_ptr<const TreeCache> tc = load_tree(index);
@@ -425,7 +406,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
             });
             for (uint16 i = 0; i < count; i++) {
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(heap, slot, attno, tids[i], meta.dim, vec.data()); });
+                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, attno, tids[i], meta.dim, vec.data()); });
                 locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
                 records += found ? 1 : 0;
             }
@@ -467,6 +448,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     });
     forget_sidecar(oid);
     pg_call([&] {
+        table_index_fetch_end(fetch);
         ExecDropSingleTupleTableSlot(slot);
         table_close(heap, AccessShareLock);
         relation_close(index, ExclusiveLock);

@@ -73,6 +73,8 @@ struct ScanState {
     Relation heap = nullptr;
     AttrNumber heap_attno = 0;
     TupleTableSlot* slot = nullptr;  // for heap fetches, PostgreSQL-owned
+    IndexFetchTableData* fetch = nullptr;  // heap fetches that follow HOT chains
+    Snapshot snapshot = nullptr;           // the scan's
     std::shared_ptr<const TreeCache> tree;
     LeafLayout layout{};
     std::vector<float> query;
@@ -187,21 +189,10 @@ void PageLeafCodes::visit_page(Page page, const ChunkVisitor& visit) {
 
 const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
     bool found = false;
-    const uint32 dim = s_.tree->meta.dim;
     ScanState& s = s_;
-    ItemPointerData tid = e.tid;
+    // The scan's own MVCC snapshot: a row it cannot see is not returned anyway.
     pg_call([&] {
-        if (!table_tuple_fetch_row_version(s.heap, &tid, SnapshotAny, s.slot)) return;
-        bool isnull = false;
-        const Datum d = slot_getattr(s.slot, s.heap_attno, &isnull);
-        if (isnull) return;
-        Vector* v = datum_get_vector(d);
-        if (static_cast<uint32>(v->dim) == dim) {
-            std::memcpy(scratch, v->x, std::size_t{dim} * sizeof(float));
-            found = true;
-        }
-        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
-        ExecClearTuple(s.slot);
+        found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.heap_attno, e.tid, s.tree->meta.dim, scratch);
     });
     return found ? scratch : nullptr;
 }
@@ -264,8 +255,12 @@ void start_search(IndexScanDesc scan, ScanState& s) {
         s.heap = scan->heapRelation;
         if (s.heap == nullptr)
             pg_call([] { elog(ERROR, "vtree scan without a heap relation"); });
-        pg_call([&] { s.slot = table_slot_create(s.heap, nullptr); });
+        pg_call([&] {
+            s.slot = table_slot_create(s.heap, nullptr);
+            s.fetch = table_index_fetch_begin(s.heap);
+        });
     }
+    s.snapshot = scan->xs_snapshot;
     s.tree = load_tree(scan->indexRelation);
     const VtreeMeta& meta = s.tree->meta;
     s.layout = leaf_layout(meta.words);
@@ -367,11 +362,17 @@ bool vtree_gettuple(IndexScanDesc scan, ScanDirection direction) {
     if (scan->numberOfOrderBys == 0)
         ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                         errmsg("a vtree index can only be scanned for ORDER BY its distance operator")));
+    // TIDs are returned after the leaf page's lock is released, which only an
+    // MVCC snapshot makes safe against VACUUM reusing a heap slot meanwhile.
+    if (!IsMVCCSnapshot(scan->xs_snapshot))
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("vtree index scans need an MVCC snapshot")));
     return guarded([&] { return next_tuple(scan); });
 }
 
 void vtree_endscan(IndexScanDesc scan) {
     auto* cleanup = static_cast<ScanCleanup*>(scan->opaque);
+    if (cleanup->state != nullptr && cleanup->state->fetch != nullptr) table_index_fetch_end(cleanup->state->fetch);
     if (cleanup->state != nullptr && cleanup->state->slot != nullptr) ExecDropSingleTupleTableSlot(cleanup->state->slot);
     guarded([&] {
         delete cleanup->state;
