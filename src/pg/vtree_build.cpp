@@ -435,9 +435,14 @@ void assign_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, boo
 }
 
 // Runs a heap scan with `callback`; rethrows what the callback parked.
-void scan_heap(BuildState* st, IndexInfo* info, IndexBuildCallback callback, void* state) {
+// Returns the heap's live tuple count (NULL vectors included), for reltuples.
+double scan_heap(BuildState* st, IndexInfo* info, IndexBuildCallback callback, void* state) {
+    double heap_tuples = 0;
     try {
-        pg_call([&] { table_index_build_scan(st->heap, st->index, info, true, true, callback, state, nullptr); });
+        pg_call([&] {
+            heap_tuples = table_index_build_scan(st->heap, st->index, info, true, true, callback, state, nullptr);
+        });
+        return heap_tuples;
     } catch (const PgError&) {
         if (st->failure) std::rethrow_exception(st->failure);
         throw;
@@ -549,7 +554,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     st.expected_rows = reltuples > 0 ? static_cast<std::size_t>(reltuples * 1.05) + 1024 : 1u << 16;
     // Phase: loading.
     set_phase(kPhaseLoading, static_cast<int64>(std::max<double>(0, heap->rd_rel->reltuples)));
-    scan_heap(&st, info, load_callback, &st);
+    const double heap_tuples = scan_heap(&st, info, load_callback, &st);
     if (st.dim > 0 && typmod <= 0) st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim));
     if (st.dim == 0) {
         pg_call([&] {
@@ -678,7 +683,6 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
 
     set_phase(0, 0);
     IndexBuildResult* result = nullptr;
-    const double heap_tuples = static_cast<double>(st.seen);
     const double index_tuples = static_cast<double>(entries);
     pg_call([&] {
         result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));

@@ -20,6 +20,8 @@
 
 extern "C" {
 #include "storage/lmgr.h"
+#include "storage/proc.h"
+#include "utils/memutils.h"
 }
 
 namespace vectordb {
@@ -132,6 +134,21 @@ uint64 append_vector_record(Relation index, uint64 tag, const float* v, uint32 d
     return locator;
 }
 
+// Warns that new rows go without sidecar records: once per index and transaction, not once per row.
+void warn_sidecar_unusable(Relation index, const std::string& problem) {
+    static Oid warned_index = InvalidOid;
+    static LocalTransactionId warned_in = InvalidLocalTransactionId;
+    if (warned_index == RelationGetRelid(index) && warned_in == MyProc->lxid) return;
+    warned_index = RelationGetRelid(index);
+    warned_in = MyProc->lxid;
+    const char* why = problem.c_str();
+    pg_call([&] {
+        ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), why),
+                          errdetail("New rows' vectors are kept only in the table; scans rerank them from there."),
+                          errhint("Run SELECT vectordb_rebuild_sidecar('%s').", RelationGetRelationName(index))));
+    });
+}
+
 void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
     Vector* v = nullptr;
     pg_call([&] { v = datum_get_vector(value); });
@@ -181,22 +198,21 @@ void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
                 store->refresh();
                 locator = store->append(tid_tag(tid), v->x);
                 store->flush();
-            } catch (...) {
-                // A failed write (a full disk) leaves the open store unwritable and
-                // possibly with unflushed records: reopen it next time.
+            } catch (const std::bad_alloc&) {
                 forget_sidecar(RelationGetRelid(index));
                 throw;
+            } catch (const std::exception& e) {
+                // A full disk, or a file damaged or replaced behind our back: the
+                // table holds the vector, so the entry goes in without a record
+                // (scans rerank it from the table). The open store may hold
+                // unflushed or torn bytes: reopen it next time.
+                forget_sidecar(RelationGetRelid(index));
+                locator = kNoLocator;
+                problem = e.what();
             }
             pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
-        } else {
-            const char* why = problem.c_str();
-            pg_call([&] {
-                ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), why),
-                                  errdetail("The new row's vector is kept only in the table."),
-                                  errhint("Run SELECT vectordb_rebuild_sidecar('%s').",
-                                          RelationGetRelationName(index))));
-            });
         }
+        if (locator == kNoLocator) warn_sidecar_unusable(index, problem);
     }
     const BlockNumber head = tc->leaf_heads[leaf];
     const LeafLayout layout = leaf_layout(meta.words);
@@ -210,7 +226,15 @@ void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
 bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, Relation, IndexUniqueCheck, bool,
                   IndexInfo*) {
     if (isnull[0]) return false;
+    // A per-call context: a TOASTed value (a non-HOT UPDATE re-indexes the
+    // stored vector) is detoasted into it and freed with it, not left in the
+    // statement's memory for every row.
+    MemoryContext call_context =
+        AllocSetContextCreate(CurrentMemoryContext, "vtree insert", ALLOCSET_SMALL_SIZES);
+    MemoryContext old_context = MemoryContextSwitchTo(call_context);
     guarded([&] { insert_one(index, values[0], tid); });
+    MemoryContextSwitchTo(old_context);
+    MemoryContextDelete(call_context);
     return false;
 }
 

@@ -34,8 +34,8 @@ void move_entry(Page page, const LeafLayout& l, uint32 from, uint32 to) {
 }
 
 // Walks one leaf chain, removing entries the callback reports dead (PostgreSQL code only).
-void vacuum_chain(Relation index, BlockNumber head, const LeafLayout& layout, IndexBulkDeleteCallback callback,
-                  void* callback_state, IndexBulkDeleteResult* stats) {
+void vacuum_chain(Relation index, BufferAccessStrategy strategy, BlockNumber head, const LeafLayout& layout,
+                  IndexBulkDeleteCallback callback, void* callback_state, IndexBulkDeleteResult* stats) {
     BlockNumber block = head;
     BlockNumber hops = 0;
     while (block != InvalidBlockNumber) {
@@ -43,7 +43,7 @@ void vacuum_chain(Relation index, BlockNumber head, const LeafLayout& layout, In
         if (++hops > RelationGetNumberOfBlocks(index))
             ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                             errmsg("index \"%s\" has a cycle in a leaf chain", RelationGetRelationName(index))));
-        Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, GetAccessStrategy(BAS_VACUUM));
+        Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);  // VACUUM's own ring
         LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
         check_page(index, block, BufferGetPage(buffer), PageType::Leaf);
         Page page = BufferGetPage(buffer);
@@ -88,7 +88,7 @@ IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteRe
         const LeafLayout layout = leaf_layout(tc->meta.words);
         result->num_index_tuples = 0;
         for (BlockNumber head : tc->leaf_heads)
-            pg_call([&] { vacuum_chain(index, head, layout, callback, callback_state, result); });
+            pg_call([&] { vacuum_chain(index, info->strategy, head, layout, callback, callback_state, result); });
     });
     return stats;
 }
@@ -105,7 +105,8 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
             const LeafLayout layout = leaf_layout(tc->meta.words);
             for (BlockNumber head : tc->leaf_heads)
                 pg_call([&] {
-                    vacuum_chain(index, head, layout, [](ItemPointer, void*) { return false; }, nullptr, result);
+                    vacuum_chain(index, info->strategy, head, layout, [](ItemPointer, void*) { return false; }, nullptr,
+                                 result);
                 });
         });
     }
