@@ -6,7 +6,8 @@
 #   make install install it into PostgreSQL 15
 #   make unit    build and run the C++ core unit tests (CMake + ctest)
 #   make bench [BENCH_ARGS=...]       the index in PostgreSQL on synth-768: results in bench/results/
-#   make stress  long crash, concurrency and fuzzing runs (STRESS_CRASH_RUNS, STRESS_SECONDS, STRESS_FUZZ_SECONDS)
+#   make stress  long crash, concurrency, fuzzing and differential runs (STRESS_CRASH_RUNS, STRESS_SECONDS,
+#                STRESS_FUZZ_SECONDS, STRESS_DIFF_SECONDS, STRESS_DIFF_SEED)
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 
 MODULE_big = vectordb
@@ -50,7 +51,8 @@ src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
 $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
 # Knobs given as make variables (make demo DEMO_ROWS=20000) reach the scripts.
-export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRESS_CRASH_RUNS STRESS_SECONDS STRESS_FUZZ_SECONDS
+export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRESS_CRASH_RUNS STRESS_SECONDS STRESS_FUZZ_SECONDS \
+       STRESS_DIFF_SECONDS STRESS_DIFF_SEED DIFF_CASES DIFF_SEED
 
 .DEFAULT_GOAL := all
 .PHONY: test demo demo-stop unit bench bench-core stress
