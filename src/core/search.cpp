@@ -57,7 +57,7 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
-    bounds_trusted_ = quantizer_.has_bounds() && index.dim >= kMinBoundedDim;
+    bounds_trusted_ = quantizer_.has_bounds();
     if (!tree_.nodes.empty()) frontier_.push({node_score(0), 0});
 }
 
@@ -195,10 +195,8 @@ void Searcher::rerank(const Candidate& c) {
 }
 
 bool Searcher::certified(float score) const {
-    // Every leaf probed: the caller asked for everything, so rerank everything
-    // (the bounds are only probabilistic). Without trusted bounds likewise.
-    if (!bounds_trusted_ || frontier_.empty()) return false;
-    return score <= remaining_min_bound();
+    // Without bounds (hamming) only an exhausted candidate list certifies.
+    return bounds_trusted_ && score <= remaining_min_bound();
 }
 
 void Searcher::grant_round() {

@@ -4,13 +4,14 @@
 // returns neighbours in exact distance order.
 //
 // Order: a row is returned only when no candidate of the probed leaves that
-// has not been returned yet can be nearer. With rabitq codes of at least
-// kMinBoundedDim dimensions that is certified by the estimator's lower bounds
-// (at `epsilon` standard deviations): a reranked row goes out once its exact
-// distance is below every remaining candidate's bound. Otherwise (hamming has
-// no bound; codes of few dimensions carry too little information for one) and
-// whenever every leaf has been probed, every candidate is reranked before the
-// first row goes out, so exhaustive settings give an exact scan's result.
+// has not been returned yet can be nearer. With rabitq that is certified by
+// the estimator's lower bounds (at `epsilon` standard deviations): a reranked
+// row goes out once its exact distance is below every remaining candidate's
+// bound. Codes of few dimensions give wide bounds, so more candidates are
+// reranked before one is certified; nothing else changes. hamming has no
+// bound: every candidate of the probed leaves is reranked before the first
+// row goes out. With every leaf probed the result is therefore an exact
+// scan's (up to a bound failure, probability ~3e-7 per candidate at 5 sigma).
 //
 // Candidates are reranked in order of their lower bound (of their estimate
 // without trusted bounds): the rows that must be reranked before the nearest
@@ -38,18 +39,15 @@
 
 namespace vectordb {
 
-// Below this many dimensions rabitq's bounds are not used to certify order:
-// a 1-bit code of a few dimensions says little, and its vectors are small
-// enough that reranking every probed candidate is cheap.
-constexpr std::size_t kMinBoundedDim = 64;
-
 struct SearchParams {
     std::size_t k = 10;
     std::size_t probes = 4;
     std::size_t rerank_factor = 5;
     // rabitq bound width in standard deviations. The bound certifies order, so
     // a miss is a row out of place: at 5 a normal error exceeds it with
-    // probability 3e-7 (at 3, 1e-3, which LIMIT 1000 scans met every few queries).
+    // probability 3e-7 (at 3, 1e-3, which LIMIT 1000 scans met every few
+    // queries; at 4 a few swaps in 200,000 rows; at 5 none in 5.7 million
+    // rows over 3 to 768 dimensions, clustered and uniform, three metrics).
     float epsilon = 5.0f;
     bool widen = true;     // probe further leaves once the first `probes` are used up
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
