@@ -12,7 +12,11 @@
 // scan kernels' 8-code blocks when 8 codes fit a page, one after another
 // otherwise), estimator scalars, locators (sidecar slot, or position in the
 // vector pages) and heap TIDs, plus a dead flag set by VACUUM.
-// The tree blob (nodes, centroids, radii, leaf heads, hamming mean) is written once by the build and read into a per-backend cache.
+// The tree blob (nodes, centroids, radii, leaf heads, hamming mean) is written
+// once by the build. Leaves that outgrow max_leaf_size are split after it
+// (vtree_split.cpp): each split appends a record to the tree log, a byte
+// stream in chained TreeLog pages, and the tree a backend uses is the blob
+// with the log's records applied in order (vtree_tree.cpp caches it).
 #pragma once
 
 #include "core/code_scan.h"
@@ -47,7 +51,7 @@ constexpr uint32 kVtreeVersion = 1;
 constexpr uint16 kVtreePageId = 0xFF93;     // last two bytes of every page, as pgvector and GIN do
 constexpr BlockNumber kMetaBlock = 0;
 
-enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4 };
+enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5 };
 
 // Special space of every vtree page.
 struct VtreePageOpaque {
@@ -93,6 +97,13 @@ struct VtreeMeta {
     BlockNumber vector_head;    // storage = pages: first and last vector page
     BlockNumber vector_tail;
     uint32 build_sampled;       // 1 when the tree was trained on a sample
+    // The tree log (leaf splits since the build). Indexes written before it
+    // existed have zeros here, which reads as an empty log.
+    uint32 tree_version;        // split records in the log
+    BlockNumber log_head;       // first and last TreeLog page (0: none yet)
+    BlockNumber log_tail;
+    uint32 log_tail_used;       // bytes of the log in its last page
+    uint64 log_bytes;           // bytes of the log: readers stop here
 };
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).
@@ -100,8 +111,18 @@ struct LeafHeader {
     uint16 count;     // entries in use
     uint16 capacity;  // entries the page can hold
     uint16 dead;      // entries marked dead
-    uint16 reserved;
+    uint16 flags;     // head pages: kLeafRetired
 };
+
+// A head page's leaf was split: its entries live on in the children, inserts
+// must route again, VACUUM and the checks skip the chain. Its pages stay as
+// they were for scans that still use the tree from before the split.
+constexpr uint16 kLeafRetired = 1;
+
+// A heavyweight lock tag (no such block exists) serialising changes of the
+// tree: a split takes it exclusively (and gives up if it cannot at once),
+// VACUUM's passes over the leaves share it, so no split moves entries under them.
+constexpr BlockNumber kTreeLockBlock = InvalidBlockNumber - 1;
 
 // Byte offsets of a leaf page's arrays, from the start of the page contents.
 struct LeafLayout {
@@ -179,13 +200,38 @@ inline uint64 tid_tag(const ItemPointerData& tid) {
 struct TreeCache {
     RelFileNode node;
     uint64 generation = 0;
+    uint32 tree_version = 0;               // split records applied
+    BlockNumber log_block = InvalidBlockNumber;  // where the next unread log byte is
+    uint32 log_offset = 0;
+    uint64 log_read = 0;                   // log bytes read
     VtreeMeta meta;
     Tree tree;
     Quantizer quantizer;
     std::vector<float> rotated_centroids;  // rabitq: leaves x rotated_dim
-    std::vector<BlockNumber> leaf_heads;
+    std::vector<BlockNumber> leaf_heads;   // InvalidBlockNumber: a retired (split) leaf
+    std::vector<std::pair<uint32, BlockNumber>> retired;  // (leaf, old head) of each split leaf
+    std::size_t live_leaves() const;
     std::size_t bytes() const;
 };
+
+// One child of a split leaf, as the tree log records it.
+struct SplitChild {
+    std::vector<float> centroid;  // dim floats, in the tree's space (unit for cosine and ip)
+    float radius = 0;
+    uint32 size = 0;
+    BlockNumber head = InvalidBlockNumber;
+};
+
+// Appends a split of `leaf` into `children` to the tree log and retires the
+// leaf's head page, in one WAL record with the metapage (vtree_tree.cpp).
+// The caller holds the tree lock and the head page's buffer exclusively locked.
+// PostgreSQL code only: may ereport.
+void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
+               const std::vector<SplitChild>& children, uint32 dim);
+
+// Splits `leaf` if it holds more than max_leaf_size live entries and no other
+// split or VACUUM is under way (vtree_split.cpp). May ereport and throw.
+void maybe_split_leaf(Relation index, Relation heap, uint32 leaf);
 
 // The tree of this index, from the backend's cache or read from its pages.
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).

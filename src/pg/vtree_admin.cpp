@@ -109,10 +109,12 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
     TupleTableSlot* slot = table_slot_create(heap, nullptr);
     Snapshot snapshot = GetActiveSnapshot();
     const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    bool counted = false;
     ItemPointerData* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * layout.capacity));
     for (std::size_t leaf = 0; leaf < leaves; leaf++) {
         int64 in_leaf = 0;
         BlockNumber block = heads[leaf];
+        if (block == InvalidBlockNumber) continue;  // split: its children are counted
         BlockNumber hops = 0;
         while (block != InvalidBlockNumber) {
             if (block == kMetaBlock || block >= nblocks || ++hops > nblocks)
@@ -141,8 +143,9 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
             }
             block = next;
         }
-        if (leaf == 0 || in_leaf < out->min) out->min = in_leaf;
-        if (leaf == 0 || in_leaf > out->max) out->max = in_leaf;
+        if (!counted || in_leaf < out->min) out->min = in_leaf;
+        if (!counted || in_leaf > out->max) out->max = in_leaf;
+        counted = true;
     }
     pfree(tids);
     ExecDropSingleTupleTableSlot(slot);
@@ -185,7 +188,8 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
     }
     const int64 relation_bytes = static_cast<int64>(RelationGetNumberOfBlocks(index)) * BLCKSZ;
     const int64 memory = relation_bytes + static_cast<int64>(tc->bytes());
-    const std::size_t leaves = tc->leaf_heads.size();
+    const std::size_t leaves = tc->live_leaves();
+    const int depth = tc->tree.stats().depth;
     Datum result = 0;
     pg_call([&] {
         TupleDesc desc;
@@ -194,9 +198,10 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
         desc = BlessTupleDesc(desc);
         Datum values[18];
         bool nulls[18] = {false};
-        values[0] = Int32GetDatum(static_cast<int32>(meta.depth));
-        values[1] = Int32GetDatum(static_cast<int32>(meta.nodes));
-        values[2] = Int32GetDatum(static_cast<int32>(meta.leaves));
+        // The tree as it is now: the build's, grown by the splits since.
+        values[0] = Int32GetDatum(static_cast<int32>(depth));
+        values[1] = Int32GetDatum(static_cast<int32>(tc->tree.nodes.size()));
+        values[2] = Int32GetDatum(static_cast<int32>(tc->live_leaves()));
         values[3] = Int64GetDatum(counts.min);
         values[4] = Float8GetDatum(leaves ? static_cast<double>(counts.live) / leaves : 0.0);
         values[5] = Int64GetDatum(counts.max);

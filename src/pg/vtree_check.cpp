@@ -81,6 +81,7 @@ struct BlockInfo {
     uint32 leaf = 0;
     uint16 count = 0;
     bool reached = false;  // on some chain
+    bool retired = false;  // on the chain of a leaf a split retired: its entries live on elsewhere
 };
 
 // Copies block b into page (PostgreSQL code only).
@@ -92,7 +93,8 @@ void copy_block(Relation index, BlockNumber b, char* page) {
 }
 
 // Page header and type of one copied block; records what the chain walk needs.
-void check_block(const VtreeMeta& meta, BlockNumber b, Page page, BlockInfo* info, Report& report) {
+void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page page, BlockInfo* info,
+                 Report& report) {
     const PageHeader header = reinterpret_cast<PageHeader>(page);
     if (PageIsNew(page)) {
         report.add(block_name(b) + " is an uninitialised page");
@@ -116,12 +118,14 @@ void check_block(const VtreeMeta& meta, BlockNumber b, Page page, BlockInfo* inf
             if (h->capacity != meta.leaf_capacity || h->count > h->capacity)
                 report.add(block_name(b) + " has bad entry counts (" + std::to_string(h->count) + " of " +
                            std::to_string(h->capacity) + ")");
-            if (o->leaf >= meta.leaves)
+            if (o->leaf >= leaves)
                 report.add(block_name(b) + " belongs to leaf " + std::to_string(o->leaf) + " of " +
-                           std::to_string(meta.leaves));
+                           std::to_string(leaves));
             info->count = std::min(h->count, h->capacity);
             break;
         }
+        case PageType::TreeLog:
+            break;
         case PageType::Vectors:
             if (meta.storage != static_cast<uint8>(Storage::Pages))
                 report.add(block_name(b) + " is a vector page in an index with storage = mmap");
@@ -200,13 +204,21 @@ bool check_index(Oid oid) {
                     copy_block(index, b, copy.data());
                 }))
                 continue;
-            check_block(meta, b, page, &blocks[b], report);
+            check_block(meta, tc->tree.leaves.size(), b, page, &blocks[b], report);
         }
         // Chains: every leaf page on exactly one leaf's chain, heads' tails right.
         const LeafLayout layout = leaf_layout(meta.words);
+        for (const auto& [leaf, head] : tc->retired) {
+            walk_chain(blocks, head, PageType::Leaf, static_cast<int64>(leaf), "split leaf " + std::to_string(leaf),
+                       report);
+            for (BlockNumber b = head; b != InvalidBlockNumber && b < nblocks && blocks[b].reached && !blocks[b].retired;
+                 b = blocks[b].next)
+                blocks[b].retired = true;
+        }
         for (std::size_t l = 0; l < tc->leaf_heads.size(); l++) {
             const std::string name = "leaf " + std::to_string(l);
             const BlockNumber head = tc->leaf_heads[l];
+            if (head == InvalidBlockNumber) continue;  // split: walked above
             const BlockNumber last = walk_chain(blocks, head, PageType::Leaf, static_cast<int64>(l), name, report);
             if (head < nblocks && blocks[head].type == static_cast<uint16>(PageType::Leaf) && last != InvalidBlockNumber &&
                 blocks[head].tail != last)
@@ -255,7 +267,7 @@ bool check_index(Oid oid) {
         BlockNumber vector_nblocks = 0;
         std::string first_bad;
         for (BlockNumber b = 1; b < nblocks; b++) {
-            if (!blocks[b].reached || blocks[b].type != static_cast<uint16>(PageType::Leaf)) continue;
+            if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf)) continue;
             uint16 count = 0;
             if (!attempt(report, block_name(b), [&] {
                     copy_block(index, b, copy.data());

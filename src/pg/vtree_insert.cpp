@@ -28,12 +28,21 @@ namespace vectordb {
 namespace pg {
 namespace {
 
-// Appends one entry to the leaf whose chain starts at `head` (PostgreSQL code only).
-void append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayout& layout, const uint64_t* code,
-                  const CodeFactors& factors, uint64 locator, const ItemPointerData& tid) {
+// What append_entry did.
+enum class Appended { Retired, InPlace, NewPage };
+
+// Appends one entry to the leaf whose chain starts at `head`, unless a split
+// retired the leaf since the caller routed to it (PostgreSQL code only).
+// *tail_count: entries on the page the entry went to.
+Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayout& layout, const uint64_t* code,
+                      const CodeFactors& factors, uint64 locator, const ItemPointerData& tid, uint32* tail_count) {
     Buffer head_buffer = ReadBuffer(index, head);
     LockBuffer(head_buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, head, BufferGetPage(head_buffer), PageType::Leaf);
+    if (leaf_header(BufferGetPage(head_buffer))->flags & kLeafRetired) {
+        UnlockReleaseBuffer(head_buffer);
+        return Appended::Retired;
+    }
     const BlockNumber tail = page_opaque(BufferGetPage(head_buffer))->tail;
     if (tail == InvalidBlockNumber || tail == kMetaBlock || tail >= RelationGetNumberOfBlocks(index))
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
@@ -54,6 +63,7 @@ void append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayou
     if (h->count < layout.capacity) {
         put_entry(tail_page, layout, h->count, code, factors, locator, tid);
         h->count++;
+        *tail_count = h->count;
     } else {
         new_page_buffer = new_buffer(index);
         Page page = GenericXLogRegisterBuffer(xlog, new_page_buffer, GENERIC_XLOG_FULL_IMAGE);
@@ -63,11 +73,14 @@ void append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafLayou
         const BlockNumber block = BufferGetBlockNumber(new_page_buffer);
         page_opaque(tail_page)->next = block;
         page_opaque(head_page)->tail = block;
+        *tail_count = 1;
     }
     GenericXLogFinish(xlog);
-    if (new_page_buffer != InvalidBuffer) UnlockReleaseBuffer(new_page_buffer);
+    const bool new_page = new_page_buffer != InvalidBuffer;
+    if (new_page) UnlockReleaseBuffer(new_page_buffer);
     if (tail_buffer != head_buffer) UnlockReleaseBuffer(tail_buffer);
     UnlockReleaseBuffer(head_buffer);
+    return new_page ? Appended::NewPage : Appended::InPlace;
 }
 
 // storage = pages: appends a record to the vector pages; returns its locator.
@@ -149,11 +162,11 @@ void warn_sidecar_unusable(Relation index, const std::string& problem) {
     });
 }
 
-void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
+void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid) {
     Vector* v = nullptr;
     pg_call([&] { v = datum_get_vector(value); });
     std::shared_ptr<const TreeCache> tc = load_tree(index);
-    const VtreeMeta& meta = tc->meta;
+    const VtreeMeta meta = tc->meta;  // a copy: tc may be replaced by a newer tree below
     const int dim = v->dim;
     if (static_cast<uint32>(dim) != meta.dim)
         pg_call([&] {
@@ -167,24 +180,6 @@ void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
         if (norm == 0.0f) return;  // zero vectors have no direction: not indexed under cosine
         for (float& x : nav) x /= norm;
     }
-    // Nearest leaf centroid over all leaves.
-    const Tree& tree = tc->tree;
-    std::size_t leaf = 0;
-    float best = 0;
-    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
-        const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
-        const float s = metric == Metric::InnerProduct ? -inner_product(c, nav.data(), meta.dim)
-                                                       : l2_squared_distance(c, nav.data(), meta.dim);
-        if (l == 0 || s < best) {
-            leaf = l;
-            best = s;
-        }
-    }
-    std::vector<uint64_t> code(tc->quantizer.words());
-    CodeFactors factors;
-    tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
-                         &factors);
-
     const ItemPointerData tid = *heap_tid;
     uint64 locator = kNoLocator;
     if (meta.storage == static_cast<uint8>(Storage::Pages)) {
@@ -214,16 +209,49 @@ void insert_one(Relation index, Datum value, ItemPointer heap_tid) {
         }
         if (locator == kNoLocator) warn_sidecar_unusable(index, problem);
     }
-    const BlockNumber head = tc->leaf_heads[leaf];
+    // Route, code and append; a split may retire the leaf meanwhile: then again with the new tree.
     const LeafLayout layout = leaf_layout(meta.words);
-    pg_call([&] {
-        append_entry(index, head, static_cast<uint32>(leaf), layout, code.data(), factors, locator, tid);
-    });
+    std::vector<uint64_t> code(tc->quantizer.words());
+    for (;;) {
+        const Tree& tree = tc->tree;
+        std::size_t leaf = 0;
+        float best = std::numeric_limits<float>::infinity();
+        for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+            if (tc->leaf_heads[l] == InvalidBlockNumber) continue;  // split: its children are leaves now
+            const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
+            const float s = metric == Metric::InnerProduct ? -inner_product(c, nav.data(), meta.dim)
+                                                           : l2_squared_distance(c, nav.data(), meta.dim);
+            if (s < best) {
+                leaf = l;
+                best = s;
+            }
+        }
+        CodeFactors factors;
+        tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
+                             &factors);
+        const BlockNumber head = tc->leaf_heads[leaf];
+        Appended appended = Appended::Retired;
+        uint32 tail_count = 0;
+        pg_call([&] {
+            appended = append_entry(index, head, static_cast<uint32>(leaf), layout, code.data(), factors, locator, tid,
+                                    &tail_count);
+        });
+        if (appended == Appended::Retired) {
+            tc = load_tree(index);
+            continue;
+        }
+        // A leaf grows a page every `capacity` entries: look at its size then,
+        // and once when a one-page leaf first passes max_leaf_size.
+        const bool grew = appended == Appended::NewPage ||
+                          (tail_count == static_cast<uint32>(meta.max_leaf_size) + 1 && layout.capacity > tail_count);
+        if (grew) maybe_split_leaf(index, heap, static_cast<uint32>(leaf));
+        return;
+    }
 }
 
 }  // namespace
 
-bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, Relation, IndexUniqueCheck, bool,
+bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, Relation heap, IndexUniqueCheck, bool,
                   IndexInfo*) {
     if (isnull[0]) return false;
     // A per-call context: a TOASTed value (a non-HOT UPDATE re-indexes the
@@ -232,7 +260,7 @@ bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, 
     MemoryContext call_context =
         AllocSetContextCreate(CurrentMemoryContext, "vtree insert", ALLOCSET_SMALL_SIZES);
     MemoryContext old_context = MemoryContextSwitchTo(call_context);
-    guarded([&] { insert_one(index, values[0], tid); });
+    guarded([&] { insert_one(index, heap, values[0], tid); });
     MemoryContextSwitchTo(old_context);
     MemoryContextDelete(call_context);
     return false;

@@ -128,7 +128,7 @@ void init_leaf_page(Page page, const LeafLayout& layout, uint32 leaf) {
     h->count = 0;
     h->capacity = static_cast<uint16>(layout.capacity);
     h->dead = 0;
-    h->reserved = 0;
+    h->flags = 0;
 }
 
 void put_entry(Page page, const LeafLayout& l, uint32 pos, const uint64_t* code, const CodeFactors& factors,

@@ -9,6 +9,7 @@
 
 extern "C" {
 #include "commands/vacuum.h"
+#include "storage/lmgr.h"
 #include "miscadmin.h"
 }
 
@@ -83,13 +84,18 @@ IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteRe
     Relation index = info->index;
     if (stats == nullptr) stats = static_cast<IndexBulkDeleteResult*>(palloc0(sizeof(IndexBulkDeleteResult)));
     IndexBulkDeleteResult* result = stats;
+    // The tree lock, shared: no split moves entries out of a chain this pass
+    // has not reached yet into one it has passed.
+    LockPage(index, kTreeLockBlock, ShareLock);
     guarded([&] {
         std::shared_ptr<const TreeCache> tc = load_tree(index);
         const LeafLayout layout = leaf_layout(tc->meta.words);
         result->num_index_tuples = 0;
         for (BlockNumber head : tc->leaf_heads)
-            pg_call([&] { vacuum_chain(index, info->strategy, head, layout, callback, callback_state, result); });
+            if (head != InvalidBlockNumber)  // a split leaf: its entries are in its children
+                pg_call([&] { vacuum_chain(index, info->strategy, head, layout, callback, callback_state, result); });
     });
+    UnlockPage(index, kTreeLockBlock, ShareLock);
     return stats;
 }
 
@@ -104,7 +110,7 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
             std::shared_ptr<const TreeCache> tc = load_tree(index);
             const LeafLayout layout = leaf_layout(tc->meta.words);
             for (BlockNumber head : tc->leaf_heads)
-                pg_call([&] {
+                if (head != InvalidBlockNumber) pg_call([&] {
                     vacuum_chain(index, info->strategy, head, layout, [](ItemPointer, void*) { return false; }, nullptr,
                                  result);
                 });

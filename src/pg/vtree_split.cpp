@@ -1,0 +1,329 @@
+// Splitting a leaf that has outgrown max_leaf_size, so that a tree grows with
+// its table: an index created on an empty table trains its tree as rows
+// arrive, and a leaf that keeps receiving rows is cut the way the build cuts a
+// node: k-means into branching_factor children.
+//
+// Protocol (the caller, an INSERT whose entry has just gone in):
+//   1. the tree lock (kTreeLockBlock) exclusively, only if it is free at once:
+//      another split or a VACUUM pass is under way otherwise, and the leaf will
+//      be looked at again when it next grows a page;
+//   2. the current tree, and the leaf's head page locked exclusively, which
+//      holds off every insert into the leaf until the split is over;
+//   3. every live entry of the chain (pages after the head share-locked: only
+//      head-lock holders change them), its full vector from its sidecar or
+//      vector-page record when the record's tag is the entry's TID, else from
+//      the table (a non-vacuumable snapshot: rows still in progress count);
+//   4. k-means on those vectors (a sample when they exceed maintenance_work_mem),
+//      every entry routed to its nearest child and coded against it; the
+//      children's chains are written to new pages, each page one WAL record;
+//   5. log_split: the tree log record and, in one WAL record, the metapage
+//      and the retired flag on the old head page.
+// The old chain is left as it was: scans that loaded the tree before the split
+// still read it and find every row. Inserts that routed to the old leaf see
+// the retired flag under its head lock and route again. Entries keep their
+// locators, so the sidecar is not touched. A split that fails before step 5
+// leaves only unreachable pages behind.
+#include "core/distance.h"
+#include "core/errors.h"
+#include "core/kmeans.h"
+#include "core/vector_store.h"
+
+#include <cmath>
+
+#include "pg/bus_guard.h"
+#include "pg/pg_call.h"
+#include "pg/sidecar.h"
+#include "pg/vtree.h"
+
+extern "C" {
+#include "access/tableam.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
+}
+
+namespace vectordb {
+namespace pg {
+namespace {
+
+struct ChainEntry {
+    ItemPointerData tid;
+    uint64 locator;
+};
+
+// Full vectors of a leaf's entries: the record when it vouches for itself, else the table.
+class EntryVectors {
+public:
+    EntryVectors(Relation index, Relation heap, const VtreeMeta& meta) : index_(index), heap_(heap), meta_(meta) {
+        if (meta.storage == static_cast<uint8>(Storage::Mmap)) {
+            std::string problem;
+            store_ = open_sidecar(RelationGetRelid(index), meta, &problem);
+        }
+        pg_call([&] {
+            slot_ = table_slot_create(heap, nullptr);
+            fetch_ = table_index_fetch_begin(heap);
+            InitNonVacuumableSnapshot(snapshot_, GlobalVisTestFor(heap));
+        });
+        attno_ = index->rd_index->indkey.values[0];
+    }
+    // PostgreSQL resources are released by finish(), or by the transaction's abort.
+    void finish() {
+        pg_call([&] {
+            table_index_fetch_end(fetch_);
+            ExecDropSingleTupleTableSlot(slot_);
+        });
+    }
+    // Copies the entry's vector (dim floats) into out; false if its row is gone.
+    bool read(const ChainEntry& e, float* out) {
+        const uint32 dim = meta_.dim;
+        if (e.locator != kNoLocator) {
+            if (meta_.storage == static_cast<uint8>(Storage::Pages)) {
+                uint64 tag = 0;
+                bool ok = false;
+                pg_call([&] { ok = read_vector_record(index_, e.locator, dim, &tag, out, &nblocks_); });
+                if (ok && tag == tid_tag(e.tid)) return true;
+            } else if (store_ != nullptr) {
+                try {
+                    if (e.locator >= store_->size()) store_->refresh();
+                    if (e.locator < store_->size()) {
+                        const float* mapped = store_->vector(e.locator);
+                        uint64 tag = 0;
+                        if (copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof tag) &&
+                            copy_guarded(out, mapped, std::size_t{dim} * sizeof(float)) && tag == tid_tag(e.tid))
+                            return true;
+                    }
+                } catch (const std::bad_alloc&) {
+                    throw;
+                } catch (const std::exception&) {
+                    store_ = nullptr;  // unreadable: the table has every vector
+                }
+            }
+        }
+        bool found = false;
+        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, dim, out); });
+        return found;
+    }
+
+private:
+    Relation index_;
+    Relation heap_;
+    const VtreeMeta& meta_;
+    VectorStore* store_ = nullptr;  // owned by the sidecar cache
+    TupleTableSlot* slot_ = nullptr;
+    IndexFetchTableData* fetch_ = nullptr;
+    SnapshotData snapshot_;
+    AttrNumber attno_ = 0;
+    BlockNumber nblocks_ = 0;
+};
+
+// The live entries of the chain whose head page the caller holds locked (PostgreSQL code only).
+void collect_chain(Relation index, Buffer head, const LeafLayout& layout, uint32 leaf, std::vector<ChainEntry>* out) {
+    Page page = BufferGetPage(head);
+    Buffer buffer = InvalidBuffer;
+    BlockNumber hops = 0;
+    for (;;) {
+        const LeafHeader* h = leaf_header(page);
+        const uint8* flags = leaf_flags(page, layout);
+        for (uint32 i = 0; i < h->count; i++)
+            if (!(flags[i] & kEntryDead)) out->push_back({leaf_tids(page, layout)[i], leaf_locators(page, layout)[i]});
+        const BlockNumber next = page_opaque(page)->next;
+        if (buffer != InvalidBuffer) UnlockReleaseBuffer(buffer);
+        if (next == InvalidBlockNumber) return;
+        if (next == kMetaBlock || next >= RelationGetNumberOfBlocks(index) || ++hops > RelationGetNumberOfBlocks(index))
+            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                            errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index), next),
+                            errhint("Please REINDEX it.")));
+        CHECK_FOR_INTERRUPTS();
+        buffer = ReadBuffer(index, next);
+        LockBuffer(buffer, BUFFER_LOCK_SHARE);
+        page = BufferGetPage(buffer);
+        check_page(index, next, page, PageType::Leaf);
+        if (page_opaque(page)->leaf != leaf)
+            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                            errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",
+                                   RelationGetRelationName(index), page_opaque(page)->leaf, leaf),
+                            errhint("Please REINDEX it.")));
+    }
+}
+
+// Writes one child's chain: pages are filled in local images and each logged
+// whole; the head page goes last, once it knows its tail (PostgreSQL code only).
+BlockNumber write_chain(Relation index, const LeafLayout& layout, uint32 leaf, const std::vector<uint64_t>& codes,
+                        const std::vector<CodeFactors>& factors, const std::vector<ChainEntry>& entries) {
+    PGAlignedBlock head_image, page_image;
+    Buffer head = new_buffer(index);
+    const BlockNumber head_block = BufferGetBlockNumber(head);
+    Page head_page = head_image.data;
+    init_leaf_page(head_page, layout, leaf);
+    Page page = head_page;
+    Buffer buffer = head;
+    BlockNumber tail = head_block;
+    auto log_page = [&](Buffer b, Page image) {
+        GenericXLogState* x = GenericXLogStart(index);
+        Page p = GenericXLogRegisterBuffer(x, b, GENERIC_XLOG_FULL_IMAGE);
+        std::memcpy(p, image, BLCKSZ);
+        GenericXLogFinish(x);
+    };
+    for (std::size_t i = 0; i < entries.size(); i++) {
+        LeafHeader* h = leaf_header(page);
+        if (h->count == layout.capacity) {
+            Buffer next = new_buffer(index);
+            tail = BufferGetBlockNumber(next);
+            page_opaque(page)->next = tail;
+            if (buffer != head) {
+                log_page(buffer, page);
+                UnlockReleaseBuffer(buffer);
+            }
+            buffer = next;
+            page = page_image.data;
+            init_leaf_page(page, layout, leaf);
+            h = leaf_header(page);
+        }
+        put_entry(page, layout, h->count, codes.data() + i * layout.words, factors[i], entries[i].locator,
+                  entries[i].tid);
+        h->count++;
+    }
+    if (buffer != head) {
+        log_page(buffer, page);
+        UnlockReleaseBuffer(buffer);
+    }
+    page_opaque(head_page)->tail = tail;
+    log_page(head, head_page);
+    UnlockReleaseBuffer(head);
+    return head_block;
+}
+
+float euclid(const float* a, const float* b, std::size_t dim) { return std::sqrt(l2_squared_distance(a, b, dim)); }
+
+// The split itself, under the tree lock (see the top of the file).
+void split_leaf(Relation index, Relation heap, uint32 leaf) {
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    if (leaf >= tc->leaf_heads.size() || tc->leaf_heads[leaf] == InvalidBlockNumber) return;
+    const VtreeMeta& meta = tc->meta;
+    const LeafLayout layout = leaf_layout(meta.words);
+    const BlockNumber head_block = tc->leaf_heads[leaf];
+    Buffer head = InvalidBuffer;
+    pg_call([&] {
+        head = ReadBuffer(index, head_block);
+        LockBuffer(head, BUFFER_LOCK_EXCLUSIVE);
+        check_page(index, head_block, BufferGetPage(head), PageType::Leaf);
+    });
+    try {
+        std::vector<ChainEntry> entries;
+        if (!(leaf_header(BufferGetPage(head))->flags & kLeafRetired))
+            pg_call([&] { collect_chain(index, head, layout, leaf, &entries); });
+        const int branching = meta.branching_factor;
+        if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && branching >= 2) {
+            const Metric metric = static_cast<Metric>(meta.metric);
+            const std::size_t dim = meta.dim;
+            // The rows k-means trains on: all of them when they fit maintenance_work_mem.
+            const std::size_t budget = static_cast<std::size_t>(maintenance_work_mem) * 1024;
+            const std::size_t fit = std::max<std::size_t>(std::size_t{4} * branching, budget / (dim * sizeof(float)));
+            const std::size_t stride = (entries.size() + fit - 1) / fit;
+            EntryVectors vectors(index, heap, meta);
+            std::vector<float> train;
+            std::vector<float> v(dim);
+            auto to_nav = [&](float* x) {
+                if (metric != Metric::Cosine) return;
+                const float norm = std::sqrt(squared_norm(x, dim));
+                if (norm > 0.0f)
+                    for (std::size_t j = 0; j < dim; j++) x[j] /= norm;
+            };
+            std::vector<ChainEntry> live;
+            live.reserve(entries.size());
+            for (std::size_t i = 0; i < entries.size(); i++) {
+                if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+                if (!vectors.read(entries[i], v.data())) continue;  // the row is gone for good: drop its entry
+                live.push_back(entries[i]);
+                if (i % stride != 0) continue;
+                to_nav(v.data());
+                train.insert(train.end(), v.begin(), v.end());
+            }
+            const std::size_t rows = train.size() / dim;
+            KMeansParams kp;
+            kp.k = static_cast<int>(std::min<std::size_t>(branching, rows / 2));
+            kp.max_iterations = meta.max_iterations;
+            kp.seed = meta.seed ^ (uint64{leaf} * 0x9E3779B97F4A7C15ull) ^ meta.tree_version;
+            kp.threads = 1;  // an ordinary backend: no thread pool for one leaf
+            kp.metric = metric;
+            std::vector<SplitChild> children;
+            if (kp.k >= 2) {
+                const KMeansResult km = kmeans(MatrixView{train.data(), rows, dim}, kp);
+                train = std::vector<float>();
+                // Route every live entry to its nearest centroid and code it there.
+                std::vector<uint32_t> child_of(live.size());
+                std::vector<std::vector<std::size_t>> members(static_cast<std::size_t>(kp.k));
+                std::vector<float> radius(static_cast<std::size_t>(kp.k), 0.0f);
+                std::vector<std::vector<uint64_t>> codes(static_cast<std::size_t>(kp.k));
+                std::vector<std::vector<CodeFactors>> factors(static_cast<std::size_t>(kp.k));
+                std::vector<uint64_t> code(meta.words);
+                for (std::size_t i = 0; i < live.size(); i++) {
+                    if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+                    if (!vectors.read(live[i], v.data())) continue;
+                    to_nav(v.data());
+                    const uint32_t c = nearest_centroid(km.centroids.data(), static_cast<std::size_t>(kp.k), dim,
+                                                        v.data(), metric);
+                    const float* centroid = km.centroids.data() + std::size_t{c} * dim;
+                    CodeFactors f;
+                    tc->quantizer.encode(v.data(), centroid, code.data(), &f);
+                    members[c].push_back(i);
+                    codes[c].insert(codes[c].end(), code.begin(), code.end());
+                    factors[c].push_back(f);
+                    radius[c] = std::max(radius[c], euclid(centroid, v.data(), dim));
+                }
+                vectors.finish();
+                std::size_t nonempty = 0;
+                for (const auto& m : members) nonempty += !m.empty();
+                if (nonempty >= 2) {
+                    const uint32 first_leaf = static_cast<uint32>(tc->tree.leaves.size());
+                    const float* parent_centroid = tc->tree.centroid(static_cast<std::size_t>(tc->tree.leaves[leaf].node));
+                    float retired_radius = 0;
+                    for (std::size_t c = 0; c < members.size(); c++) {
+                        if (members[c].empty()) continue;
+                        SplitChild child;
+                        const float* centroid = km.centroids.data() + c * dim;
+                        child.centroid.assign(centroid, centroid + dim);
+                        child.radius = radius[c];
+                        child.size = static_cast<uint32>(members[c].size());
+                        std::vector<ChainEntry> chain;
+                        chain.reserve(members[c].size());
+                        for (std::size_t i : members[c]) chain.push_back(live[i]);
+                        const uint32 child_leaf = first_leaf + static_cast<uint32>(children.size());
+                        pg_call([&] { child.head = write_chain(index, layout, child_leaf, codes[c], factors[c], chain); });
+                        retired_radius = std::max(retired_radius, euclid(parent_centroid, centroid, dim) + child.radius);
+                        children.push_back(std::move(child));
+                    }
+                    pg_call([&] {
+                        log_split(index, head, leaf, retired_radius, children, static_cast<uint32>(dim));
+                        elog(DEBUG1, "vtree index \"%s\": leaf %u of %zu entries split into %zu leaves",
+                             RelationGetRelationName(index), leaf, entries.size(), children.size());
+                    });
+                }
+            } else {
+                vectors.finish();
+            }
+        }
+    } catch (...) {
+        pg_call([&] { UnlockReleaseBuffer(head); });
+        throw;
+    }
+    pg_call([&] { UnlockReleaseBuffer(head); });
+}
+
+}  // namespace
+
+void maybe_split_leaf(Relation index, Relation heap, uint32 leaf) {
+    bool locked = false;
+    pg_call([&] { locked = ConditionalLockPage(index, kTreeLockBlock, ExclusiveLock); });
+    if (!locked) return;  // another split or a VACUUM pass: the leaf is looked at again when it next grows
+    try {
+        split_leaf(index, heap, leaf);
+    } catch (...) {
+        pg_call([&] { UnlockPage(index, kTreeLockBlock, ExclusiveLock); });
+        throw;
+    }
+    pg_call([&] { UnlockPage(index, kTreeLockBlock, ExclusiveLock); });
+}
+
+}  // namespace pg
+}  // namespace vectordb
