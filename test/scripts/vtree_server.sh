@@ -134,7 +134,22 @@ check $? "a streaming standby starts from pg_basebackup"
 # Rows the standby's copy of the sidecar never saw.
 sql -c "INSERT INTO repl SELECT 10000 + i, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24)
         FROM generate_series(1, 500) i"
+# An index created empty on the primary grows by splitting its leaves; the
+# standby replays the new leaves and the tree log.
+sql -c "CREATE TABLE grow (id int PRIMARY KEY, v vector(24))" -c "CREATE INDEX grow_v ON grow USING vtree (v) WITH (max_leaf_size = 50)" \
+    -c "INSERT INTO grow SELECT i, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24)
+        FROM generate_series(1, 3000) i" >/dev/null
 wait_for_replay
+primary_leaves=$(sql -c "SELECT leaves FROM vectordb_index_stats('grow_v')")
+standby_leaves=$(psql -AtqX -p "$port2" -c "SELECT leaves FROM vectordb_index_stats('grow_v')" 2>/dev/null)
+[ "$primary_leaves" -gt 1 ] && [ "$standby_leaves" = "$primary_leaves" ]
+check $? "leaves split on the primary (1 -> $primary_leaves) and the standby replays them ($standby_leaves)"
+mismatches=$(psql -AtqX -p "$port2" 2>/dev/null -c "SET client_min_messages = error" -c "SET enable_seqscan = off" \
+  -c "SET vtree.probes = 100000" -c "
+  SELECT count(*) FROM (SELECT v FROM grow WHERE id % 97 = 0) q
+  WHERE ARRAY(SELECT id FROM grow ORDER BY v <-> q.v LIMIT 10)
+        IS DISTINCT FROM ARRAY(SELECT id FROM grow ORDER BY l2_distance(v, q.v), id LIMIT 10)")
+[ "$mismatches" = "0" ]; check $? "the standby's grown index matches its exact scans (mismatches: $mismatches)"
 compare_on_standby() {  # prints the number of queries whose index rows differ from an exact scan
   psql -AtqX -p "$port2" 2>/dev/null -c "SET client_min_messages = error" -c "SET enable_seqscan = off" \
     -c "SET vtree.probes = 100000" -c "SET vtree.rerank_factor = 1000" -c "
