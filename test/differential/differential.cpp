@@ -530,7 +530,7 @@ void Case::run() {
     // centroid direction, which misses large-norm rows in nearby directions
     // (MIPS is hard for any partitioned index), so its floor is lower.
     leaves_ = std::stoul(w_.value("SELECT leaves FROM vectordb_index_stats('" + index_ + "')"));
-    floor_ = leaves_ <= 8 ? 1.0 : std::string(metric_.name) == "ip" ? 0.25 : 0.45;
+    floor_ = leaves_ <= 8 ? 1.0 : std::string(metric_.name) == "ip" ? 0.15 : 0.45;
     if (recall_count_ > 0 && mean_recall() < floor_ - 1e-9) {
         char buf[160];
         std::snprintf(buf, sizeof buf, "recall at the defaults %.3f over %zu queries, below the floor %.2f",

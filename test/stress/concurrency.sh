@@ -42,7 +42,18 @@ cat >"$work/delete.sql" <<'SQL'
 DELETE FROM conc WHERE id = :id;
 SQL
 
-( end=$((SECONDS + seconds)); while [ $SECONDS -lt "$end" ]; do sleep 5; psql -qX -c "VACUUM conc" >>"$work/vacuum.log" 2>&1; done ) &
+# Index and sidecar sizes as the mix runs (space reuse: they should level off).
+sizes() {
+  sql -c "SELECT format('index %s MB, sidecar %s MB, %s leaves, %s live entries',
+                        round(relation_bytes / 1048576.0, 1), round(sidecar_bytes / 1048576.0, 1), leaves, live_entries)
+          FROM vectordb_index_stats('conc_v')"
+}
+echo "# sizes at the start: $(sizes)"
+( start=$SECONDS; end=$((SECONDS + seconds)); next_report=60
+  while [ $SECONDS -lt "$end" ]; do
+    sleep 5; psql -qX -c "VACUUM conc" >>"$work/vacuum.log" 2>&1
+    if [ $((SECONDS - start)) -ge $next_report ]; then echo "# sizes after $next_report s: $(sizes)"; next_report=$((next_report + 60)); fi
+  done ) &
 vacuum_loop=$!
 "$pg_bin/pgbench" -n -c 8 -j 2 -T "$seconds" -f "$work/query.sql@6" -f "$work/insert.sql@2" \
   -f "$work/update.sql@1" -f "$work/delete.sql@1" >"$work/pgbench.log" 2>&1
@@ -51,6 +62,8 @@ wait "$vacuum_loop"
 transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/pgbench.log")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/pgbench.log")
 vacuum_errors=$(grep -ciE "error|deadlock" "$work/vacuum.log" 2>/dev/null)
+sql -c "VACUUM conc"
+echo "# sizes at the end, after a VACUUM: $(sizes)"
 echo "# pgbench: ${transactions:-?} transactions in $seconds s, ${failed:-?} failed; ${vacuum_errors:-0} vacuum errors"
 [ "$bench_rc" -eq 0 ] && [ "${failed:-1}" = 0 ] && ! grep -qiE "error|deadlock|aborted" "$work/pgbench.log"
 check $? "8 clients for $seconds s: no error, no deadlock (${transactions:-?} transactions)"
