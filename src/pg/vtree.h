@@ -187,6 +187,12 @@ LeafHeader* leaf_header(Page page);
 char* page_contents(Page page);
 // A new buffer at the end of the relation, exclusively locked.
 Buffer new_buffer(Relation index);
+// Reads and locks (lock_mode) the page at `block` of leaf `leaf`'s chain:
+// ERROR XX001 for a link outside the relation, a cycle (more hops than
+// blocks), a page that is not a leaf page or belongs to another leaf.
+// *nblocks caches the relation's size between calls (0 to look it up).
+Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
+                       BlockNumber* nblocks);
 
 // Encodes a heap TID as a sidecar record tag (and back).
 inline uint64 tid_tag(const ItemPointerData& tid) {

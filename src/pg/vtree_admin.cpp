@@ -108,7 +108,7 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
     IndexFetchTableData* fetch = table_index_fetch_begin(heap);
     TupleTableSlot* slot = table_slot_create(heap, nullptr);
     Snapshot snapshot = GetActiveSnapshot();
-    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    BlockNumber nblocks = 0;
     bool counted = false;
     ItemPointerData* tids = static_cast<ItemPointerData*>(palloc(sizeof(ItemPointerData) * layout.capacity));
     for (std::size_t leaf = 0; leaf < leaves; leaf++) {
@@ -117,15 +117,10 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
         if (block == InvalidBlockNumber) continue;  // split: its children are counted
         BlockNumber hops = 0;
         while (block != InvalidBlockNumber) {
-            if (block == kMetaBlock || block >= nblocks || ++hops > nblocks)
-                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                                errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index),
-                                       block)));
             CHECK_FOR_INTERRUPTS();
-            Buffer buffer = ReadBuffer(index, block);
-            LockBuffer(buffer, BUFFER_LOCK_SHARE);
+            // Inserts and splits may add pages meanwhile: the helper looks the size up again.
+            Buffer buffer = read_chain_page(index, block, static_cast<uint32>(leaf), BUFFER_LOCK_SHARE, &hops, &nblocks);
             Page page = BufferGetPage(buffer);
-            check_page(index, block, page, PageType::Leaf);
             const uint16 count = leaf_header(page)->count;
             const BlockNumber next = page_opaque(page)->next;
             // Copy the TIDs so no index buffer lock is held while reading the heap.

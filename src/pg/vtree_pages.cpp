@@ -106,6 +106,26 @@ void read_meta(Relation index, VtreeMeta* meta) {
                         errhint("Please REINDEX it.")));
 }
 
+Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
+                       BlockNumber* nblocks) {
+    // The size lookup is a system call: redo it only for a block past the last known end.
+    if (block >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
+    if (block == kMetaBlock || block >= *nblocks || ++*hops > *nblocks)
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index), block),
+                        errhint("Please REINDEX it.")));
+    Buffer buffer = ReadBuffer(index, block);
+    LockBuffer(buffer, lock_mode);
+    Page page = BufferGetPage(buffer);
+    check_page(index, block, page, PageType::Leaf);
+    if (page_opaque(page)->leaf != leaf)
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",
+                               RelationGetRelationName(index), page_opaque(page)->leaf, leaf),
+                        errhint("Please REINDEX it.")));
+    return buffer;
+}
+
 Buffer new_buffer(Relation index) {
     // The extension lock keeps two backends from extending at the same time.
     LockRelationForExtension(index, ExclusiveLock);

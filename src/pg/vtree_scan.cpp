@@ -118,7 +118,6 @@ void cleanup_scan(void* arg) {
 void PageLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
     Relation index = s_.index;
     BlockNumber block = s_.tree->leaf_heads[leaf];
-    const BlockNumber limit = std::numeric_limits<BlockNumber>::max();
     BlockNumber hops = 0;
     const uint32 leaf_number = static_cast<uint32>(leaf);
     while (block != InvalidBlockNumber) {
@@ -126,22 +125,8 @@ void PageLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
         Page page = nullptr;
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();
-            // The size lookup is a system call: redo it only for a block past the last known end.
-            if (block >= s_.nblocks) s_.nblocks = RelationGetNumberOfBlocks(index);
-            if (block == kMetaBlock || block >= s_.nblocks || ++hops == limit)
-                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                                errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index),
-                                       block),
-                                errhint("Please REINDEX it.")));
-            buffer = ReadBuffer(index, block);
-            LockBuffer(buffer, BUFFER_LOCK_SHARE);
+            buffer = read_chain_page(index, block, leaf_number, BUFFER_LOCK_SHARE, &hops, &s_.nblocks);
             page = BufferGetPage(buffer);
-            check_page(index, block, page, PageType::Leaf);
-            if (page_opaque(page)->leaf != leaf_number)
-                ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                                errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",
-                                       RelationGetRelationName(index), page_opaque(page)->leaf, leaf_number),
-                                errhint("Please REINDEX it.")));
         });
         BlockNumber next = InvalidBlockNumber;
         try {

@@ -121,6 +121,7 @@ void collect_chain(Relation index, Buffer head, const LeafLayout& layout, uint32
     Page page = BufferGetPage(head);
     Buffer buffer = InvalidBuffer;
     BlockNumber hops = 0;
+    BlockNumber nblocks = 0;
     for (;;) {
         const LeafHeader* h = leaf_header(page);
         const uint8* flags = leaf_flags(page, layout);
@@ -129,20 +130,9 @@ void collect_chain(Relation index, Buffer head, const LeafLayout& layout, uint32
         const BlockNumber next = page_opaque(page)->next;
         if (buffer != InvalidBuffer) UnlockReleaseBuffer(buffer);
         if (next == InvalidBlockNumber) return;
-        if (next == kMetaBlock || next >= RelationGetNumberOfBlocks(index) || ++hops > RelationGetNumberOfBlocks(index))
-            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                            errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index), next),
-                            errhint("Please REINDEX it.")));
         CHECK_FOR_INTERRUPTS();
-        buffer = ReadBuffer(index, next);
-        LockBuffer(buffer, BUFFER_LOCK_SHARE);
+        buffer = read_chain_page(index, next, leaf, BUFFER_LOCK_SHARE, &hops, &nblocks);
         page = BufferGetPage(buffer);
-        check_page(index, next, page, PageType::Leaf);
-        if (page_opaque(page)->leaf != leaf)
-            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                            errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",
-                                   RelationGetRelationName(index), page_opaque(page)->leaf, leaf),
-                            errhint("Please REINDEX it.")));
     }
 }
 

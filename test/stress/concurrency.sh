@@ -49,10 +49,17 @@ sizes() {
           FROM vectordb_index_stats('conc_v')"
 }
 echo "# sizes at the start: $(sizes)"
-( start=$SECONDS; end=$((SECONDS + seconds)); next_report=60
+# Every minute (a third of a short run), read while the clients write: the
+# statistics walk every chain as inserts and splits add pages.
+interval=$(( seconds >= 180 ? 60 : (seconds + 2) / 3 ))
+( start=$SECONDS; end=$((SECONDS + seconds)); next_report=$interval
   while [ $SECONDS -lt "$end" ]; do
     sleep 5; psql -qX -c "VACUUM conc" >>"$work/vacuum.log" 2>&1
-    if [ $((SECONDS - start)) -ge $next_report ]; then echo "# sizes after $next_report s: $(sizes)"; next_report=$((next_report + 60)); fi
+    if [ $((SECONDS - start)) -ge $next_report ]; then
+      report=$(sizes 2>>"$work/sizes.err")
+      echo "# sizes after $next_report s: ${report:-(failed)}"
+      next_report=$((next_report + interval))
+    fi
   done ) &
 vacuum_loop=$!
 "$pg_bin/pgbench" -n -c 8 -j 2 -T "$seconds" -f "$work/query.sql@6" -f "$work/insert.sql@2" \
@@ -68,6 +75,8 @@ echo "# pgbench: ${transactions:-?} transactions in $seconds s, ${failed:-?} fai
 [ "$bench_rc" -eq 0 ] && [ "${failed:-1}" = 0 ] && ! grep -qiE "error|deadlock|aborted" "$work/pgbench.log"
 check $? "8 clients for $seconds s: no error, no deadlock (${transactions:-?} transactions)"
 [ "${vacuum_errors:-0}" = 0 ]; check $? "the periodic VACUUMs ran without error"
+[ ! -s "$work/sizes.err" ]
+check $? "vectordb_index_stats during the run answered every time$( [ -s "$work/sizes.err" ] && echo " ($(head -c 200 "$work/sizes.err" | tr '\n' ' '))")"
 [ "$(sql -c "SELECT vectordb_check('conc_v')" 2>"$work/check.log")" = t ]
 check $? "vectordb_check passes afterwards$( [ -s "$work/check.log" ] && echo " ($(head -c 300 "$work/check.log" | tr '\n' ' '))")"
 
