@@ -118,6 +118,10 @@ struct LeafHeader {
 // must route again, VACUUM and the checks skip the chain. Its pages stay as
 // they were for scans that still use the tree from before the split.
 constexpr uint16 kLeafRetired = 1;
+// A head page's chain has room before its tail (VACUUM removed entries there):
+// inserts fill those holes first, so a chain under updates stays as long as
+// its live entries need.
+constexpr uint16 kLeafHasRoom = 2;
 
 // A heavyweight lock tag (no such block exists) serialising changes of the
 // tree: a split takes it exclusively (and gives up if it cannot at once),

@@ -28,6 +28,40 @@ namespace vectordb {
 namespace pg {
 namespace {
 
+// Puts the entry on the first page before the tail that has room, in one WAL
+// record; false if there is none. The caller holds the head exclusively.
+bool fill_hole(Relation index, Buffer head_buffer, uint32 leaf, const LeafLayout& layout, const uint64_t* code,
+               const CodeFactors& factors, uint64 locator, const ItemPointerData& tid) {
+    const Page head_page = BufferGetPage(head_buffer);
+    const BlockNumber tail = page_opaque(head_page)->tail;
+    auto put = [&](Buffer buffer) {
+        GenericXLogState* xlog = GenericXLogStart(index);
+        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+        LeafHeader* h = leaf_header(page);
+        put_entry(page, layout, h->count, code, factors, locator, tid);
+        h->count++;
+        GenericXLogFinish(xlog);
+    };
+    if (BufferGetBlockNumber(head_buffer) == tail) return false;
+    if (leaf_header(head_page)->count < layout.capacity) {
+        put(head_buffer);
+        return true;
+    }
+    BlockNumber block = page_opaque(head_page)->next;
+    BlockNumber hops = 0, nblocks = 0;
+    while (block != InvalidBlockNumber && block != tail) {
+        Buffer buffer = read_chain_page(index, block, leaf, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks);
+        if (leaf_header(BufferGetPage(buffer))->count < layout.capacity) {
+            put(buffer);
+            UnlockReleaseBuffer(buffer);
+            return true;
+        }
+        block = page_opaque(BufferGetPage(buffer))->next;
+        UnlockReleaseBuffer(buffer);
+    }
+    return false;
+}
+
 // What append_entry did.
 enum class Appended { Retired, InPlace, NewPage };
 
@@ -42,6 +76,17 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
     if (leaf_header(BufferGetPage(head_buffer))->flags & kLeafRetired) {
         UnlockReleaseBuffer(head_buffer);
         return Appended::Retired;
+    }
+    // Holes VACUUM left before the tail come first (the head lock keeps other
+    // inserts and splits out of the chain meanwhile).
+    bool holes_gone = false;
+    if (leaf_header(BufferGetPage(head_buffer))->flags & kLeafHasRoom) {
+        if (fill_hole(index, head_buffer, leaf, layout, code, factors, locator, tid)) {
+            UnlockReleaseBuffer(head_buffer);
+            *tail_count = 0;
+            return Appended::InPlace;
+        }
+        holes_gone = true;
     }
     const BlockNumber tail = page_opaque(BufferGetPage(head_buffer))->tail;
     if (tail == InvalidBlockNumber || tail == kMetaBlock || tail >= RelationGetNumberOfBlocks(index))
@@ -58,6 +103,7 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
     GenericXLogState* xlog = GenericXLogStart(index);
     Page head_page = GenericXLogRegisterBuffer(xlog, head_buffer, 0);
     Page tail_page = tail == head ? head_page : GenericXLogRegisterBuffer(xlog, tail_buffer, 0);
+    if (holes_gone) leaf_header(head_page)->flags &= static_cast<uint16>(~kLeafHasRoom);
     Buffer new_page_buffer = InvalidBuffer;
     LeafHeader* h = leaf_header(tail_page);
     if (h->count < layout.capacity) {

@@ -73,6 +73,23 @@ public:
             ExecDropSingleTupleTableSlot(slot_);
         });
     }
+    // Whether the entry's row counts toward the leaf's size: inserted (even by
+    // a transaction still running) and not deleted by a committed transaction
+    // or by this one. A leaf swollen by rows an UPDATE replaced (VACUUM will
+    // empty their entries) is not one to split; one that concurrent loads are
+    // filling is. (A dirty snapshot: exactly that, bar other running deleters.)
+    bool alive(const ChainEntry& e) {
+        bool found = false;
+        pg_call([&] {
+            ItemPointerData tid = e.tid;
+            bool call_again = false, all_dead = false;
+            SnapshotData dirty;
+            InitDirtySnapshot(dirty);
+            found = table_index_fetch_tuple(fetch_, &tid, &dirty, slot_, &call_again, &all_dead);
+            ExecClearTuple(slot_);
+        });
+        return found;
+    }
     // Copies the entry's vector (dim floats) into out; false if its row is gone.
     bool read(const ChainEntry& e, float* out) {
         const uint32 dim = meta_.dim;
@@ -211,6 +228,14 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
             const std::size_t fit = std::max<std::size_t>(std::size_t{4} * branching, budget / (dim * sizeof(float)));
             const std::size_t stride = (entries.size() + fit - 1) / fit;
             EntryVectors vectors(index, heap, meta);
+            std::size_t alive = 0;
+            for (std::size_t i = 0; i < entries.size() && alive <= static_cast<std::size_t>(meta.max_leaf_size); i++)
+                alive += vectors.alive(entries[i]);
+            if (alive <= static_cast<std::size_t>(meta.max_leaf_size)) {
+                vectors.finish();
+                pg_call([&] { UnlockReleaseBuffer(head); });
+                return;
+            }
             std::vector<float> train;
             std::vector<float> v(dim);
             auto to_nav = [&](float* x) {

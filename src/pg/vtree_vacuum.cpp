@@ -39,6 +39,7 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, BlockNumber hea
                   IndexBulkDeleteCallback callback, void* callback_state, IndexBulkDeleteResult* stats) {
     BlockNumber block = head;
     BlockNumber hops = 0;
+    bool removed = false;
     while (block != InvalidBlockNumber) {
         vacuum_delay_point();
         if (++hops > RelationGetNumberOfBlocks(index))
@@ -70,11 +71,24 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, BlockNumber hea
             }
             lh->dead = 0;
             GenericXLogFinish(xlog);
+            removed = true;
         }
         stats->num_index_tuples += leaf_header(page)->count;
         block = page_opaque(page)->next;
         UnlockReleaseBuffer(buffer);
     }
+    if (!removed) return;
+    // Tell inserts the chain has holes. The head is locked again alone: an
+    // insert holds the head before any other page of the chain.
+    Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, head, RBM_NORMAL, strategy);
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    check_page(index, head, BufferGetPage(buffer), PageType::Leaf);
+    if (!(leaf_header(BufferGetPage(buffer))->flags & (kLeafRetired | kLeafHasRoom))) {
+        GenericXLogState* xlog = GenericXLogStart(index);
+        leaf_header(GenericXLogRegisterBuffer(xlog, buffer, 0))->flags |= kLeafHasRoom;
+        GenericXLogFinish(xlog);
+    }
+    UnlockReleaseBuffer(buffer);
 }
 
 }  // namespace
