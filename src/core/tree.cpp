@@ -209,6 +209,56 @@ int32_t Tree::route(const float* v) const {
     return nodes[node].leaf;
 }
 
+int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
+    const auto score = [&](std::size_t node) {
+        return metric == Metric::InnerProduct ? -inner_product(centroid(node), v, dim)
+                                              : l2_squared_distance(centroid(node), v, dim);
+    };
+    int32_t best_leaf = -1;
+    float best = std::numeric_limits<float>::infinity();
+    std::size_t widest = 1;
+    int depth = 1;
+    for (const TreeNode& n : nodes) {
+        widest = std::max<std::size_t>(widest, static_cast<std::size_t>(n.child_count));
+        depth = std::max(depth, n.depth + 1);
+    }
+    if (leaves.size() <= beam * widest * static_cast<std::size_t>(depth)) {
+        // A beam would look at about as many centroids: look at every leaf.
+        for (std::size_t l = 0; l < leaves.size(); l++) {
+            const std::size_t node = static_cast<std::size_t>(leaves[l].node);
+            if (nodes[node].leaf != static_cast<int32_t>(l)) continue;  // split: no longer a leaf
+            const float s = score(node);
+            if (s < best) {
+                best = s;
+                best_leaf = static_cast<int32_t>(l);
+            }
+        }
+        return best_leaf;
+    }
+    std::vector<std::pair<float, int32_t>> level{{score(0), 0}}, next;
+    while (!level.empty()) {
+        next.clear();
+        for (const auto& [s, n] : level) {
+            const TreeNode& node = nodes[static_cast<std::size_t>(n)];
+            if (node.leaf >= 0) {
+                if (s < best) {
+                    best = s;
+                    best_leaf = node.leaf;
+                }
+                continue;
+            }
+            for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++)
+                next.emplace_back(score(static_cast<std::size_t>(c)), c);
+        }
+        if (next.size() > beam) {
+            std::nth_element(next.begin(), next.begin() + static_cast<long>(beam) - 1, next.end());
+            next.resize(beam);
+        }
+        level.swap(next);
+    }
+    return best_leaf;
+}
+
 Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps) {
     check(params);
     if (data.rows == 0 || data.dim == 0) throw InvalidArgument("cannot build a tree over no vectors");

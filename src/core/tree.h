@@ -35,6 +35,11 @@ struct TreeParams {
     int refine_iterations = 3;  // global Lloyd passes over all leaf centroids after the split
 };
 
+// Beam of nearest_leaf for routing rows after the tree is built (inserts,
+// sampled builds): on 2,000 leaves it agrees with looking at every leaf for
+// 99.5-99.7% of rows (test_kmeans_tree.cpp).
+constexpr std::size_t kRouteBeam = 8;
+
 struct TreeNode {
     int32_t parent;
     int32_t first_child;  // children are nodes[first_child .. first_child + child_count)
@@ -70,6 +75,13 @@ public:
     TreeStats stats() const;
     // Leaf reached by greedy descent: the nearest child centroid at each level.
     int32_t route(const float* v) const;
+    // The leaf whose centroid is nearest v (squared L2; largest inner product
+    // for InnerProduct), found by a beam descent that keeps the `beam` nearest
+    // nodes of each level: O(beam x branching x depth x dim) instead of
+    // O(leaves x dim), and exact when the tree is small enough for the beam to
+    // cost as much as looking at every leaf (then it does). v must be in the
+    // tree's space (unit for cosine).
+    int32_t nearest_leaf(const float* v, std::size_t beam) const;
 };
 
 Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps = {});

@@ -239,9 +239,11 @@ struct SplitChild {
 void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
                const std::vector<SplitChild>& children, uint32 dim);
 
-// Splits `leaf` if it holds more than max_leaf_size live entries and no other
-// split or VACUUM is under way (vtree_split.cpp). May ereport and throw.
-void maybe_split_leaf(Relation index, Relation heap, uint32 leaf);
+// After an insert: splits grown_leaf (-1: none) if it holds more than
+// max_leaf_size live entries, unless another split or a VACUUM pass holds the
+// tree lock; a leaf passed over so is tried again on this backend's next
+// inserts (vtree_split.cpp). May ereport and throw.
+void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf);
 
 // The tree of this index, from the backend's cache or read from its pages.
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).

@@ -392,17 +392,7 @@ struct Assigner {
             for (std::size_t j = 0; j < core.dim; j++) nav[j] = v[j] / norm;
             x = nav.data();
         }
-        std::size_t best = 0;
-        float best_score = 0;
-        for (std::size_t l = 0; l < core.tree.leaves.size(); l++) {
-            const float* c = core.tree.centroid(static_cast<std::size_t>(core.tree.leaves[l].node));
-            const float s = core.metric == Metric::InnerProduct ? -inner_product(c, x, core.dim)
-                                                                : l2_squared_distance(c, x, core.dim);
-            if (l == 0 || s < best_score) {
-                best = l;
-                best_score = s;
-            }
-        }
+        const auto best = static_cast<std::size_t>(core.tree.nearest_leaf(x, kRouteBeam));
         CodeFactors f;
         core.quantizer.encode(x, core.tree.centroid(static_cast<std::size_t>(core.tree.leaves[best].node)), code.data(),
                               &f);

@@ -260,18 +260,10 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
     std::vector<uint64_t> code(tc->quantizer.words());
     for (;;) {
         const Tree& tree = tc->tree;
-        std::size_t leaf = 0;
-        float best = std::numeric_limits<float>::infinity();
-        for (std::size_t l = 0; l < tree.leaves.size(); l++) {
-            if (tc->leaf_heads[l] == InvalidBlockNumber) continue;  // split: its children are leaves now
-            const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
-            const float s = metric == Metric::InnerProduct ? -inner_product(c, nav.data(), meta.dim)
-                                                           : l2_squared_distance(c, nav.data(), meta.dim);
-            if (s < best) {
-                leaf = l;
-                best = s;
-            }
-        }
+        const int32_t found = tree.nearest_leaf(nav.data(), kRouteBeam);
+        if (found < 0 || tc->leaf_heads[static_cast<std::size_t>(found)] == InvalidBlockNumber)
+            throw DataError("vtree tree has no leaf to route a row to");
+        const auto leaf = static_cast<std::size_t>(found);
         CodeFactors factors;
         tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
                              &factors);
@@ -290,7 +282,7 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         // and once when a one-page leaf first passes max_leaf_size.
         const bool grew = appended == Appended::NewPage ||
                           (tail_count == static_cast<uint32>(meta.max_leaf_size) + 1 && layout.capacity > tail_count);
-        if (grew) maybe_split_leaf(index, heap, static_cast<uint32>(leaf));
+        split_grown_leaves(index, heap, grew ? static_cast<int64>(leaf) : -1);
         return;
     }
 }

@@ -28,7 +28,9 @@
 #include "core/kmeans.h"
 #include "core/vector_store.h"
 
+#include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "pg/bus_guard.h"
 #include "pg/pg_call.h"
@@ -327,12 +329,25 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
 
 }  // namespace
 
-void maybe_split_leaf(Relation index, Relation heap, uint32 leaf) {
+void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf) {
+    // Leaves this backend could not look at because the tree lock was taken
+    // (concurrent loads contend for it) are retried on its next inserts, one
+    // per insert, so a leaf is not left oversized until it next grows a page.
+    static std::unordered_map<Oid, std::vector<uint32>> pending;
+    auto found = pending.find(RelationGetRelid(index));
+    if (grown_leaf < 0 && (found == pending.end() || found->second.empty())) return;
+    std::vector<uint32>& todo = pending[RelationGetRelid(index)];
+    const auto grown = static_cast<uint32>(grown_leaf);
+    if (grown_leaf >= 0 && todo.size() < 64 && std::find(todo.begin(), todo.end(), grown) == todo.end())
+        todo.push_back(grown);
+    if (todo.empty()) return;
     bool locked = false;
     pg_call([&] { locked = ConditionalLockPage(index, kTreeLockBlock, ExclusiveLock); });
-    if (!locked) return;  // another split or a VACUUM pass: the leaf is looked at again when it next grows
+    if (!locked) return;
+    const uint32 leaf = todo.front();
+    todo.erase(todo.begin());
     try {
-        split_leaf(index, heap, leaf);
+        split_leaf(index, heap, leaf);  // nothing to do if the leaf was split or shrank meanwhile
     } catch (...) {
         pg_call([&] { UnlockPage(index, kTreeLockBlock, ExclusiveLock); });
         throw;

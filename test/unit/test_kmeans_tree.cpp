@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -292,6 +293,44 @@ TEST(Tree, InvalidParametersThrow) {
     p = small_tree();
     p.max_iterations = 0;
     EXPECT_THROW(build_tree(f.view(), p), InvalidArgument);
+}
+
+// The beam descent finds the nearest leaf centroid almost always, and always
+// when the beam is wide enough to see every leaf.
+TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
+    for (Metric metric : {Metric::L2, Metric::InnerProduct}) {
+        const std::size_t n = 20000, dim = 16;
+        const std::vector<float> data = blobs(n, dim, 50, 4.0f, 12);
+        TreeParams p;
+        p.branching_factor = 8;
+        p.max_leaf_size = 40;
+        p.threads = 2;
+        p.metric = metric;
+        const Tree tree = build_tree(MatrixView{data.data(), n, dim}, p);
+        ASSERT_GT(tree.leaves.size(), 8u * 8u * static_cast<std::size_t>(tree.stats().depth))
+            << "the tree must be large enough for the beam to be used";
+        auto exhaustive = [&](const float* v) {
+            int32_t best = -1;
+            float best_score = std::numeric_limits<float>::infinity();
+            for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+                const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
+                const float s = metric == Metric::InnerProduct ? -inner_product(c, v, dim) : l2_squared_distance(c, v, dim);
+                if (s < best_score) {
+                    best_score = s;
+                    best = static_cast<int32_t>(l);
+                }
+            }
+            return best;
+        };
+        std::size_t agree = 0, checked = 0;
+        for (std::size_t i = 0; i < n; i += 20, checked++) {
+            const float* v = data.data() + i * dim;
+            agree += tree.nearest_leaf(v, 8) == exhaustive(v);
+            ASSERT_EQ(tree.nearest_leaf(v, tree.leaves.size()), exhaustive(v)) << "row " << i;
+        }
+        EXPECT_GE(static_cast<double>(agree) / checked, 0.95)
+            << agree << " of " << checked << " over " << tree.leaves.size() << " leaves, metric " << static_cast<int>(metric);
+    }
 }
 
 }  // namespace
