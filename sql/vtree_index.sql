@@ -177,5 +177,12 @@ SELECT sqlstate_of($$SELECT vectordb_check('items_l2')$$);
 RESET ROLE;
 DROP OWNED BY vtree_reader;
 DROP ROLE vtree_reader;
+-- without SELECT on the table: no statistics (they count its rows), no prewarm
+CREATE ROLE vtree_stranger;
+SET ROLE vtree_stranger;
+SELECT sqlstate_of($$SELECT live_entries FROM vectordb_index_stats('items_l2')$$);
+SELECT sqlstate_of($$SELECT vectordb_prewarm('items_l2')$$);
+RESET ROLE;
+DROP ROLE vtree_stranger;
 
 DROP TABLE items;

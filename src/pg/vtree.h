@@ -282,6 +282,8 @@ bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTable
 Relation open_vtree(Oid oid, LOCKMODE lock);
 // ERROR 42501 unless the current user owns the index or is a superuser.
 void require_owner(Relation index);
+// ERROR 42501 unless the current user may SELECT from the index's table.
+void require_select(Relation index);
 
 // The metric of the index's operator class, from its support function 1.
 Metric index_metric(Relation index);

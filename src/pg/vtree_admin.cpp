@@ -56,6 +56,15 @@ Relation open_vtree(Oid oid, LOCKMODE lock) {
     return index;
 }
 
+// ERROR 42501 unless the current user may SELECT from the index's table: what
+// the statistics and a prewarm reveal or cost is the table's to grant.
+void require_select(Relation index) {
+    const Oid heap = index->rd_index->indrelid;
+    if (pg_class_aclcheck(heap, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("permission denied for table %s", get_rel_name(heap))));
+}
+
 // ERROR 42501 unless the current user owns the index or is a superuser.
 void require_owner(Relation index) {
     if (!pg_class_ownercheck(RelationGetRelid(index), GetUserId()))
@@ -162,6 +171,7 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
     bool may_see_path = false;
     pg_call([&] {
         index = open_vtree(oid, AccessShareLock);
+        require_select(index);
         heap = table_open(index->rd_index->indrelid, AccessShareLock);
         may_see_path = pg_class_ownercheck(oid, GetUserId());
     });
@@ -230,6 +240,7 @@ VECTORDB_FUNCTION(vectordb_prewarm) {
     int64 pages = 0;
     pg_call([&] {
         index = open_vtree(oid, AccessShareLock);
+        require_select(index);
         const BlockNumber n = RelationGetNumberOfBlocks(index);
         for (BlockNumber b = 0; b < n; b++) {
             CHECK_FOR_INTERRUPTS();
@@ -355,8 +366,12 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     SnapshotData snapshot;  // every version VACUUM may not remove yet: entries of open snapshots get records too
     AttrNumber attno = 0;
     pg_call([&] {
+        // Ownership first, from the catalog: a non-owner must not queue for the
+        // lock and hold up writers behind it.
+        if (!pg_class_ownercheck(oid, GetUserId()))
+            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                            errmsg("must be owner of index %s", get_rel_name(oid))));
         index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
-        require_owner(index);
         heap = table_open(index->rd_index->indrelid, AccessShareLock);
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);

@@ -118,6 +118,18 @@ verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
 [ "$verdict" = "f" ] && grep -q "sidecar" "$log"; check $? "vectordb_check reports a deleted sidecar"
 sql -c "SELECT vectordb_rebuild_sidecar('small_v')" >/dev/null
 [ "$(sql -c "SELECT vectordb_check('small_v')")" = "t" ]; check $? "vectordb_check passes after vectordb_rebuild_sidecar"
+# A non-owner's vectordb_rebuild_sidecar is refused before it queues for the
+# index's lock (where it would hold up every writer behind it).
+sql -c "CREATE ROLE vtree_other" -c "GRANT SELECT ON small TO vtree_other" >/dev/null
+psql -qX -c "BEGIN" -c "INSERT INTO small VALUES (99999, '[1,2,3,4]')" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null 2>&1 &
+writer=$!
+sleep 0.5
+state=$(psql -AtqX -c "SET ROLE vtree_other" -c "SET statement_timeout = '1s'" -c "
+  DO \$\$ BEGIN PERFORM vectordb_rebuild_sidecar('small_v'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state %', SQLSTATE; END \$\$" 2>&1 |
+  sed -n 's/.*state \([0-9A-Z]*\).*/\1/p')
+wait $writer
+sql -c "DELETE FROM small WHERE id = 99999" -c "DROP OWNED BY vtree_other" -c "DROP ROLE vtree_other" >/dev/null
+[ "$state" = "42501" ]; check $? "a non-owner's vectordb_rebuild_sidecar is refused at once while a writer holds the index (got $state)"
 
 # --- a hot standby ---------------------------------------------------------------
 sql -c "CREATE TABLE repl AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 24) WHERE i > 0)::vector(24) AS v
