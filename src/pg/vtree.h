@@ -44,6 +44,9 @@ extern "C" {
 }
 
 namespace vectordb {
+
+class VectorStore;  // core/vector_store.h
+
 namespace pg {
 
 constexpr uint32 kVtreeMagic = 0x56545245;  // "VTRE"
@@ -274,9 +277,24 @@ bool vtree_validate(Oid opclass);
 // sees it, copied into out (dim floats); false if no version is visible, or it
 // is NULL or of another dimension. The snapshot must not see versions VACUUM
 // may have removed (MVCC or non-vacuumable, never SnapshotAny).
-// PostgreSQL code only: may ereport (heap_fetch.cpp).
+// PostgreSQL code only: may ereport (entry_vector.cpp).
 bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
                        ItemPointerData tid, uint32 dim, float* out);
+
+// What reading an entry's record gave (entry_vector.cpp).
+enum class RecordRead {
+    Ok,          // the record carries the entry's TID: out holds its vector
+    NoRecord,    // the entry has no record (written while the sidecar was unusable)
+    NoStore,     // mmap storage, and no usable sidecar is open
+    Mismatch,    // past the end, or another row's record (stale, foreign, torn)
+    Truncated,   // the file was cut short while mapped
+    Unreadable,  // the sidecar cannot be read (*error says why)
+};
+// Copies the record at `locator` (dim floats) into out when its tag is tid's.
+// store: the open sidecar for mmap storage (may be null). Calls PostgreSQL
+// through pg_call (may throw PgError) and rethrows bad_alloc.
+RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore* store, uint64 locator,
+                             const ItemPointerData& tid, float* out, BlockNumber* nblocks, std::string* error);
 
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock);

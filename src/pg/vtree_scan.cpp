@@ -14,7 +14,6 @@
 #include "core/search.h"
 #include "core/vector_store.h"
 
-#include "pg/bus_guard.h"
 #include "pg/pg_call.h"
 #include "pg/sidecar.h"
 #include "pg/vector_type.h"
@@ -184,39 +183,26 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
 
 const float* RerankSource::vector(uint32_t id, float* scratch) {
     const ScanEntry& e = s_.entries[id];
-    const VtreeMeta& meta = s_.tree->meta;
-    if (e.locator == kNoLocator) return from_heap(e, scratch);
-    if (meta.storage == static_cast<uint8>(Storage::Pages)) {
-        uint64 tag = 0;
-        bool ok = false;
-        pg_call([&] { ok = read_vector_record(s_.index, e.locator, meta.dim, &tag, scratch, &s_.nblocks); });
-        if (ok && tag == tid_tag(e.tid)) return scratch;
-        s_.warn("a vector page record does not match its entry");
-        return from_heap(e, scratch);
-    }
-    if (s_.store == nullptr) {
-        s_.warn(s_.store_problem);
-        return from_heap(e, scratch);
-    }
-    try {
-        if (e.locator >= s_.store->size()) s_.store->refresh();  // appended by another backend since we mapped it
-        if (e.locator < s_.store->size()) {
-            // Copy under a SIGBUS guard: the file may have been cut short since it was mapped.
-            const float* mapped = s_.store->vector(e.locator);
-            uint64 tag = 0;
-            const std::size_t bytes = std::size_t{meta.dim} * sizeof(float);
-            if (!copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof(uint64)) ||
-                !copy_guarded(scratch, mapped, bytes)) {
-                s_.warn("the sidecar was truncated while mapped");
-                return from_heap(e, scratch);
-            }
-            if (tag == tid_tag(e.tid)) return scratch;
-        }
-        s_.warn("a sidecar record does not match its index entry");
-    } catch (const std::bad_alloc&) {
-        throw;
-    } catch (const std::exception& ex) {
-        s_.warn(std::string("the sidecar cannot be read: ") + ex.what());
+    std::string error;
+    switch (read_entry_record(s_.index, s_.tree->meta, s_.store, e.locator, e.tid, scratch, &s_.nblocks, &error)) {
+        case RecordRead::Ok:
+            return scratch;
+        case RecordRead::NoRecord:
+            break;
+        case RecordRead::NoStore:
+            s_.warn(s_.store_problem);
+            break;
+        case RecordRead::Mismatch:
+            s_.warn(s_.tree->meta.storage == static_cast<uint8>(Storage::Pages)
+                        ? "a vector page record does not match its entry"
+                        : "a sidecar record does not match its index entry");
+            break;
+        case RecordRead::Truncated:
+            s_.warn("the sidecar was truncated while mapped");
+            break;
+        case RecordRead::Unreadable:
+            s_.warn("the sidecar cannot be read: " + error);
+            break;
     }
     return from_heap(e, scratch);
 }

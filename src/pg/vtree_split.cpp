@@ -32,7 +32,6 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "pg/bus_guard.h"
 #include "pg/pg_call.h"
 #include "pg/sidecar.h"
 #include "pg/vtree.h"
@@ -94,32 +93,12 @@ public:
     }
     // Copies the entry's vector (dim floats) into out; false if its row is gone.
     bool read(const ChainEntry& e, float* out) {
-        const uint32 dim = meta_.dim;
-        if (e.locator != kNoLocator) {
-            if (meta_.storage == static_cast<uint8>(Storage::Pages)) {
-                uint64 tag = 0;
-                bool ok = false;
-                pg_call([&] { ok = read_vector_record(index_, e.locator, dim, &tag, out, &nblocks_); });
-                if (ok && tag == tid_tag(e.tid)) return true;
-            } else if (store_ != nullptr) {
-                try {
-                    if (e.locator >= store_->size()) store_->refresh();
-                    if (e.locator < store_->size()) {
-                        const float* mapped = store_->vector(e.locator);
-                        uint64 tag = 0;
-                        if (copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof tag) &&
-                            copy_guarded(out, mapped, std::size_t{dim} * sizeof(float)) && tag == tid_tag(e.tid))
-                            return true;
-                    }
-                } catch (const std::bad_alloc&) {
-                    throw;
-                } catch (const std::exception&) {
-                    store_ = nullptr;  // unreadable: the table has every vector
-                }
-            }
-        }
+        std::string error;
+        const RecordRead r = read_entry_record(index_, meta_, store_, e.locator, e.tid, out, &nblocks_, &error);
+        if (r == RecordRead::Ok) return true;
+        if (r == RecordRead::Unreadable) store_ = nullptr;  // the table has every vector
         bool found = false;
-        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, dim, out); });
+        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, meta_.dim, out); });
         return found;
     }
 

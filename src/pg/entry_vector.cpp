@@ -1,0 +1,79 @@
+// Where an index entry's full vector comes from: its record (a sidecar slot or
+// a place in the vector pages), which must carry the entry's TID as its tag,
+// or else the table, the truth every record is checked against.
+//
+// An index entry holds the TID of a HOT chain's root. Once VACUUM has pruned
+// the chain that line pointer is a redirect, which fetching by row version
+// cannot follow; the index-fetch API does. Every member of a HOT chain holds
+// the same vector (an UPDATE that changes it is not HOT), so any member the
+// snapshot accepts will do. The snapshot must never accept a version VACUUM
+// may already have removed (SnapshotAny would): its TOASTed vector can be gone.
+#include "core/vector_store.h"
+
+#include "pg/bus_guard.h"
+#include "pg/pg_call.h"
+#include "pg/vtree.h"
+#include "pg/vector_type.h"
+
+#include <cstring>
+
+extern "C" {
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "utils/snapmgr.h"
+}
+
+namespace vectordb {
+namespace pg {
+
+RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore* store, uint64 locator,
+                             const ItemPointerData& tid, float* out, BlockNumber* nblocks, std::string* error) {
+    if (locator == kNoLocator) return RecordRead::NoRecord;
+    const uint32 dim = meta.dim;
+    if (meta.storage == static_cast<uint8>(Storage::Pages)) {
+        uint64 tag = 0;
+        bool ok = false;
+        pg_call([&] { ok = read_vector_record(index, locator, dim, &tag, out, nblocks); });
+        return ok && tag == tid_tag(tid) ? RecordRead::Ok : RecordRead::Mismatch;
+    }
+    if (store == nullptr) return RecordRead::NoStore;
+    try {
+        if (locator >= store->size()) store->refresh();  // appended by another backend since it was mapped
+        if (locator >= store->size()) return RecordRead::Mismatch;
+        // Copy under a SIGBUS guard: the file may have been cut short since it was mapped.
+        const float* mapped = store->vector(locator);
+        uint64 tag = 0;
+        if (!copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof(uint64)) ||
+            !copy_guarded(out, mapped, std::size_t{dim} * sizeof(float)))
+            return RecordRead::Truncated;
+        return tag == tid_tag(tid) ? RecordRead::Ok : RecordRead::Mismatch;
+    } catch (const std::bad_alloc&) {
+        throw;
+    } catch (const std::exception& e) {
+        *error = e.what();
+        return RecordRead::Unreadable;
+    }
+}
+
+bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
+                       ItemPointerData tid, uint32 dim, float* out) {
+    bool call_again = false;
+    bool all_dead = false;
+    if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead)) return false;
+    bool isnull = false;
+    const Datum d = slot_getattr(slot, attno, &isnull);
+    bool ok = false;
+    if (!isnull) {
+        Vector* v = datum_get_vector(d);
+        if (static_cast<uint32>(v->dim) == dim) {
+            std::memcpy(out, v->x, std::size_t{dim} * sizeof(float));
+            ok = true;
+        }
+        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
+    }
+    ExecClearTuple(slot);
+    return ok;
+}
+
+}  // namespace pg
+}  // namespace vectordb
