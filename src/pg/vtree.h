@@ -197,9 +197,10 @@ Buffer new_buffer(Relation index);
 // Reads and locks (lock_mode) the page at `block` of leaf `leaf`'s chain:
 // ERROR XX001 for a link outside the relation, a cycle (more hops than
 // blocks), a page that is not a leaf page or belongs to another leaf.
-// *nblocks caches the relation's size between calls (0 to look it up).
+// *nblocks caches the relation's size between calls (0 to look it up);
+// strategy: a buffer ring (VACUUM's), or null.
 Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
-                       BlockNumber* nblocks);
+                       BlockNumber* nblocks, BufferAccessStrategy strategy = nullptr);
 
 // Encodes a heap TID as a sidecar record tag (and back).
 inline uint64 tid_tag(const ItemPointerData& tid) {

@@ -107,14 +107,14 @@ void read_meta(Relation index, VtreeMeta* meta) {
 }
 
 Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
-                       BlockNumber* nblocks) {
+                       BlockNumber* nblocks, BufferAccessStrategy strategy) {
     // The size lookup is a system call: redo it only for a block past the last known end.
     if (block >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
     if (block == kMetaBlock || block >= *nblocks || ++*hops > *nblocks)
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                         errmsg("index \"%s\" has a bad leaf link to block %u", RelationGetRelationName(index), block),
                         errhint("Please REINDEX it.")));
-    Buffer buffer = ReadBuffer(index, block);
+    Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
     LockBuffer(buffer, lock_mode);
     Page page = BufferGetPage(buffer);
     check_page(index, block, page, PageType::Leaf);

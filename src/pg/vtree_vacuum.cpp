@@ -34,20 +34,16 @@ void move_entry(Page page, const LeafLayout& l, uint32 from, uint32 to) {
     leaf_flags(page, l)[to] = leaf_flags(page, l)[from];
 }
 
-// Walks one leaf chain, removing entries the callback reports dead (PostgreSQL code only).
-void vacuum_chain(Relation index, BufferAccessStrategy strategy, BlockNumber head, const LeafLayout& layout,
-                  IndexBulkDeleteCallback callback, void* callback_state, IndexBulkDeleteResult* stats) {
+// Walks leaf `leaf`'s chain, removing entries the callback reports dead (PostgreSQL code only).
+void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, BlockNumber head,
+                  const LeafLayout& layout, IndexBulkDeleteCallback callback, void* callback_state,
+                  IndexBulkDeleteResult* stats) {
     BlockNumber block = head;
-    BlockNumber hops = 0;
+    BlockNumber hops = 0, nblocks = 0;
     bool removed = false;
     while (block != InvalidBlockNumber) {
         vacuum_delay_point();
-        if (++hops > RelationGetNumberOfBlocks(index))
-            ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                            errmsg("index \"%s\" has a cycle in a leaf chain", RelationGetRelationName(index))));
-        Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);  // VACUUM's own ring
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        check_page(index, block, BufferGetPage(buffer), PageType::Leaf);
+        Buffer buffer = read_chain_page(index, block, leaf, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks, strategy);
         Page page = BufferGetPage(buffer);
         // Look first, so that a page with nothing to remove writes no WAL.
         bool any = false;
@@ -105,9 +101,11 @@ IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteRe
         std::shared_ptr<const TreeCache> tc = load_tree(index);
         const LeafLayout layout = leaf_layout(tc->meta.words);
         result->num_index_tuples = 0;
-        for (BlockNumber head : tc->leaf_heads)
-            if (head != InvalidBlockNumber)  // a split leaf: its entries are in its children
-                pg_call([&] { vacuum_chain(index, info->strategy, head, layout, callback, callback_state, result); });
+        for (uint32 leaf = 0; leaf < tc->leaf_heads.size(); leaf++) {
+            const BlockNumber head = tc->leaf_heads[leaf];
+            if (head == InvalidBlockNumber) continue;  // a split leaf: its entries are in its children
+            pg_call([&] { vacuum_chain(index, info->strategy, leaf, head, layout, callback, callback_state, result); });
+        }
     });
     UnlockPage(index, kTreeLockBlock, ShareLock);
     return stats;
@@ -123,11 +121,14 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
         guarded([&] {
             std::shared_ptr<const TreeCache> tc = load_tree(index);
             const LeafLayout layout = leaf_layout(tc->meta.words);
-            for (BlockNumber head : tc->leaf_heads)
-                if (head != InvalidBlockNumber) pg_call([&] {
-                    vacuum_chain(index, info->strategy, head, layout, [](ItemPointer, void*) { return false; }, nullptr,
-                                 result);
+            for (uint32 leaf = 0; leaf < tc->leaf_heads.size(); leaf++) {
+                const BlockNumber head = tc->leaf_heads[leaf];
+                if (head == InvalidBlockNumber) continue;
+                pg_call([&] {
+                    vacuum_chain(index, info->strategy, leaf, head, layout, [](ItemPointer, void*) { return false; },
+                                 nullptr, result);
                 });
+            }
         });
     }
     stats->num_pages = RelationGetNumberOfBlocks(index);
