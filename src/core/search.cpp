@@ -57,7 +57,6 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
-    bounds_trusted_ = quantizer_.has_bounds();
     if (!tree_.nodes.empty()) frontier_.push({node_score(0), 0});
 }
 
@@ -161,7 +160,7 @@ const Searcher::Candidate* Searcher::peek_candidate() {
         auto first = pool_.begin() + static_cast<long>(cursor_);
         auto middle = first + static_cast<long>(batch);
         const auto by_rank = [this](const Candidate& a, const Candidate& b) {
-            if (bounds_trusted_) return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
+            if (quantizer_.has_bounds()) return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
             return a.score < b.score || (a.score == b.score && a.id < b.id);
         };
         std::nth_element(first, middle - 1, pool_.end(), by_rank);
@@ -196,7 +195,7 @@ void Searcher::rerank(const Candidate& c) {
 
 bool Searcher::certified(float score) const {
     // Without bounds (hamming) only an exhausted candidate list certifies.
-    return bounds_trusted_ && score <= remaining_min_bound();
+    return quantizer_.has_bounds() && score <= remaining_min_bound();
 }
 
 void Searcher::grant_round() {

@@ -154,7 +154,6 @@ private:
 
     std::size_t probe_target_;
     std::size_t rerank_budget_;
-    bool bounds_trusted_ = false;
     SearchStats stats_;
 };
 
