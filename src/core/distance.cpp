@@ -273,6 +273,13 @@ float l1_distance(const float* a, const float* b, std::size_t n) { return active
 
 float squared_norm(const float* a, std::size_t n) { return active().squared_norm(a, n); }
 
+float normalize(float* v, std::size_t n) {
+    const float norm = std::sqrt(squared_norm(v, n));
+    if (norm > 0.0f)
+        for (std::size_t j = 0; j < n; j++) v[j] /= norm;
+    return norm;
+}
+
 void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
                    float* norm_b_sq) {
     active().dot_and_norms(a, b, n, dot, norm_a_sq, norm_b_sq);

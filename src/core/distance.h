@@ -23,6 +23,8 @@ float inner_product(const float* a, const float* b, std::size_t n);
 float l1_distance(const float* a, const float* b, std::size_t n);
 // sum a[i]^2
 float squared_norm(const float* a, std::size_t n);
+// Scales v to unit length (a zero vector stays as it is); returns its former length.
+float normalize(float* v, std::size_t n);
 // One pass computing sum a*b, sum a*a and sum b*b (what cosine needs).
 void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
                    float* norm_b_sq);

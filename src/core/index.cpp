@@ -12,12 +12,7 @@ namespace vectordb {
 
 std::vector<float> normalized_copy(const MatrixView& data) {
     std::vector<float> out(data.data, data.data + data.rows * data.dim);
-    for (std::size_t i = 0; i < data.rows; i++) {
-        float* v = out.data() + i * data.dim;
-        const float norm = std::sqrt(squared_norm(v, data.dim));
-        if (norm > 0.0f)
-            for (std::size_t j = 0; j < data.dim; j++) v[j] /= norm;
-    }
+    for (std::size_t i = 0; i < data.rows; i++) normalize(out.data() + i * data.dim, data.dim);
     return out;
 }
 

@@ -44,11 +44,7 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     if (params.rerank_factor == 0) throw InvalidArgument("rerank_factor must be at least 1");
     nav_query_ = query_;
     query_norm_ = std::sqrt(squared_norm(query, index.dim));
-    if (index.metric == Metric::Cosine) {
-        const float norm = std::sqrt(squared_norm(query, index.dim));
-        if (norm > 0.0f)
-            for (float& x : nav_query_) x /= norm;
-    }
+    if (index.metric == Metric::Cosine) normalize(nav_query_.data(), index.dim);
     if (quantizer_.kind() == QuantizerKind::RaBitQ) {
         rotated_query_.resize(quantizer_.rotated_dim());
         quantizer_.rotate(nav_query_.data(), rotated_query_.data());

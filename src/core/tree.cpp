@@ -34,10 +34,7 @@ void check(const TreeParams& p) {
 }
 
 void normalize_if_spherical(float* v, std::size_t dim, Metric metric) {
-    if (metric == Metric::L2) return;
-    const float n = std::sqrt(squared_norm(v, dim));
-    if (n > 0.0f)
-        for (std::size_t j = 0; j < dim; j++) v[j] /= n;
+    if (metric != Metric::L2) normalize(v, dim);
 }
 
 // Mean (normalised for spherical metrics) of the given rows. Rows are summed

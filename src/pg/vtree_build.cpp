@@ -387,9 +387,9 @@ struct Assigner {
 
     void assign(const float* v, const ItemPointerData& tid) {
         const float* x = v;
-        if (core.metric == Metric::Cosine) {
-            const float norm = std::sqrt(squared_norm(v, core.dim));
-            for (std::size_t j = 0; j < core.dim; j++) nav[j] = v[j] / norm;
+        if (core.metric == Metric::Cosine) {  // zero vectors were left out when loading
+            std::copy(v, v + core.dim, nav.begin());
+            normalize(nav.data(), core.dim);
             x = nav.data();
         }
         const auto best = static_cast<std::size_t>(core.tree.nearest_leaf(x, kRouteBeam));

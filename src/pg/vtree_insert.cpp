@@ -221,11 +221,8 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         });
     const auto metric = static_cast<Metric>(meta.metric);
     std::vector<float> nav(v->x, v->x + dim);
-    if (metric == Metric::Cosine) {
-        const float norm = std::sqrt(squared_norm(v->x, meta.dim));
-        if (norm == 0.0f) return;  // zero vectors have no direction: not indexed under cosine
-        for (float& x : nav) x /= norm;
-    }
+    // Zero vectors have no direction: not indexed under cosine.
+    if (metric == Metric::Cosine && normalize(nav.data(), meta.dim) == 0.0f) return;
     const ItemPointerData tid = *heap_tid;
     uint64 locator = kNoLocator;
     if (meta.storage == static_cast<uint8>(Storage::Pages)) {

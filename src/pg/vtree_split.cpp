@@ -220,10 +220,7 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
             std::vector<float> train;
             std::vector<float> v(dim);
             auto to_nav = [&](float* x) {
-                if (metric != Metric::Cosine) return;
-                const float norm = std::sqrt(squared_norm(x, dim));
-                if (norm > 0.0f)
-                    for (std::size_t j = 0; j < dim; j++) x[j] /= norm;
+                if (metric == Metric::Cosine) normalize(x, dim);
             };
             std::vector<ChainEntry> live;
             live.reserve(entries.size());
@@ -247,7 +244,6 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
                 const KMeansResult km = kmeans(MatrixView{train.data(), rows, dim}, kp);
                 train = std::vector<float>();
                 // Route every live entry to its nearest centroid and code it there.
-                std::vector<uint32_t> child_of(live.size());
                 std::vector<std::vector<std::size_t>> members(static_cast<std::size_t>(kp.k));
                 std::vector<float> radius(static_cast<std::size_t>(kp.k), 0.0f);
                 std::vector<std::vector<uint64_t>> codes(static_cast<std::size_t>(kp.k));
