@@ -250,43 +250,26 @@ void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_ra
     check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
     const VtreeMeta* m = page_meta(BufferGetPage(meta_buffer));
     const bool empty = m->log_head == 0 || m->log_head == InvalidBlockNumber;
-    BlockNumber head = empty ? InvalidBlockNumber : m->log_head;
     // Write from where the valid bytes end (a split that failed after writing
-    // may have left bytes past it: they are overwritten).
+    // may have left bytes past it: they are overwritten). Each page is one WAL
+    // record, linked to the next before that one is written; a full last page
+    // only gets its link.
     Buffer current = InvalidBuffer;
-    bool current_new = false;
+    bool current_new = empty;
     uint32 used = 0;
-    if (!empty && m->log_tail_used < kPageContentSize) {
+    if (empty) {
+        current = new_buffer(index);
+    } else {
         current = ReadBuffer(index, m->log_tail);
         LockBuffer(current, BUFFER_LOCK_EXCLUSIVE);
         check_page(index, m->log_tail, BufferGetPage(current), PageType::TreeLog);
         used = m->log_tail_used;
     }
-    Buffer full_tail = InvalidBuffer;  // a full last page that must link to the first new one
-    if (!empty && current == InvalidBuffer) {
-        full_tail = ReadBuffer(index, m->log_tail);
-        LockBuffer(full_tail, BUFFER_LOCK_EXCLUSIVE);
-        check_page(index, m->log_tail, BufferGetPage(full_tail), PageType::TreeLog);
-    }
+    const BlockNumber head = empty ? BufferGetBlockNumber(current) : m->log_head;
     std::size_t done = 0;
-    while (done < record.size()) {
-        if (current == InvalidBuffer) {
-            current = new_buffer(index);
-            current_new = true;
-            used = 0;
-            const BlockNumber block = BufferGetBlockNumber(current);
-            if (head == InvalidBlockNumber) head = block;
-            if (full_tail != InvalidBuffer) {
-                GenericXLogState* x = GenericXLogStart(index);
-                page_opaque(GenericXLogRegisterBuffer(x, full_tail, 0))->next = block;
-                GenericXLogFinish(x);
-                UnlockReleaseBuffer(full_tail);
-                full_tail = InvalidBuffer;
-            }
-        }
+    for (;;) {
         const std::size_t take = std::min<std::size_t>(kPageContentSize - used, record.size() - done);
-        Buffer next_buffer = InvalidBuffer;
-        if (done + take < record.size()) next_buffer = new_buffer(index);
+        const Buffer next_buffer = done + take < record.size() ? new_buffer(index) : InvalidBuffer;
         GenericXLogState* x = GenericXLogStart(index);
         Page page = GenericXLogRegisterBuffer(x, current, current_new ? GENERIC_XLOG_FULL_IMAGE : 0);
         if (current_new) init_page(page, PageType::TreeLog);
@@ -295,12 +278,11 @@ void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_ra
         GenericXLogFinish(x);
         done += take;
         used += static_cast<uint32>(take);
-        if (next_buffer != InvalidBuffer) {
-            UnlockReleaseBuffer(current);
-            current = next_buffer;
-            current_new = true;
-            used = 0;
-        }
+        if (next_buffer == InvalidBuffer) break;
+        UnlockReleaseBuffer(current);
+        current = next_buffer;
+        current_new = true;
+        used = 0;
     }
     // The switch: the new bytes become part of the log, and the leaf retires.
     GenericXLogState* x = GenericXLogStart(index);
