@@ -19,6 +19,19 @@ sql -c "CREATE EXTENSION vectordb"
 # Distances of an index scan and of an exact scan of the same query, one per line.
 index_distances() { sql -c "SET enable_seqscan = off" -c "SET vtree.probes = ${2:-8}" -c "$1"; }
 exact_distances() { sql -c "SET enable_indexscan = off" -c "SET enable_bitmapscan = off" -c "$1"; }
+# exhaustive_mismatches TABLE PROBES "OPS" "QUERY_IDS": how many of the
+# queries (each op, each row's own vector as the query, LIMIT 20) give other
+# distances through the index at PROBES than an exact scan.
+exhaustive_mismatches() {
+  local n=0 op q query
+  for op in $3; do
+    for q in $4; do
+      query="SELECT round((v $op (SELECT v FROM $1 WHERE id = $q))::numeric, 6) FROM $1 ORDER BY v $op (SELECT v FROM $1 WHERE id = $q) LIMIT 20"
+      [ "$(index_distances "$query" "$2")" = "$(exact_distances "$query")" ] || n=$((n + 1))
+    done
+  done
+  echo "$n"
+}
 # Lines of $1 that are smaller than the line before them.
 out_of_order() { awk 'NR > 1 && $1 + 1e-6 < prev { n++ } { prev = $1 } END { print n + 0 }' <<<"$1"; }
 
@@ -53,13 +66,7 @@ for c in $(seq 0 9); do
 done
 wait
 sql -c "ANALYZE early"
-mismatches=0
-for op in '<->' '<=>'; do
-  for q in 5 500 50000; do
-    query="SELECT round((v $op (SELECT v FROM early WHERE id = $q))::numeric, 6) FROM early ORDER BY v $op (SELECT v FROM early WHERE id = $q) LIMIT 20"
-    [ "$(index_distances "$query" 100000)" = "$(exact_distances "$query")" ] || mismatches=$((mismatches + 1))
-  done
-done
+mismatches=$(exhaustive_mismatches early 100000 '<-> <=>' '5 500 50000')
 [ "$(sql -c "SELECT count(*) FROM early")" = 100000 ] && [ "$mismatches" = 0 ]
 check $? "index built on an empty table, 100,000 rows from 10 clients: every leaf probed is exact for <-> and <=> ($mismatches of 6 differ)"
 
@@ -67,13 +74,7 @@ check $? "index built on an empty table, 100,000 rows from 10 clients: every lea
 sql -c "SELECT setseed(0.3)" -c "CREATE TABLE low (id int PRIMARY KEY, v vector(3))" \
     -c "INSERT INTO low SELECT i, ARRAY[random(), random(), random()]::vector FROM generate_series(1, 100000) i" \
     -c "CREATE INDEX ON low USING vtree (v)" -c "CREATE INDEX ON low USING vtree (v vector_ip_ops)" -c "ANALYZE low" >/dev/null
-mismatches=0
-for op in '<->' '<#>'; do
-  for q in 3 33333 99999; do
-    query="SELECT round((v $op (SELECT v FROM low WHERE id = $q))::numeric, 6) FROM low ORDER BY v $op (SELECT v FROM low WHERE id = $q) LIMIT 20"
-    [ "$(index_distances "$query" 32768)" = "$(exact_distances "$query")" ] || mismatches=$((mismatches + 1))
-  done
-done
+mismatches=$(exhaustive_mismatches low 32768 '<-> <#>' '3 33333 99999')
 [ "$mismatches" = 0 ]; check $? "3 dimensions, every leaf probed: exact for <-> and <#> ($mismatches of 6 differ)"
 
 # 4. HOT chains: updates of another column, VACUUM prunes them into redirects,

@@ -61,14 +61,19 @@ struct Fixture {
     MatrixView view() const { return {data.data(), n, dim}; }
 };
 
-CoreIndex build(const Fixture& f, Metric metric, QuantizerKind kind, int leaf = 100) {
+// An index over `data` (rows of dim floats): branching 4, leaves of at most `leaf`.
+CoreIndex build(const MatrixView& data, Metric metric, QuantizerKind kind, int leaf = 100) {
     IndexParams p;
     p.tree.branching_factor = 4;
     p.tree.max_leaf_size = leaf;
     p.tree.metric = metric;
     p.tree.threads = 2;
     p.quantizer = kind;
-    return CoreIndex::build(f.view(), p);
+    return CoreIndex::build(data, p);
+}
+
+CoreIndex build(const Fixture& f, Metric metric, QuantizerKind kind, int leaf = 100) {
+    return build(f.view(), metric, kind, leaf);
 }
 
 class SearchAllMetrics : public ::testing::TestWithParam<std::tuple<Metric, QuantizerKind>> {};
@@ -130,11 +135,7 @@ TEST(Search, RabitqBoundsSaveReranks) {
     const std::size_t n = 3000, dim = 256;
     const std::vector<float> data = clustered(n, dim, 20, 3);
     const std::vector<float> queries = clustered(30, dim, 20, 3);
-    IndexParams p;
-    p.tree.branching_factor = 4;
-    p.tree.max_leaf_size = 100;
-    p.tree.threads = 2;
-    const CoreIndex index = CoreIndex::build(MatrixView{data.data(), n, dim}, p);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, Metric::L2, QuantizerKind::RaBitQ);
     MatrixSource source(MatrixView{data.data(), n, dim});
     SearchParams sp;
     sp.k = 10;
@@ -157,13 +158,7 @@ void expect_distance_order(Metric metric, QuantizerKind kind, std::size_t dim, s
     const std::size_t n = 3000;
     const std::vector<float> data = clustered(n, dim, 20, 5);
     const std::vector<float> queries = clustered(20, dim, 20, 5);
-    IndexParams p;
-    p.tree.branching_factor = 4;
-    p.tree.max_leaf_size = 100;
-    p.tree.metric = metric;
-    p.tree.threads = 2;
-    p.quantizer = kind;
-    const CoreIndex index = CoreIndex::build(MatrixView{data.data(), n, dim}, p);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, metric, kind);
     MatrixSource source(MatrixView{data.data(), n, dim});
     SearchParams sp;
     sp.k = 10;
@@ -195,12 +190,7 @@ TEST(Search, EveryLeafProbedIsExactAtAnyRerankFactor) {
             const std::size_t n = 2000;
             const std::vector<float> data = clustered(n, dim, 10, 9);
             const std::vector<float> queries = clustered(10, dim, 10, 9);
-            IndexParams p;
-            p.tree.branching_factor = 4;
-            p.tree.max_leaf_size = 50;
-            p.tree.metric = metric;
-            p.tree.threads = 2;
-            const CoreIndex index = CoreIndex::build(MatrixView{data.data(), n, dim}, p);
+            const CoreIndex index = build(MatrixView{data.data(), n, dim}, metric, QuantizerKind::RaBitQ, 50);
             MatrixSource source(MatrixView{data.data(), n, dim});
             SearchParams sp;
             sp.k = 20;
