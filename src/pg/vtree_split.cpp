@@ -183,12 +183,114 @@ BlockNumber write_chain(Relation index, const LeafLayout& layout, uint32 leaf, c
 
 float euclid(const float* a, const float* b, std::size_t dim) { return std::sqrt(l2_squared_distance(a, b, dim)); }
 
-// The split itself, under the tree lock (see the top of the file).
+// One child of a planned split: its centroid and radius, and its entries
+// with their codes against that centroid.
+struct ChildPlan {
+    const float* centroid = nullptr;  // into the k-means result
+    float radius = 0;
+    std::vector<ChainEntry> entries;
+    std::vector<uint64_t> codes;  // words per entry
+    std::vector<CodeFactors> factors;
+};
+
+// Steps 3 and 4 (see the top of the file): k-means over the entries' vectors
+// and every entry routed and coded. Empty when there is nothing to split: too
+// few live rows, or fewer than two non-empty clusters.
+std::vector<ChildPlan> plan_children(const TreeCache& tc, uint32 leaf, const std::vector<ChainEntry>& entries,
+                                     EntryVectors& vectors, KMeansResult* km) {
+    const VtreeMeta& meta = tc.meta;
+    const auto max_live = static_cast<std::size_t>(meta.max_leaf_size);
+    std::size_t alive = 0;
+    for (std::size_t i = 0; i < entries.size() && alive <= max_live; i++) alive += vectors.alive(entries[i]);
+    if (alive <= max_live) return {};
+
+    const Metric metric = static_cast<Metric>(meta.metric);
+    const std::size_t dim = meta.dim;
+    const int branching = meta.branching_factor;
+    // The rows k-means trains on: all of them when they fit maintenance_work_mem.
+    const std::size_t budget = static_cast<std::size_t>(maintenance_work_mem) * 1024;
+    const std::size_t fit = std::max<std::size_t>(std::size_t{4} * branching, budget / (dim * sizeof(float)));
+    const std::size_t stride = (entries.size() + fit - 1) / fit;
+    std::vector<float> train;
+    std::vector<float> v(dim);
+    auto to_nav = [&](float* x) {
+        if (metric == Metric::Cosine) normalize(x, dim);
+    };
+    std::vector<ChainEntry> live;
+    live.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); i++) {
+        if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        if (!vectors.read(entries[i], v.data())) continue;  // the row is gone for good: drop its entry
+        live.push_back(entries[i]);
+        if (i % stride != 0) continue;
+        to_nav(v.data());
+        train.insert(train.end(), v.begin(), v.end());
+    }
+    const std::size_t rows = train.size() / dim;
+    KMeansParams kp;
+    kp.k = static_cast<int>(std::min<std::size_t>(branching, rows / 2));
+    kp.max_iterations = meta.max_iterations;
+    kp.seed = meta.seed ^ (uint64{leaf} * 0x9E3779B97F4A7C15ull) ^ meta.tree_version;
+    kp.threads = 1;  // an ordinary backend: no thread pool for one leaf
+    kp.metric = metric;
+    if (kp.k < 2) return {};
+    *km = kmeans(MatrixView{train.data(), rows, dim}, kp);
+    train = std::vector<float>();
+
+    // Route every live entry to its nearest centroid and code it there.
+    std::vector<ChildPlan> plans(static_cast<std::size_t>(kp.k));
+    for (std::size_t c = 0; c < plans.size(); c++) plans[c].centroid = km->centroids.data() + c * dim;
+    std::vector<uint64_t> code(meta.words);
+    for (std::size_t i = 0; i < live.size(); i++) {
+        if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        if (!vectors.read(live[i], v.data())) continue;
+        to_nav(v.data());
+        ChildPlan& child = plans[nearest_centroid(km->centroids.data(), plans.size(), dim, v.data(), metric)];
+        CodeFactors f;
+        tc.quantizer.encode(v.data(), child.centroid, code.data(), &f);
+        child.entries.push_back(live[i]);
+        child.codes.insert(child.codes.end(), code.begin(), code.end());
+        child.factors.push_back(f);
+        child.radius = std::max(child.radius, euclid(child.centroid, v.data(), dim));
+    }
+    plans.erase(std::remove_if(plans.begin(), plans.end(), [](const ChildPlan& c) { return c.entries.empty(); }),
+                plans.end());
+    if (plans.size() < 2) return {};
+    return plans;
+}
+
+// Step 5: the children's chains, then the tree log record and the switch.
+void write_split(Relation index, const TreeCache& tc, uint32 leaf, Buffer head, const std::vector<ChildPlan>& plans,
+                 std::size_t entries) {
+    const std::size_t dim = tc.meta.dim;
+    const LeafLayout layout = leaf_layout(tc.meta.words);
+    const uint32 first_leaf = static_cast<uint32>(tc.tree.leaves.size());
+    const float* parent_centroid = tc.tree.centroid(static_cast<std::size_t>(tc.tree.leaves[leaf].node));
+    float retired_radius = 0;
+    std::vector<SplitChild> children;
+    for (const ChildPlan& plan : plans) {
+        SplitChild child;
+        child.centroid.assign(plan.centroid, plan.centroid + dim);
+        child.radius = plan.radius;
+        child.size = static_cast<uint32>(plan.entries.size());
+        const uint32 child_leaf = first_leaf + static_cast<uint32>(children.size());
+        pg_call([&] { child.head = write_chain(index, layout, child_leaf, plan.codes, plan.factors, plan.entries); });
+        retired_radius = std::max(retired_radius, euclid(parent_centroid, plan.centroid, dim) + child.radius);
+        children.push_back(std::move(child));
+    }
+    pg_call([&] {
+        log_split(index, head, leaf, retired_radius, children, static_cast<uint32>(dim));
+        elog(DEBUG1, "vtree index \"%s\": leaf %u of %zu entries split into %zu leaves",
+             RelationGetRelationName(index), leaf, entries, children.size());
+    });
+}
+
+// The split itself, under the tree lock (see the top of the file). The leaf's
+// head page stays locked exclusively from the first step to the last.
 void split_leaf(Relation index, Relation heap, uint32 leaf) {
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     if (leaf >= tc->leaf_heads.size() || tc->leaf_heads[leaf] == InvalidBlockNumber) return;
     const VtreeMeta& meta = tc->meta;
-    const LeafLayout layout = leaf_layout(meta.words);
     const BlockNumber head_block = tc->leaf_heads[leaf];
     Buffer head = InvalidBuffer;
     pg_call([&] {
@@ -199,101 +301,13 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
     try {
         std::vector<ChainEntry> entries;
         if (!(leaf_header(BufferGetPage(head))->flags & kLeafRetired))
-            pg_call([&] { collect_chain(index, head, layout, leaf, &entries); });
-        const int branching = meta.branching_factor;
-        if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && branching >= 2) {
-            const Metric metric = static_cast<Metric>(meta.metric);
-            const std::size_t dim = meta.dim;
-            // The rows k-means trains on: all of them when they fit maintenance_work_mem.
-            const std::size_t budget = static_cast<std::size_t>(maintenance_work_mem) * 1024;
-            const std::size_t fit = std::max<std::size_t>(std::size_t{4} * branching, budget / (dim * sizeof(float)));
-            const std::size_t stride = (entries.size() + fit - 1) / fit;
+            pg_call([&] { collect_chain(index, head, leaf_layout(meta.words), leaf, &entries); });
+        if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && meta.branching_factor >= 2) {
             EntryVectors vectors(index, heap, meta);
-            std::size_t alive = 0;
-            for (std::size_t i = 0; i < entries.size() && alive <= static_cast<std::size_t>(meta.max_leaf_size); i++)
-                alive += vectors.alive(entries[i]);
-            if (alive <= static_cast<std::size_t>(meta.max_leaf_size)) {
-                vectors.finish();
-                pg_call([&] { UnlockReleaseBuffer(head); });
-                return;
-            }
-            std::vector<float> train;
-            std::vector<float> v(dim);
-            auto to_nav = [&](float* x) {
-                if (metric == Metric::Cosine) normalize(x, dim);
-            };
-            std::vector<ChainEntry> live;
-            live.reserve(entries.size());
-            for (std::size_t i = 0; i < entries.size(); i++) {
-                if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
-                if (!vectors.read(entries[i], v.data())) continue;  // the row is gone for good: drop its entry
-                live.push_back(entries[i]);
-                if (i % stride != 0) continue;
-                to_nav(v.data());
-                train.insert(train.end(), v.begin(), v.end());
-            }
-            const std::size_t rows = train.size() / dim;
-            KMeansParams kp;
-            kp.k = static_cast<int>(std::min<std::size_t>(branching, rows / 2));
-            kp.max_iterations = meta.max_iterations;
-            kp.seed = meta.seed ^ (uint64{leaf} * 0x9E3779B97F4A7C15ull) ^ meta.tree_version;
-            kp.threads = 1;  // an ordinary backend: no thread pool for one leaf
-            kp.metric = metric;
-            std::vector<SplitChild> children;
-            if (kp.k >= 2) {
-                const KMeansResult km = kmeans(MatrixView{train.data(), rows, dim}, kp);
-                train = std::vector<float>();
-                // Route every live entry to its nearest centroid and code it there.
-                std::vector<std::vector<std::size_t>> members(static_cast<std::size_t>(kp.k));
-                std::vector<float> radius(static_cast<std::size_t>(kp.k), 0.0f);
-                std::vector<std::vector<uint64_t>> codes(static_cast<std::size_t>(kp.k));
-                std::vector<std::vector<CodeFactors>> factors(static_cast<std::size_t>(kp.k));
-                std::vector<uint64_t> code(meta.words);
-                for (std::size_t i = 0; i < live.size(); i++) {
-                    if (i % 256 == 0) pg_call([] { CHECK_FOR_INTERRUPTS(); });
-                    if (!vectors.read(live[i], v.data())) continue;
-                    to_nav(v.data());
-                    const uint32_t c = nearest_centroid(km.centroids.data(), static_cast<std::size_t>(kp.k), dim,
-                                                        v.data(), metric);
-                    const float* centroid = km.centroids.data() + std::size_t{c} * dim;
-                    CodeFactors f;
-                    tc->quantizer.encode(v.data(), centroid, code.data(), &f);
-                    members[c].push_back(i);
-                    codes[c].insert(codes[c].end(), code.begin(), code.end());
-                    factors[c].push_back(f);
-                    radius[c] = std::max(radius[c], euclid(centroid, v.data(), dim));
-                }
-                vectors.finish();
-                std::size_t nonempty = 0;
-                for (const auto& m : members) nonempty += !m.empty();
-                if (nonempty >= 2) {
-                    const uint32 first_leaf = static_cast<uint32>(tc->tree.leaves.size());
-                    const float* parent_centroid = tc->tree.centroid(static_cast<std::size_t>(tc->tree.leaves[leaf].node));
-                    float retired_radius = 0;
-                    for (std::size_t c = 0; c < members.size(); c++) {
-                        if (members[c].empty()) continue;
-                        SplitChild child;
-                        const float* centroid = km.centroids.data() + c * dim;
-                        child.centroid.assign(centroid, centroid + dim);
-                        child.radius = radius[c];
-                        child.size = static_cast<uint32>(members[c].size());
-                        std::vector<ChainEntry> chain;
-                        chain.reserve(members[c].size());
-                        for (std::size_t i : members[c]) chain.push_back(live[i]);
-                        const uint32 child_leaf = first_leaf + static_cast<uint32>(children.size());
-                        pg_call([&] { child.head = write_chain(index, layout, child_leaf, codes[c], factors[c], chain); });
-                        retired_radius = std::max(retired_radius, euclid(parent_centroid, centroid, dim) + child.radius);
-                        children.push_back(std::move(child));
-                    }
-                    pg_call([&] {
-                        log_split(index, head, leaf, retired_radius, children, static_cast<uint32>(dim));
-                        elog(DEBUG1, "vtree index \"%s\": leaf %u of %zu entries split into %zu leaves",
-                             RelationGetRelationName(index), leaf, entries.size(), children.size());
-                    });
-                }
-            } else {
-                vectors.finish();
-            }
+            KMeansResult km;
+            const std::vector<ChildPlan> plans = plan_children(*tc, leaf, entries, vectors, &km);
+            vectors.finish();
+            if (!plans.empty()) write_split(index, *tc, leaf, head, plans, entries.size());
         }
     } catch (...) {
         pg_call([&] { UnlockReleaseBuffer(head); });
