@@ -12,7 +12,6 @@
 namespace vectordb {
 namespace {
 
-constexpr std::size_t kBlockRows = 256;  // fixed work unit: results do not depend on thread count
 constexpr std::size_t kAssignRows = 64;  // rows per assignment block: 192 KiB at 768 dimensions, L2-resident
 
 bool spherical(Metric m) { return m != Metric::L2; }
@@ -116,33 +115,32 @@ std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, 
     return centroids;
 }
 
-// New centroids as means of their rows, summed per fixed block then merged in order.
+// New centroids as means of their rows. Threads split the columns, not the
+// rows: each sums its slice of every row in row order, so the result does not
+// depend on the thread count, and the only memory is K x dim sums allocated
+// here, outside the parallel region (per-thread or per-block partial sums
+// would cost K x dim for each, and an allocation failure inside the region
+// would terminate the server).
 void update(const MatrixView& data, int k, Metric metric, const std::vector<uint32_t>& assignment,
             const std::vector<float>& costs, std::vector<float>& centroids, std::vector<uint32_t>& sizes,
             int threads) {
     const std::size_t n = data.rows, dim = data.dim, K = static_cast<std::size_t>(k);
-    const std::size_t blocks = (n + kBlockRows - 1) / kBlockRows;
-    std::vector<std::vector<double>> block_sums(blocks);
-    std::vector<std::vector<uint32_t>> block_counts(blocks);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (long b = 0; b < static_cast<long>(blocks); b++) {
-        std::vector<double>& sums = block_sums[b];
-        std::vector<uint32_t>& counts = block_counts[b];
-        sums.assign(K * dim, 0.0);
-        counts.assign(K, 0);
-        const std::size_t end = std::min(n, (b + 1) * kBlockRows);
-        for (std::size_t i = b * kBlockRows; i < end; i++) {
-            const float* v = data.row(i);
-            double* s = sums.data() + assignment[i] * dim;
-            for (std::size_t j = 0; j < dim; j++) s[j] += v[j];
-            counts[assignment[i]]++;
-        }
-    }
     std::vector<double> sums(K * dim, 0.0);
     sizes.assign(K, 0);
-    for (std::size_t b = 0; b < blocks; b++) {
-        for (std::size_t j = 0; j < K * dim; j++) sums[j] += block_sums[b][j];
-        for (std::size_t c = 0; c < K; c++) sizes[c] += block_counts[b][c];
+    for (std::size_t i = 0; i < n; i++) sizes[assignment[i]]++;
+    constexpr std::size_t kSliceFloats = 16;  // one cache line of a row per slice at least
+    const std::size_t slices =
+        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)),
+                                                       (dim + kSliceFloats - 1) / kSliceFloats));
+#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+    for (long slice = 0; slice < static_cast<long>(slices); slice++) {
+        const std::size_t first = dim * static_cast<std::size_t>(slice) / slices;
+        const std::size_t last = dim * (static_cast<std::size_t>(slice) + 1) / slices;
+        for (std::size_t i = 0; i < n; i++) {
+            const float* v = data.row(i);
+            double* s = sums.data() + assignment[i] * dim;
+            for (std::size_t j = first; j < last; j++) s[j] += v[j];
+        }
     }
     // Empty clusters take the row that is currently worst served, so none stays empty
     // while the data has more distinct rows than clusters.
