@@ -173,7 +173,11 @@ double scan_rate(const CoreIndex& index, const MatrixView& queries) {
 class StoreSource : public VectorSource {
 public:
     StoreSource(const VectorStore& store, std::vector<uint64_t> slot_of) : store_(store), slot_of_(std::move(slot_of)) {}
-    const float* vector(uint32_t id, float*) override { return store_.vector(slot_of_[id]); }
+    const float* vector(uint32_t id, float*) override {
+        // Verified as the extension verifies every record it reranks with.
+        const uint64_t slot = slot_of_[id];
+        return store_.verify(slot) ? store_.vector(slot) : nullptr;
+    }
     void prefetch(const uint32_t* ids, std::size_t n) override {
         slots_.resize(n);
         for (std::size_t i = 0; i < n; i++) slots_[i] = slot_of_[ids[i]];
@@ -190,7 +194,7 @@ private:
 // returns each row's slot.
 std::vector<uint64_t> write_sidecar(const std::string& path, const CoreIndex& index, const MatrixView& base) {
     VectorStore::remove(path);
-    VectorStore store = VectorStore::create(path, static_cast<uint32_t>(base.dim), StoreIdentity{0, 0, 1});
+    VectorStore store = VectorStore::create(path, static_cast<uint32_t>(base.dim), StoreIdentity{0, 0, 0, 1});
     std::vector<uint64_t> slot_of(base.rows);
     uint64_t slot = 0;
     for (const LeafCodes& leaf : index.leaves) {

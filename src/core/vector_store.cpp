@@ -50,7 +50,7 @@ constexpr char kMagic[8] = {'V', 'D', 'B', 'V', 'E', 'C', 'S', '\0'};
 // Large enough that a build's writes cost little in system calls.
 constexpr std::size_t kWriteBufferBytes = std::size_t(1) << 20;
 
-// The first 64 bytes of the header page, exactly as on disk (host is little-endian).
+// The first 72 bytes of the header page, exactly as on disk (host is little-endian).
 struct RawHeader {
     char magic[8];
     std::uint32_t version;
@@ -58,24 +58,28 @@ struct RawHeader {
     std::uint64_t count;
     std::uint32_t record_size;
     std::uint32_t reserved;
-    std::uint64_t database_oid_or_id;
+    std::uint64_t system_id;
+    std::uint64_t database_id;
     std::uint64_t index_id;
     std::uint64_t generation;
     std::uint64_t checksum;
 };
 static_assert(std::is_standard_layout<RawHeader>::value && std::is_trivially_copyable<RawHeader>::value,
               "RawHeader is copied to and from disk bytes");
-static_assert(sizeof(RawHeader) == 64, "RawHeader must have no padding");
+static_assert(sizeof(RawHeader) == 72, "RawHeader must have no padding");
 static_assert(offsetof(RawHeader, magic) == 0 && offsetof(RawHeader, version) == 8 &&
                   offsetof(RawHeader, dim) == 12 && offsetof(RawHeader, count) == 16 &&
                   offsetof(RawHeader, record_size) == 24 && offsetof(RawHeader, reserved) == 28 &&
-                  offsetof(RawHeader, database_oid_or_id) == 32 && offsetof(RawHeader, index_id) == 40 &&
-                  offsetof(RawHeader, generation) == 48 && offsetof(RawHeader, checksum) == 56,
+                  offsetof(RawHeader, system_id) == 32 && offsetof(RawHeader, database_id) == 40 &&
+                  offsetof(RawHeader, index_id) == 48 && offsetof(RawHeader, generation) == 56 &&
+                  offsetof(RawHeader, checksum) == 64,
               "RawHeader must match the documented layout");
 static_assert(sizeof(RawHeader) <= kStoreHeaderSize, "the header must fit in its page");
-static_assert(store_record_size(1) == 16 && store_record_size(2) == 16 && store_record_size(3) == 24 &&
-                  store_record_size(768) == 3080,
-              "records are 8-byte tag + floats, padded to 8 bytes");
+static_assert(store_record_size(1) == 16 && store_record_size(2) == 24 && store_record_size(3) == 24 &&
+                  store_record_size(768) == 3088,
+              "records are 8-byte tag + floats + 4-byte checksum, padded to 8 bytes");
+
+StoreIdentity identity_of(const RawHeader& h) { return StoreIdentity{h.system_id, h.database_id, h.index_id, h.generation}; }
 
 constexpr std::size_t kChecksumOffset = offsetof(RawHeader, checksum);
 constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
@@ -96,6 +100,15 @@ std::uint64_t header_checksum(const unsigned char* page) {
     return fnv1a(page + kChecksumOffset + 8, kStoreHeaderSize - kChecksumOffset - 8, h);
 }
 
+// One step of the record checksum: absorbs word w into lane h.
+inline std::uint64_t absorb(std::uint64_t h, std::uint64_t w) {
+    h ^= w * 0x9E3779B97F4A7C15ULL;
+    h = (h << 29) | (h >> 35);
+    return h * 0xBF58476D1CE4E5B9ULL;
+}
+
+inline std::uint64_t rotate_left(std::uint64_t v, int bits) { return (v << bits) | (v >> (64 - bits)); }
+
 // Fills a zeroed header page for the given fields, checksum included.
 void encode_header(unsigned char* page, std::uint32_t dim, std::uint64_t count, std::uint32_t record_size,
                    const StoreIdentity& id) {
@@ -105,7 +118,8 @@ void encode_header(unsigned char* page, std::uint32_t dim, std::uint64_t count, 
     h.dim = dim;
     h.count = count;
     h.record_size = record_size;
-    h.database_oid_or_id = id.database_oid_or_id;
+    h.system_id = id.system_id;
+    h.database_id = id.database_id;
     h.index_id = id.index_id;
     h.generation = id.generation;
     std::memcpy(page, &h, sizeof h);
@@ -214,6 +228,15 @@ struct VectorStore::Impl {
     // File offset of a record.
     std::uint64_t record_offset(std::uint64_t slot) const { return kStoreHeaderSize + slot * record_size; }
 
+    // Whether the record at r (slot `slot`, in the mapping) passes its checksum.
+    bool record_ok(std::uint64_t slot, const unsigned char* r) const {
+        std::uint64_t t;
+        std::uint32_t stored;
+        std::memcpy(&t, r, sizeof t);
+        std::memcpy(&stored, r + record_checksum_offset(dim), sizeof stored);
+        return stored == record_checksum(slot, t, reinterpret_cast<const float*>(r + kRecordVectorOffset), dim);
+    }
+
     // Maps the file again if the current mapping is shorter than `bytes`.
     void ensure_mapped(std::uint64_t bytes) {
         const Mapping* cur = current.load(std::memory_order_relaxed);
@@ -273,7 +296,9 @@ struct VectorStore::Impl {
         }
         unsigned char* r = buffer.data() + buffered * record_size;
         std::memcpy(r, &tag, sizeof tag);
-        std::memcpy(r + sizeof tag, vec, sizeof(float) * dim);
+        std::memcpy(r + kRecordVectorOffset, vec, sizeof(float) * dim);
+        const std::uint32_t checksum = record_checksum(file_records + buffered, tag, vec, dim);
+        std::memcpy(r + record_checksum_offset(dim), &checksum, sizeof checksum);
         ++buffered;
         if (buffered * record_size == buffer.size()) spill();
     }
@@ -409,7 +434,7 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     // flushed yet, or one that was interrupted: not part of the store.
     impl->dim = h.dim;
     impl->record_size = h.record_size;
-    impl->identity = StoreIdentity{h.database_oid_or_id, h.index_id, h.generation};
+    impl->identity = identity_of(h);
     impl->file_records = h.count;
     impl->header_records = h.count;
     impl->ensure_mapped(file_size);
@@ -456,7 +481,7 @@ bool VectorStore::refresh() {
         h.checksum != header_checksum(page))
         throw_content(s.path, "is corrupt: its header changed into something unreadable");
     if (h.dim != s.dim || h.record_size != s.record_size ||
-        StoreIdentity{h.database_oid_or_id, h.index_id, h.generation} != s.identity)
+        identity_of(h) != s.identity)
         throw_content(s.path, "was replaced by another store");
     const std::uint64_t seen = s.visible.load(std::memory_order_relaxed);
     if (h.count < seen)
@@ -487,7 +512,7 @@ const float* VectorStore::vector(std::uint64_t slot) const {
         throw InvalidArgument("slot " + std::to_string(slot) + " is out of range: " + quoted(s.path) + " holds " +
                               std::to_string(count) + " records");
     const Mapping* m = s.current.load(std::memory_order_acquire);
-    return reinterpret_cast<const float*>(m->base + s.record_offset(slot) + sizeof(std::uint64_t));
+    return reinterpret_cast<const float*>(m->base + s.record_offset(slot) + kRecordVectorOffset);
 }
 
 std::uint64_t VectorStore::tag(std::uint64_t slot) const {
@@ -508,9 +533,55 @@ bool VectorStore::read(std::uint64_t slot, std::uint64_t* tag, float* out) const
     if (slot >= s.visible.load(std::memory_order_acquire)) return false;
     const Mapping* m = s.current.load(std::memory_order_acquire);
     const unsigned char* r = m->base + s.record_offset(slot);
-    if (tag != nullptr) std::memcpy(tag, r, sizeof *tag);
-    if (out != nullptr) std::memcpy(out, r + sizeof(std::uint64_t), sizeof(float) * s.dim);
-    return true;
+    // Copy first, verify the copy: the file may change under the mapping.
+    std::uint64_t t;
+    std::uint32_t stored;
+    std::memcpy(&t, r, sizeof t);
+    std::memcpy(&stored, r + record_checksum_offset(s.dim), sizeof stored);
+    if (tag != nullptr) *tag = t;
+    if (out == nullptr) return s.record_ok(slot, r);
+    std::memcpy(out, r + kRecordVectorOffset, sizeof(float) * s.dim);
+    return stored == record_checksum(slot, t, out, s.dim);
+}
+
+bool VectorStore::verify(std::uint64_t slot) const noexcept {
+    if (!impl_) return false;
+    const Impl& s = *impl_;
+    if (slot >= s.visible.load(std::memory_order_acquire)) return false;
+    const Mapping* m = s.current.load(std::memory_order_acquire);
+    return s.record_ok(slot, m->base + s.record_offset(slot));
+}
+
+std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const float* vec, std::uint32_t dim) {
+    // Four independent lanes over 8-byte words so the multiplies overlap,
+    // then a full avalanche folded to 32 bits. Not cryptographic: it finds
+    // torn, zeroed and misplaced records, not deliberate forgeries.
+    std::uint64_t lanes[4] = {absorb(0x243F6A8885A308D3ULL, slot), absorb(0x13198A2E03707344ULL, tag),
+                              0xA4093822299F31D0ULL, 0x082EFA98EC4E6C89ULL};
+    const unsigned char* bytes = reinterpret_cast<const unsigned char*>(vec);
+    const std::size_t n = std::size_t{dim} * sizeof(float);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; l++) {
+            std::uint64_t w;
+            std::memcpy(&w, bytes + i + 8 * l, sizeof w);
+            lanes[l] = absorb(lanes[l], w);
+        }
+    for (int l = 0; i + 8 <= n; i += 8, l++) {
+        std::uint64_t w;
+        std::memcpy(&w, bytes + i, sizeof w);
+        lanes[l] = absorb(lanes[l], w);
+    }
+    if (i < n) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, bytes + i, n - i);
+        lanes[3] = absorb(lanes[3], w);
+    }
+    std::uint64_t h = lanes[0] ^ rotate_left(lanes[1], 17) ^ rotate_left(lanes[2], 31) ^ rotate_left(lanes[3], 47) ^ n;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
+    h ^= h >> 31;
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
 }
 
 void VectorStore::prefetch(const std::uint64_t* slots, std::size_t n) const {

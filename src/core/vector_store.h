@@ -1,27 +1,34 @@
 // The vector store: the `vectors.bin` sidecar file of an index, holding every
 // indexed vector at full precision so a backend can mmap it for exact reranking.
 //
-// File layout, version 1 (every integer little-endian; records are served in
+// File layout, version 2 (every integer little-endian; records are served in
 // place, so the store only builds on little-endian hosts):
 //
 //   Header: one 4096-byte page, so that records start page-aligned.
 //     offset size  field
 //          0    8  magic "VDBVECS\0"
-//          8    4  format version, 1
+//          8    4  format version, 2
 //         12    4  dimensions, 1 .. kMaxStoreDimensions
 //         16    8  record count (records covered by the last flush)
 //         24    4  record size in bytes, store_record_size(dimensions)
 //         28    4  reserved, zero
-//         32    8  identity.database_oid_or_id
-//         40    8  identity.index_id
-//         48    8  identity.generation
-//         56    8  checksum: FNV-1a/64 over bytes [0, 56) and [56 + 8, 4096)
-//         64 4032  zero
+//         32    8  identity.system_id
+//         40    8  identity.database_id
+//         48    8  identity.index_id
+//         56    8  identity.generation
+//         64    8  checksum: FNV-1a/64 over bytes [0, 64) and [64 + 8, 4096)
+//         72 4024  zero
 //   Records: `record count` fixed-size records, record i at 4096 + i * record size.
 //     offset size  field
 //          0    8  row tag (uint64, the caller's encoding of a heap TID)
 //          8  4*d  d float32 values
-//      8+4*d  pad  zero bytes up to record size = round_up(8 + 4*d, 8)
+//      8+4*d    4  record checksum: record_checksum(i, tag, values)
+//     12+4*d  pad  zero bytes up to record size = round_up(12 + 4*d, 8)
+//
+// The record checksum covers the slot number as well as the contents, so a
+// torn record (a crash between the pages of one write), a record never
+// written (zeros) and a record written at another slot all fail it: read()
+// and verify() refuse them, and the caller falls back to its own copy.
 //
 // The file holds at least 4096 + count * record size bytes. Anything beyond is
 // an append not yet flushed (by another process) or one interrupted before
@@ -44,25 +51,33 @@ namespace vectordb {
 constexpr std::uint32_t kStoreHeaderSize = 4096;
 
 // The format version this build writes and reads.
-constexpr std::uint32_t kStoreFormatVersion = 1;
+constexpr std::uint32_t kStoreFormatVersion = 2;
 
 // Sanity bound on the dimensions of a store (above any indexable vector type).
 constexpr std::uint32_t kMaxStoreDimensions = 65536;
 
-// Bytes per record for `dim` dimensions: tag + floats, padded to 8 bytes.
+// Bytes per record for `dim` dimensions: tag + floats + checksum, padded to 8 bytes.
 constexpr std::uint32_t store_record_size(std::uint32_t dim) {
-    return (8u + 4u * dim + 7u) & ~7u;
+    return (12u + 4u * dim + 7u) & ~7u;
 }
+
+// Offsets of a record's fields from the record's start.
+constexpr std::uint32_t kRecordVectorOffset = 8;
+constexpr std::uint32_t record_checksum_offset(std::uint32_t dim) { return 8u + 4u * dim; }
+
+// The checksum a record at `slot` with this tag and these dim floats carries.
+std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const float* vec, std::uint32_t dim);
 
 // Who the file belongs to. Opaque to the store, which only keeps it; the index
 // compares it with its own catalog data to reject a stale or foreign file.
 struct StoreIdentity {
-    std::uint64_t database_oid_or_id = 0;
+    std::uint64_t system_id = 0;
+    std::uint64_t database_id = 0;
     std::uint64_t index_id = 0;
     std::uint64_t generation = 0;
 
     bool operator==(const StoreIdentity& other) const {
-        return database_oid_or_id == other.database_oid_or_id && index_id == other.index_id &&
+        return system_id == other.system_id && database_id == other.database_id && index_id == other.index_id &&
                generation == other.generation;
     }
     bool operator!=(const StoreIdentity& other) const { return !(*this == other); }
@@ -127,13 +142,18 @@ public:
     StoreIdentity identity() const;
     const std::string& path() const;
 
-    // The dim floats of `slot`, in place in the mapping; InvalidArgument if out of range.
+    // The dim floats of `slot`, in place in the mapping and not verified (see
+    // verify()); InvalidArgument if out of range.
     const float* vector(std::uint64_t slot) const;
+
+    // Whether `slot` is in range and its record passes its checksum.
+    bool verify(std::uint64_t slot) const noexcept;
 
     // The row tag of `slot`; InvalidArgument if out of range.
     std::uint64_t tag(std::uint64_t slot) const;
 
-    // Copies the tag and floats of `slot`; false (outputs untouched) if out of range.
+    // Copies the tag and floats of `slot`; false if it is out of range (outputs
+    // untouched) or its record fails its checksum (outputs hold the bad bytes).
     bool read(std::uint64_t slot, std::uint64_t* tag, float* out) const noexcept;
 
     // Asks the kernel to read ahead the pages of these records (out-of-range slots are ignored).

@@ -40,12 +40,17 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
     try {
         if (locator >= store->size()) store->refresh();  // appended by another backend since it was mapped
         if (locator >= store->size()) return RecordRead::Mismatch;
-        // Copy under a SIGBUS guard: the file may have been cut short since it was mapped.
-        const float* mapped = store->vector(locator);
+        // Copy under a SIGBUS guard (the file may have been cut short since it
+        // was mapped), then check the copy: what the checksum vouches for is
+        // what gets used.
+        const char* record = reinterpret_cast<const char*>(store->vector(locator)) - kRecordVectorOffset;
         uint64 tag = 0;
-        if (!copy_guarded(&tag, reinterpret_cast<const char*>(mapped) - sizeof(uint64), sizeof(uint64)) ||
-            !copy_guarded(out, mapped, std::size_t{dim} * sizeof(float)))
+        uint32 checksum = 0;
+        if (!copy_guarded(&tag, record, sizeof(uint64)) ||
+            !copy_guarded(out, record + kRecordVectorOffset, std::size_t{dim} * sizeof(float)) ||
+            !copy_guarded(&checksum, record + record_checksum_offset(dim), sizeof(uint32)))
             return RecordRead::Truncated;
+        if (checksum != record_checksum(locator, tag, out, dim)) return RecordRead::Corrupt;
         return tag == tid_tag(tid) ? RecordRead::Ok : RecordRead::Mismatch;
     } catch (const std::bad_alloc&) {
         throw;

@@ -1,7 +1,8 @@
 // Module entry: the magic block PostgreSQL checks when it loads vectordb.so,
 // and _PG_init, which registers the index's options, settings and the hooks
-// that keep sidecar files in step with transactions.
-#include "pg/sidecar.h"
+// that keep sidecar files in step with transactions and relcache invalidations.
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_lifecycle.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -16,4 +17,5 @@ void _PG_init(void) {
     vectordb::pg::register_reloptions();
     vectordb::pg::register_settings();
     vectordb::pg::register_sidecar_lifecycle();
+    vectordb::pg::register_sidecar_cache();
 }

@@ -14,6 +14,11 @@
 
 #include "pg/guard.h"
 
+extern "C" {
+#include "access/xact.h"
+#include "utils/resowner.h"
+}
+
 #include <exception>
 #include <type_traits>
 
@@ -56,6 +61,51 @@ void pg_call(F&& f) {
     PG_END_TRY();
     if (cxx_error) std::rethrow_exception(cxx_error);
     if (error != nullptr) throw PgError(error);
+}
+
+// Runs f (as for pg_call) inside an internal subtransaction, so that an ERROR
+// releases what f held (buffer pins and locks, relations, snapshots) as a
+// statement abort would. On success the subtransaction commits and the result
+// is null. On an ERROR the subtransaction is rolled back and the error
+// returned (palloc'd in the caller's context) if keep(sqlerrcode) says the
+// caller handles it; any other ERROR (a cancel, a timeout, out of memory) is
+// thrown on as PgError after the rollback. A C++ exception from f rolls back
+// and is rethrown.
+template <class F, class Keep>
+ErrorData* pg_call_in_subtransaction(F&& f, Keep keep) {
+    MemoryContext context = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    pg_call([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(context);
+    ErrorData* error = nullptr;
+    std::exception_ptr cxx_error;
+    PG_TRY();
+    {
+        try {
+            f();
+        } catch (...) {
+            cxx_error = std::current_exception();
+        }
+    }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(context);
+        error = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    const bool failed = error != nullptr || cxx_error;
+    pg_call([&] {
+        if (failed)
+            RollbackAndReleaseCurrentSubTransaction();
+        else
+            ReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(context);
+        CurrentResourceOwner = owner;
+    });
+    if (cxx_error) std::rethrow_exception(cxx_error);
+    if (error != nullptr && !keep(error->sqlerrcode)) throw PgError(error);
+    return error;
 }
 
 // Runs body(context) and reports any exception as an ERROR after unwinding.

@@ -93,10 +93,11 @@ struct VtreeMeta {
     uint64 blob_bytes;
     uint64 seed;
     uint64 built_entries;       // entries written by the build
-    uint64 sidecar_database;    // sidecar identity (StoreIdentity)
-    uint64 sidecar_relfilenode;
+    // The sidecar's identity (sidecar_files.h): name and header of the file.
+    uint64 sidecar_database;
+    uint64 sidecar_system_id;
     uint64 sidecar_generation;
-    uint64 sidecar_index_oid;   // for the file name
+    uint64 sidecar_index_oid;
     BlockNumber vector_head;    // storage = pages: first and last vector page
     BlockNumber vector_tail;
     uint32 build_sampled;       // 1 when the tree was trained on a sample
@@ -287,7 +288,8 @@ enum class RecordRead {
     Ok,          // the record carries the entry's TID: out holds its vector
     NoRecord,    // the entry has no record (written while the sidecar was unusable)
     NoStore,     // mmap storage, and no usable sidecar is open
-    Mismatch,    // past the end, or another row's record (stale, foreign, torn)
+    Mismatch,    // past the end, or another row's record (stale)
+    Corrupt,     // the record fails its checksum (torn or never written)
     Truncated,   // the file was cut short while mapped
     Unreadable,  // the sidecar cannot be read (*error says why)
 };
@@ -303,6 +305,8 @@ Relation open_vtree(Oid oid, LOCKMODE lock);
 void require_owner(Relation index);
 // ERROR 42501 unless the current user may SELECT from the index's table.
 void require_select(Relation index);
+// ERROR 42501 unless the current user is a superuser.
+void require_superuser(const char* function);
 
 // The metric of the index's operator class, from its support function 1.
 Metric index_metric(Relation index);
@@ -342,6 +346,8 @@ void init_leaf_page(Page page, const LeafLayout& layout, uint32 leaf);
 
 // storage = pages: a vector record (tag + floats, as in the sidecar) starts at
 // byte `offset` of a vector page's contents and runs on into the next pages.
+// The offset takes 13 bits: enough for pages of up to 8 KB.
+static_assert(BLCKSZ <= 8192, "vector locators keep a page offset in 13 bits");
 inline uint64 vector_locator(BlockNumber block, uint32 offset) { return (uint64{block} << 13) | offset; }
 // Copies the record at `locator`; false if it is out of bounds. *nblocks caches
 // the relation's size between calls (0 to look it up).

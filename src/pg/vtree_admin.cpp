@@ -1,5 +1,7 @@
-// SQL functions to administer vtree indexes: statistics, prewarm and evict,
-// recall measurement, sidecar rebuild and orphan cleanup.
+// SQL functions to inspect vtree indexes: statistics, prewarm and evict,
+// recall measurement; and the checks the other administration functions share.
+// The sidecar's repair and cleanup are in sidecar_rebuild.cpp and
+// sidecar_cleanup.cpp, vectordb_check in vtree_check.cpp.
 #include "core/errors.h"
 #include "core/vector_store.h"
 
@@ -11,7 +13,8 @@
 #include <set>
 
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_files.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -28,6 +31,7 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "storage/itemptr.h"
@@ -72,15 +76,15 @@ void require_owner(Relation index) {
                         errmsg("must be owner of index %s", RelationGetRelationName(index))));
 }
 
-}  // namespace pg
-}  // namespace vectordb
-
-namespace {
-
 void require_superuser(const char* function) {
     if (!superuser())
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("must be superuser to call %s", function)));
 }
+
+}  // namespace pg
+}  // namespace vectordb
+
+namespace {
 
 const char* metric_name(uint8 metric) {
     switch (static_cast<Metric>(metric)) {
@@ -156,6 +160,19 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
     table_index_fetch_end(fetch);
 }
 
+// posix_fadvise over a whole file (after an fdatasync when `sync_first`),
+// through a descriptor PostgreSQL accounts for. A missing file is skipped.
+void advise_whole_file(const std::string& path, int advice, bool sync_first) {
+    const char* name = path.c_str();
+    pg_call([&] {
+        const int fd = OpenTransientFile(name, O_RDONLY | PG_BINARY);
+        if (fd < 0) return;
+        if (sync_first) (void)fdatasync(fd);
+        (void)posix_fadvise(fd, 0, 0, advice);
+        CloseTransientFile(fd);
+    });
+}
+
 int64 file_size(const std::string& path) {
     struct stat st;
     return ::stat(path.c_str(), &st) == 0 ? static_cast<int64>(st.st_size) : -1;
@@ -188,7 +205,7 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
         path = sidecar_path(meta);
         sidecar_bytes = std::max<int64>(0, file_size(path));
         std::string problem;
-        using_mmap = open_sidecar(oid, meta, &problem) != nullptr;
+        using_mmap = open_sidecar(index, meta, SidecarAccess::Read, &problem) != nullptr;
         status = using_mmap ? "ok" : problem;
     }
     const int64 relation_bytes = static_cast<int64>(RelationGetNumberOfBlocks(index)) * BLCKSZ;
@@ -249,14 +266,8 @@ VECTORDB_FUNCTION(vectordb_prewarm) {
         }
     });
     std::shared_ptr<const TreeCache> tc = load_tree(index);
-    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap)) {
-        const std::string path = sidecar_path(tc->meta);
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
-            ::close(fd);
-        }
-    }
+    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap) && foreign_sidecar_problem(index, tc->meta).empty())
+        advise_whole_file(sidecar_path(tc->meta), POSIX_FADV_WILLNEED, false);
     pg_call([&] { relation_close(index, AccessShareLock); });
     PG_RETURN_INT64(pages);
 }
@@ -272,16 +283,12 @@ VECTORDB_FUNCTION(vectordb_evict) {
     });
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     int64 bytes = 0;
-    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap)) {
+    if (tc->meta.storage == static_cast<uint8>(Storage::Mmap) && foreign_sidecar_problem(index, tc->meta).empty()) {
         std::string problem;
-        if (VectorStore* store = open_sidecar(oid, tc->meta, &problem)) store->evict();
+        if (std::shared_ptr<VectorStore> store = open_sidecar(index, tc->meta, SidecarAccess::Read, &problem))
+            store->evict();
         const std::string path = sidecar_path(tc->meta);
-        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)fdatasync(fd);
-            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-            ::close(fd);
-        }
+        advise_whole_file(path, POSIX_FADV_DONTNEED, true);
         bytes = std::max<int64>(0, file_size(path));
     }
     pg_call([&] { relation_close(index, AccessShareLock); });
@@ -352,208 +359,6 @@ VECTORDB_FUNCTION(vectordb_recall) {
     std::size_t hits = 0;
     for (uint64 t : approximate) hits += truth.count(t);
     PG_RETURN_FLOAT8(static_cast<double>(hits) / static_cast<double>(exact.size()));
-}
-
-// vectordb_rebuild_sidecar(regclass): writes a new sidecar from the table's
-// rows, points every entry at it and switches the metapage to it. Blocks
-// writes to the index meanwhile. Returns the records written.
-VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
-    const Oid oid = PG_GETARG_OID(0);
-    Relation index = nullptr;
-    Relation heap = nullptr;
-    TupleTableSlot* slot = nullptr;
-    IndexFetchTableData* fetch = nullptr;
-    SnapshotData snapshot;  // every version VACUUM may not remove yet: entries of open snapshots get records too
-    AttrNumber attno = 0;
-    pg_call([&] {
-        // Ownership first, from the catalog: a non-owner must not queue for the
-        // lock and hold up writers behind it.
-        if (!pg_class_ownercheck(oid, GetUserId()))
-            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                            errmsg("must be owner of index %s", get_rel_name(oid))));
-        index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
-        heap = table_open(index->rd_index->indrelid, AccessShareLock);
-        slot = table_slot_create(heap, nullptr);
-        fetch = table_index_fetch_begin(heap);
-        InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));
-        attno = index->rd_index->indkey.values[0];
-    });
-    std::shared_ptr<const TreeCache> tc = load_tree(index);
-    VtreeMeta meta = tc->meta;
-    if (meta.storage != static_cast<uint8>(Storage::Mmap))
-        pg_call([&] {
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("index \"%s\" keeps its vectors in its pages (storage = pages) and has no sidecar",
-                                   RelationGetRelationName(index))));
-        });
-    meta.sidecar_relfilenode = index->rd_node.relNode;
-    meta.sidecar_index_oid = oid;
-    meta.sidecar_database = MyDatabaseId;
-    meta.sidecar_generation = new_generation();
-    sidecar_directory(true);
-    const std::string path = sidecar_path(meta);
-    VectorStore store = VectorStore::create(path, meta.dim, StoreIdentity{meta.sidecar_database,
-                                                                          meta.sidecar_relfilenode,
-                                                                          meta.sidecar_generation});
-    const LeafLayout layout = leaf_layout(meta.words);
-    std::vector<ItemPointerData> tids(layout.capacity);
-    std::vector<uint64> locators(layout.capacity);
-    std::vector<float> vec(meta.dim);
-    uint64 records = 0;
-    for (BlockNumber head : tc->leaf_heads) {
-        BlockNumber block = head;
-        while (block != InvalidBlockNumber) {
-            uint16 count = 0;
-            BlockNumber next = InvalidBlockNumber;
-            pg_call([&] {
-                CHECK_FOR_INTERRUPTS();
-                if (block == kMetaBlock || block >= RelationGetNumberOfBlocks(index))
-                    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                                    errmsg("index \"%s\" has a bad leaf link", RelationGetRelationName(index))));
-                Buffer buffer = ReadBuffer(index, block);
-                LockBuffer(buffer, BUFFER_LOCK_SHARE);
-                Page page = BufferGetPage(buffer);
-                check_page(index, block, page, PageType::Leaf);
-                count = leaf_header(page)->count;
-                next = page_opaque(page)->next;
-                std::memcpy(tids.data(), leaf_tids(page, layout), sizeof(ItemPointerData) * count);
-                UnlockReleaseBuffer(buffer);
-            });
-            for (uint16 i = 0; i < count; i++) {
-                bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, attno, tids[i], meta.dim, vec.data()); });
-                locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
-                records += found ? 1 : 0;
-            }
-            pg_call([&] {
-                Buffer buffer = ReadBuffer(index, block);
-                LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-                GenericXLogState* xlog = GenericXLogStart(index);
-                Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-                const uint16 now = std::min(count, leaf_header(page)->count);
-                std::memcpy(leaf_locators(page, layout), locators.data(), sizeof(uint64) * now);
-                GenericXLogFinish(xlog);
-                UnlockReleaseBuffer(buffer);
-            });
-            block = next;
-        }
-    }
-    store.sync();
-    // The metapage switches last; the old generation goes when this commits.
-    // An abort after this point leaves the new file in place (the switch is
-    // not transactional); one before it leaves an orphan for cleanup.
-    const std::string name = path.substr(path.rfind('/') + 1);
-    remove_other_generations_on_commit(meta.sidecar_database, oid, name);
-    const VtreeMeta switched = meta;
-    const uint64 built = records;
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState* xlog = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-        check_page(index, kMetaBlock, page, PageType::Meta);
-        VtreeMeta* m = page_meta(page);
-        m->sidecar_database = switched.sidecar_database;
-        m->sidecar_index_oid = switched.sidecar_index_oid;
-        m->sidecar_relfilenode = switched.sidecar_relfilenode;
-        m->sidecar_generation = switched.sidecar_generation;
-        m->built_entries = built;
-        GenericXLogFinish(xlog);
-        UnlockReleaseBuffer(buffer);
-    });
-    forget_sidecar(oid);
-    pg_call([&] {
-        table_index_fetch_end(fetch);
-        ExecDropSingleTupleTableSlot(slot);
-        table_close(heap, AccessShareLock);
-        relation_close(index, ExclusiveLock);
-    });
-    PG_RETURN_INT64(static_cast<int64>(records));
-}
-
-namespace {
-
-struct VtreeIndexRow {
-    Oid oid;
-    uint64 relfilenode;
-};
-
-// Every vtree index of this database (PostgreSQL code only; out is reserved).
-void list_vtree_indexes(std::vector<VtreeIndexRow>* out) {
-    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
-    if (SPI_execute("SELECT c.oid, c.relfilenode::int8 FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
-                    "WHERE a.amname = 'vtree' AND c.relkind = 'i'",
-                    true, 0) != SPI_OK_SELECT)
-        elog(ERROR, "could not list vtree indexes");
-    for (uint64 i = 0; i < SPI_processed; i++) {
-        bool n1 = false, n2 = false;
-        const Oid oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &n1));
-        const int64 rel = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &n2));
-        out->push_back(VtreeIndexRow{oid, static_cast<uint64>(rel)});
-    }
-    SPI_finish();
-}
-
-}  // namespace
-
-// vectordb_cleanup_orphans(): removes sidecar files no index owns: those of
-// dropped databases, dropped indexes and superseded builds of this database.
-// Files of indexes being built or rebuilt right now (locked) are left alone.
-// Superuser only. Returns the names removed.
-VECTORDB_FUNCTION(vectordb_cleanup_orphans) {
-    pg_call([&] {
-        require_superuser("vectordb_cleanup_orphans");
-        InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-    });
-    const std::string dir = sidecar_directory(false);
-    std::vector<std::string> names;
-    if (DIR* d = opendir(dir.c_str())) {
-        while (struct dirent* e = readdir(d)) names.emplace_back(e->d_name);
-        closedir(d);
-    }
-    std::vector<VtreeIndexRow> indexes;
-    indexes.reserve(4096);
-    pg_call([&] { list_vtree_indexes(&indexes); });
-    std::vector<std::string> removed;
-    for (const std::string& name : names) {
-        uint64 db, index_oid, rel, gen;
-        if (!parse_sidecar_name(name, &db, &index_oid, &rel, &gen)) continue;
-        bool orphan = false;
-        pg_call([&] {
-            if (db != MyDatabaseId) {
-                orphan = !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(static_cast<Oid>(db)));
-                return;
-            }
-            Oid owner = InvalidOid;
-            for (const VtreeIndexRow& row : indexes)
-                if (row.relfilenode == rel) owner = row.oid;
-            // A build, REINDEX or sidecar rebuild in progress holds a conflicting lock.
-            const Oid lock_oid = OidIsValid(owner) ? owner : static_cast<Oid>(index_oid);
-            if (!ConditionalLockRelationOid(lock_oid, ShareUpdateExclusiveLock)) return;
-            if (!OidIsValid(owner)) {
-                orphan = true;
-            } else {
-                Relation index = relation_open(owner, NoLock);
-                VtreeMeta meta;
-                read_meta(index, &meta);
-                orphan = meta.sidecar_generation != gen;
-                relation_close(index, NoLock);
-            }
-            UnlockRelationOid(lock_oid, ShareUpdateExclusiveLock);
-        });
-        if (!orphan) continue;
-        const std::string path = dir + "/" + name;
-        if (::unlink(path.c_str()) == 0) removed.push_back(name);
-    }
-    pg_call([&] {
-        ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        for (const std::string& name : removed) {
-            Datum value = CStringGetTextDatum(name.c_str());
-            bool isnull = false;
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-        }
-    });
-    return static_cast<Datum>(0);
 }
 
 // Event trigger function: loading the library is all it does (see the install script).

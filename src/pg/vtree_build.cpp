@@ -28,7 +28,9 @@
 #include <signal.h>
 
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_files.h"
+#include "pg/sidecar_lifecycle.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -345,13 +347,10 @@ public:
             return;
         }
         sidecar_directory(true);
-        path_ = sidecar_path(meta);
-        const StoreIdentity id{meta.sidecar_database, meta.sidecar_relfilenode, meta.sidecar_generation};
-        store_ = std::make_unique<VectorStore>(VectorStore::create(path_, dim, id));
-        const std::string path = path_;
-        const std::string name = path_.substr(path_.rfind('/') + 1);
+        const std::string path = sidecar_path(meta);
+        store_ = create_accounted_store(path, dim, sidecar_identity(meta));
         remove_on_abort(path);
-        remove_other_generations_on_commit(meta.sidecar_database, meta.sidecar_index_oid, name);
+        keep_only_on_commit(sidecar_identity(meta));
     }
 
     uint64 append(const ItemPointerData& tid, const float* v) {
@@ -372,8 +371,7 @@ public:
 private:
     Storage storage_;
     uint32 dim_;
-    std::string path_;
-    std::unique_ptr<VectorStore> store_;
+    std::unique_ptr<VectorStore, void (*)(VectorStore*)> store_{nullptr, nullptr};
     std::unique_ptr<VectorPageWriter> pages_;
 };
 
@@ -609,10 +607,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     meta.leaves = static_cast<uint32>(core.tree.leaves.size());
     meta.depth = static_cast<uint32>(core.tree.stats().depth);
     meta.seed = core.quantizer.seed();
-    meta.sidecar_database = MyDatabaseId;
-    meta.sidecar_index_oid = RelationGetRelid(index);
-    meta.sidecar_relfilenode = index->rd_node.relNode;
-    meta.sidecar_generation = new_generation();
+    claim_new_sidecar(index, &meta);
     meta.vector_head = InvalidBlockNumber;
     meta.vector_tail = InvalidBlockNumber;
     meta.build_sampled = st.sampled ? 1 : 0;

@@ -17,9 +17,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "pg/bus_guard.h"
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_files.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -50,14 +50,27 @@ private:
     std::vector<std::string> problems_;
 };
 
-// Runs f (PostgreSQL code); an ERROR becomes a problem "<what>: <message>". True if f finished.
+// Whether an ERROR with this SQLSTATE is something the check reports: damage
+// it found (data or index corrupted, internal and I/O errors from reading it).
+// Cancels, timeouts, lack of memory and the like go on up.
+bool is_damage(int sqlerrcode) {
+    return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR) ||
+           ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) ||
+           sqlerrcode == ERRCODE_DATA_CORRUPTED || sqlerrcode == ERRCODE_INDEX_CORRUPTED;
+}
+
+// Runs f (PostgreSQL code) in a subtransaction; damage it reports becomes a
+// problem "<what>: <message>", with whatever f held released. True if f finished.
 template <class F>
 bool attempt(Report& report, const std::string& what, F&& f) {
     try {
-        pg_call(f);
+        if (ErrorData* error = pg_call_in_subtransaction(f, is_damage)) {
+            report.add(what + ": " + (error->message ? error->message : "error"));
+            return false;
+        }
         return true;
-    } catch (const PgError& e) {
-        report.add(what + ": " + e.what());
+    } catch (const PgError&) {
+        throw;
     } catch (const std::bad_alloc&) {
         throw;
     } catch (const std::exception& e) {
@@ -239,10 +252,10 @@ bool check_index(Oid oid) {
 
         // Entries: duplicates, and each one's full vector.
         std::string sidecar_problem;
-        VectorStore* store = nullptr;
+        std::shared_ptr<VectorStore> store;
         const bool mmap_storage = meta.storage == static_cast<uint8>(Storage::Mmap);
         if (mmap_storage) {
-            store = open_sidecar(oid, meta, &sidecar_problem);
+            store = open_sidecar(index, meta, SidecarAccess::Read, &sidecar_problem);
             if (store == nullptr) {
                 report.add("sidecar: " + sidecar_problem);
             } else {
@@ -254,8 +267,8 @@ bool check_index(Oid oid) {
                 } catch (const std::bad_alloc&) {
                     throw;
                 } catch (const std::exception& e) {
-                    report.add(std::string("sidecar: ") + e.what());
-                    store = nullptr;
+                    report.add("sidecar: " + without_directory(e.what()));
+                    store.reset();
                 }
             }
         }
@@ -263,9 +276,9 @@ bool check_index(Oid oid) {
         std::vector<ItemPointerData> tids(layout.capacity);
         std::vector<uint64> locators(layout.capacity);
         std::vector<float> vec(meta.dim);
-        std::size_t bad_records = 0, no_record = 0;
+        std::size_t bad_records = 0, torn_records = 0, no_record = 0;
         BlockNumber vector_nblocks = 0;
-        std::string first_bad;
+        std::string first_bad, first_torn;
         for (BlockNumber b = 1; b < nblocks; b++) {
             if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf)) continue;
             uint16 count = 0;
@@ -284,21 +297,15 @@ bool check_index(Oid oid) {
                     no_record++;
                     continue;
                 }
-                bool ok = false;
-                uint64 record_tag = 0;
-                if (mmap_storage) {
-                    if (store != nullptr && loc < store->size()) {
-                        const float* mapped = store->vector(loc);
-                        ok = copy_guarded(&record_tag, reinterpret_cast<const char*>(mapped) - 8, 8) &&
-                             record_tag == tag;
-                    }
-                } else {
-                    attempt(report, "vector record of " + tid_name(tids[i]), [&] {
-                        ok = read_vector_record(index, loc, meta.dim, &record_tag, vec.data(), &vector_nblocks) &&
-                             record_tag == tag;
-                    });
-                }
-                if (!ok && (store != nullptr || !mmap_storage)) {
+                if (mmap_storage && store == nullptr) continue;  // reported above
+                RecordRead read = RecordRead::Unreadable;
+                std::string error;
+                attempt(report, "vector record of " + tid_name(tids[i]), [&] {
+                    read = read_entry_record(index, meta, store.get(), loc, tids[i], vec.data(), &vector_nblocks, &error);
+                });
+                if (read == RecordRead::Corrupt) {
+                    if (torn_records++ == 0) first_torn = tid_name(tids[i]);
+                } else if (read != RecordRead::Ok) {
                     if (bad_records++ == 0) first_bad = tid_name(tids[i]);
                 }
             }
@@ -306,6 +313,9 @@ bool check_index(Oid oid) {
         if (bad_records > 0)
             report.add(std::to_string(bad_records) + " entries' full vectors do not carry their TID (first: row " +
                        first_bad + ")");
+        if (torn_records > 0)
+            report.add(std::to_string(torn_records) + " entries' sidecar records fail their checksum (first: row " +
+                       first_torn + ")");
         for (const auto& [tag, n] : entries)
             if (n > 1) {
                 ItemPointerData tid;

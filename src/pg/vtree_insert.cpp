@@ -14,7 +14,8 @@
 #include "core/vector_store.h"
 
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_files.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -229,7 +230,7 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         pg_call([&] { locator = append_vector_record(index, tid_tag(tid), v->x, meta.dim); });
     } else {
         std::string problem;
-        VectorStore* store = open_sidecar(RelationGetRelid(index), meta, &problem);
+        std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
         if (store != nullptr) {
             pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
             try {
@@ -246,7 +247,7 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
                 // unflushed or torn bytes: reopen it next time.
                 forget_sidecar(RelationGetRelid(index));
                 locator = kNoLocator;
-                problem = e.what();
+                problem = without_directory(e.what());
             }
             pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
         }

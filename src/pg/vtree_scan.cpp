@@ -15,7 +15,8 @@
 #include "core/vector_store.h"
 
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
+#include "pg/sidecar_files.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -79,7 +80,7 @@ struct ScanState {
     std::vector<float> query;
     std::vector<ScanEntry> entries;
     BlockNumber nblocks = 0;  // relation size as last looked up (inserts may grow it)
-    VectorStore* store = nullptr;  // owned by the sidecar cache
+    std::shared_ptr<VectorStore> store;  // shared with the sidecar cache: a rebuild cannot unmap it under us
     std::string store_problem;
     bool warned = false;
     float last_distance = -std::numeric_limits<float>::infinity();
@@ -184,7 +185,7 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
 const float* RerankSource::vector(uint32_t id, float* scratch) {
     const ScanEntry& e = s_.entries[id];
     std::string error;
-    switch (read_entry_record(s_.index, s_.tree->meta, s_.store, e.locator, e.tid, scratch, &s_.nblocks, &error)) {
+    switch (read_entry_record(s_.index, s_.tree->meta, s_.store.get(), e.locator, e.tid, scratch, &s_.nblocks, &error)) {
         case RecordRead::Ok:
             return scratch;
         case RecordRead::NoRecord:
@@ -197,11 +198,14 @@ const float* RerankSource::vector(uint32_t id, float* scratch) {
                         ? "a vector page record does not match its entry"
                         : "a sidecar record does not match its index entry");
             break;
+        case RecordRead::Corrupt:
+            s_.warn("a sidecar record fails its checksum (torn or never written)");
+            break;
         case RecordRead::Truncated:
             s_.warn("the sidecar was truncated while mapped");
             break;
         case RecordRead::Unreadable:
-            s_.warn("the sidecar cannot be read: " + error);
+            s_.warn("the sidecar cannot be read: " + without_directory(error));
             break;
     }
     return from_heap(e, scratch);
@@ -243,10 +247,10 @@ void start_search(IndexScanDesc scan, ScanState& s) {
                             errmsg("expected %u dimensions, not %d", meta.dim, got)));
         });
     }
-    s.store = nullptr;
+    s.store.reset();
     s.store_problem.clear();
     if (meta.storage == static_cast<uint8>(Storage::Mmap))
-        s.store = open_sidecar(RelationGetRelid(scan->indexRelation), meta, &s.store_problem);
+        s.store = open_sidecar(scan->indexRelation, meta, SidecarAccess::Read, &s.store_problem);
     s.entries.clear();
     s.nblocks = 0;
     s.codes = std::make_unique<PageLeafCodes>(s);

@@ -33,7 +33,7 @@
 #include <unordered_map>
 
 #include "pg/pg_call.h"
-#include "pg/sidecar.h"
+#include "pg/sidecar_cache.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -58,7 +58,7 @@ public:
     EntryVectors(Relation index, Relation heap, const VtreeMeta& meta) : index_(index), heap_(heap), meta_(meta) {
         if (meta.storage == static_cast<uint8>(Storage::Mmap)) {
             std::string problem;
-            store_ = open_sidecar(RelationGetRelid(index), meta, &problem);
+            store_ = open_sidecar(index, meta, SidecarAccess::Read, &problem);
         }
         pg_call([&] {
             slot_ = table_slot_create(heap, nullptr);
@@ -94,9 +94,9 @@ public:
     // Copies the entry's vector (dim floats) into out; false if its row is gone.
     bool read(const ChainEntry& e, float* out) {
         std::string error;
-        const RecordRead r = read_entry_record(index_, meta_, store_, e.locator, e.tid, out, &nblocks_, &error);
+        const RecordRead r = read_entry_record(index_, meta_, store_.get(), e.locator, e.tid, out, &nblocks_, &error);
         if (r == RecordRead::Ok) return true;
-        if (r == RecordRead::Unreadable) store_ = nullptr;  // the table has every vector
+        if (r == RecordRead::Unreadable) store_.reset();  // the table has every vector
         bool found = false;
         pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, meta_.dim, out); });
         return found;
@@ -106,7 +106,7 @@ private:
     Relation index_;
     Relation heap_;
     const VtreeMeta& meta_;
-    VectorStore* store_ = nullptr;  // owned by the sidecar cache
+    std::shared_ptr<VectorStore> store_;  // shared with the sidecar cache
     TupleTableSlot* slot_ = nullptr;
     IndexFetchTableData* fetch_ = nullptr;
     SnapshotData snapshot_;

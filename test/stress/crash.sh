@@ -76,7 +76,7 @@ for run in $(seq "$runs"); do
     sql -c "SELECT count(*) FROM vectordb_cleanup_orphans()" >/dev/null
     # This database's sidecars: only crash_v's is left (other databases may have their own).
     [ "$(sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f
-                 WHERE f LIKE 'db' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '\_%.vec'")" = 1 ]
+                 WHERE f LIKE '%\_db' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '\_%.vec'")" = 1 ]
     check $? "run $run: vectordb_cleanup_orphans removes the killed build's sidecar"
     continue
   fi

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -70,6 +71,7 @@ float value_of(std::uint64_t slot, std::uint32_t j) { return static_cast<float>(
     std::uint64_t tag = 0;
     std::vector<float> copy(r.dim);
     if (!store.read(slot, &tag, copy.data())) return ::testing::AssertionFailure() << "read of slot " << slot;
+    if (!store.verify(slot)) return ::testing::AssertionFailure() << "checksum of slot " << slot;
     if (tag != r.tags[i] || std::memcmp(copy.data(), r.vec(i), sizeof(float) * r.dim) != 0)
         return ::testing::AssertionFailure() << "copy of slot " << slot;
     return ::testing::AssertionSuccess();
@@ -109,17 +111,17 @@ void put_le(std::vector<unsigned char>& b, std::size_t offset, int bytes, std::u
     for (int i = 0; i < bytes; ++i) b[offset + static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * i));
 }
 
-// FNV-1a/64 over header bytes [0, 56) and [64, 4096), as documented.
+// FNV-1a/64 over header bytes [0, 64) and [72, 4096), as documented.
 std::uint64_t spec_checksum(const std::vector<unsigned char>& b) {
     std::uint64_t h = 0xcbf29ce484222325ULL;
     for (std::size_t i = 0; i < 4096; ++i) {
-        if (i >= 56 && i < 64) continue;
+        if (i >= 64 && i < 72) continue;
         h = (h ^ b[i]) * 0x100000001b3ULL;
     }
     return h;
 }
 
-void reseal(std::vector<unsigned char>& b) { put_le(b, 56, 8, spec_checksum(b)); }
+void reseal(std::vector<unsigned char>& b) { put_le(b, 64, 8, spec_checksum(b)); }
 
 class VectorStoreTest : public ::testing::Test {
 protected:
@@ -138,7 +140,7 @@ protected:
     std::string small_store() {
         const std::string path = file("small.bin");
         const Records r = random_records(3, 5, 11);
-        VectorStore s = VectorStore::create(path, 3, StoreIdentity{1, 2, 3});
+        VectorStore s = VectorStore::create(path, 3, StoreIdentity{4, 1, 2, 3});
         s.append_batch(r.tags.data(), r.vecs.data(), 5);
         s.sync();
         return path;
@@ -173,21 +175,22 @@ TEST_F(VectorStoreTest, RoundTripIsBitExactForSeveralDimensions) {
         const std::vector<unsigned char> b = file_bytes(path);
         const std::size_t rs = store_record_size(dim);
         EXPECT_EQ(rs % 8, 0u);
-        EXPECT_GE(rs, 8 + 4 * std::size_t(dim));
-        EXPECT_LT(rs, 16 + 4 * std::size_t(dim));
+        EXPECT_GE(rs, 12 + 4 * std::size_t(dim));
+        EXPECT_LT(rs, 20 + 4 * std::size_t(dim));
         ASSERT_EQ(b.size(), 4096 + n * rs);
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t at = 4096 + i * rs;
             EXPECT_EQ(get_le(b, at, 8), r.tags[i]);
             EXPECT_EQ(std::memcmp(&b[at + 8], r.vec(i), 4 * dim), 0);
-            for (std::size_t p = 8 + 4 * dim; p < rs; ++p) EXPECT_EQ(b[at + p], 0) << "padding of record " << i;
+            EXPECT_EQ(get_le(b, at + 8 + 4 * dim, 4), record_checksum(i, r.tags[i], r.vec(i), dim));
+            for (std::size_t p = 12 + 4 * dim; p < rs; ++p) EXPECT_EQ(b[at + p], 0) << "padding of record " << i;
         }
     }
 }
 
 TEST_F(VectorStoreTest, HeaderFollowsDocumentedLayout) {
     const std::string path = file("h.bin");
-    const StoreIdentity id{0x1122334455667788ULL, 42, 9};
+    const StoreIdentity id{0x7766554433221100ULL, 0x1122334455667788ULL, 42, 9};
     const Records r = random_records(10, 3, 5);
     {
         VectorStore s = VectorStore::create(path, 10, id);
@@ -195,18 +198,19 @@ TEST_F(VectorStoreTest, HeaderFollowsDocumentedLayout) {
         s.flush();
     }
     const std::vector<unsigned char> b = file_bytes(path);
-    ASSERT_EQ(b.size(), 4096u + 3 * 48);
+    ASSERT_EQ(b.size(), 4096u + 3 * 56);
     EXPECT_EQ(std::memcmp(b.data(), "VDBVECS\0", 8), 0);
-    EXPECT_EQ(get_le(b, 8, 4), 1u);
+    EXPECT_EQ(get_le(b, 8, 4), 2u);
     EXPECT_EQ(get_le(b, 12, 4), 10u);
     EXPECT_EQ(get_le(b, 16, 8), 3u);
-    EXPECT_EQ(get_le(b, 24, 4), 48u);
+    EXPECT_EQ(get_le(b, 24, 4), 56u);
     EXPECT_EQ(get_le(b, 28, 4), 0u);
-    EXPECT_EQ(get_le(b, 32, 8), id.database_oid_or_id);
-    EXPECT_EQ(get_le(b, 40, 8), id.index_id);
-    EXPECT_EQ(get_le(b, 48, 8), id.generation);
-    EXPECT_EQ(get_le(b, 56, 8), spec_checksum(b));
-    for (std::size_t i = 64; i < 4096; ++i) ASSERT_EQ(b[i], 0) << "header byte " << i;
+    EXPECT_EQ(get_le(b, 32, 8), id.system_id);
+    EXPECT_EQ(get_le(b, 40, 8), id.database_id);
+    EXPECT_EQ(get_le(b, 48, 8), id.index_id);
+    EXPECT_EQ(get_le(b, 56, 8), id.generation);
+    EXPECT_EQ(get_le(b, 64, 8), spec_checksum(b));
+    for (std::size_t i = 72; i < 4096; ++i) ASSERT_EQ(b[i], 0) << "header byte " << i;
 }
 
 TEST_F(VectorStoreTest, ReopenForWritingContinuesTheSlots) {
@@ -252,7 +256,7 @@ TEST_F(VectorStoreTest, OnlyFlushedRecordsCountAndDestructorDiscardsTheRest) {
 
 TEST_F(VectorStoreTest, BatchOfTenThousandThenRandomReads) {
     const std::string path = file("batch.bin");
-    const std::uint32_t dim = 37;  // 156-byte records: padding, and several 1 MiB buffers
+    const std::uint32_t dim = 37;  // 160-byte records: padding, and several 1 MiB buffers
     const std::size_t n = 10000;
     const Records r = random_records(dim, n, 77);
     {
@@ -327,16 +331,18 @@ TEST_F(VectorStoreTest, FileModeIs0600WhateverTheUmask) {
 
 TEST_F(VectorStoreTest, IdentityRoundTrips) {
     const std::string path = file("id.bin");
-    const StoreIdentity id{UINT64_MAX, 0x0123456789abcdefULL, 7};
+    const StoreIdentity id{0xfedcba9876543210ULL, UINT64_MAX, 0x0123456789abcdefULL, 7};
     {
         VectorStore s = VectorStore::create(path, 2, id);
         EXPECT_EQ(s.identity(), id);
     }
     const StoreIdentity back = VectorStore::open(path, OpenMode::ReadOnly).identity();
-    EXPECT_EQ(back.database_oid_or_id, UINT64_MAX);
+    EXPECT_EQ(back.database_id, UINT64_MAX);
+    EXPECT_EQ(back.system_id, 0xfedcba9876543210ULL);
     EXPECT_EQ(back.index_id, 0x0123456789abcdefULL);
     EXPECT_EQ(back.generation, 7u);
-    EXPECT_NE(back, (StoreIdentity{UINT64_MAX, 0x0123456789abcdefULL, 8}));
+    EXPECT_NE(back, (StoreIdentity{0xfedcba9876543210ULL, UINT64_MAX, 0x0123456789abcdefULL, 8}));
+    EXPECT_NE(back, (StoreIdentity{1, UINT64_MAX, 0x0123456789abcdefULL, 7}));
 }
 
 TEST_F(VectorStoreTest, CreateFailsIfTheFileExists) {
@@ -346,7 +352,7 @@ TEST_F(VectorStoreTest, CreateFailsIfTheFileExists) {
     // The existing file is left alone.
     VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
     EXPECT_EQ(s.size(), 5u);
-    EXPECT_EQ(s.identity(), (StoreIdentity{1, 2, 3}));
+    EXPECT_EQ(s.identity(), (StoreIdentity{4, 1, 2, 3}));
 }
 
 TEST_F(VectorStoreTest, MissingFileIsIoError) {
@@ -396,9 +402,70 @@ TEST_F(VectorStoreTest, BytesBeyondTheCountedRecordsAreIgnored) {
     EXPECT_EQ(r.tag(5), 77u);
 }
 
+// Every way a record can go bad on disk: a torn write (part of the bytes from
+// an older state), zeros where a write never landed, one flipped bit, a tag
+// or checksum changed, a record copied to another slot. Each fails verify()
+// and read(), and leaves its neighbours readable.
+TEST_F(VectorStoreTest, DamagedRecordsFailTheirChecksum) {
+    for (std::uint32_t dim : {1u, 2u, 3u, 7u, 8u, 768u}) {
+        SCOPED_TRACE("dim " + std::to_string(dim));
+        const std::string path = file("damaged" + std::to_string(dim) + ".bin");
+        const Records r = random_records(dim, 6, dim);
+        {
+            VectorStore s = VectorStore::create(path, dim, StoreIdentity{1, 2, 3, 4});
+            s.append_batch(r.tags.data(), r.vecs.data(), 6);
+            s.flush();
+        }
+        const std::vector<unsigned char> good = file_bytes(path);
+        const std::size_t rs = store_record_size(dim);
+        const auto at = [&](std::size_t slot) { return std::size_t{4096} + slot * rs; };
+        using Damage = std::function<void(std::vector<unsigned char>&)>;
+        const std::vector<std::pair<std::string, Damage>> damages = {
+            {"zeroed", [&](std::vector<unsigned char>& b) { std::fill_n(b.begin() + at(2), rs, 0); }},
+            {"torn: second half zeroed",
+             [&](std::vector<unsigned char>& b) { std::fill_n(b.begin() + at(2) + rs / 2, rs - rs / 2, 0); }},
+            {"one bit of the last float", [&](std::vector<unsigned char>& b) { b[at(2) + 8 + 4 * dim - 1] ^= 1; }},
+            {"tag changed", [&](std::vector<unsigned char>& b) { b[at(2)] ^= 0x40; }},
+            {"checksum changed", [&](std::vector<unsigned char>& b) { b[at(2) + 8 + 4 * dim] ^= 0x02; }},
+            {"record 1 copied over record 2",
+             [&](std::vector<unsigned char>& b) { std::copy_n(good.begin() + at(1), rs, b.begin() + at(2)); }},
+        };
+        for (const auto& [what, damage] : damages) {
+            SCOPED_TRACE(what);
+            std::vector<unsigned char> b = good;
+            damage(b);
+            write_bytes(path, b);
+            VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
+            std::uint64_t tag = 0;
+            std::vector<float> out(dim);
+            EXPECT_FALSE(s.verify(2));
+            EXPECT_FALSE(s.read(2, &tag, out.data()));
+            EXPECT_FALSE(s.read(2, &tag, nullptr));
+            for (std::size_t i : {0u, 1u, 3u, 5u}) EXPECT_TRUE(holds(s, i, r, i)) << "slot " << i;
+        }
+    }
+}
+
+TEST_F(VectorStoreTest, RecordChecksumCoversSlotTagAndEveryValue) {
+    std::vector<float> v(37);
+    for (std::size_t j = 0; j < v.size(); j++) v[j] = static_cast<float>(j) * 0.25f - 3.0f;
+    const std::uint32_t base = record_checksum(5, 99, v.data(), 37);
+    EXPECT_EQ(base, record_checksum(5, 99, v.data(), 37));
+    EXPECT_NE(base, record_checksum(6, 99, v.data(), 37));
+    EXPECT_NE(base, record_checksum(5, 98, v.data(), 37));
+    EXPECT_NE(base, record_checksum(5, 99, v.data(), 36));
+    for (std::size_t j = 0; j < v.size(); j++) {
+        std::vector<float> w = v;
+        w[j] = std::nextafter(w[j], 1e9f);
+        EXPECT_NE(base, record_checksum(5, 99, w.data(), 37)) << "value " << j;
+    }
+    const std::vector<float> zeros(37, 0.0f);
+    EXPECT_NE(record_checksum(5, 0, zeros.data(), 37), 0u) << "a record of zeros must not pass";
+}
+
 TEST_F(VectorStoreTest, SpilledButUnflushedRecordsAreNotCounted) {
     const std::string path = file("spilled.bin");
-    const std::uint32_t dim = 256;  // 1032-byte records: 1016 fit in the 1 MiB buffer
+    const std::uint32_t dim = 256;  // 1040-byte records: 1008 fit in the 1 MiB buffer
     const Records r = random_records(dim, 2000, 4);
     {
         VectorStore s = VectorStore::create(path, dim, StoreIdentity{});
@@ -412,7 +479,7 @@ TEST_F(VectorStoreTest, RefreshSeesAnotherWritersAppends) {
     const std::string path = file("shared.bin");
     const std::uint32_t dim = 8;
     const Records r = random_records(dim, 300, 11);
-    VectorStore::create(path, dim, StoreIdentity{1, 2, 3}).flush();
+    VectorStore::create(path, dim, StoreIdentity{4, 1, 2, 3}).flush();
     VectorStore a = VectorStore::open(path, OpenMode::ReadWrite);
     VectorStore b = VectorStore::open(path, OpenMode::ReadWrite);
     VectorStore reader = VectorStore::open(path, OpenMode::ReadOnly);
@@ -454,7 +521,7 @@ TEST_F(VectorStoreTest, RefreshDetectsADamagedOrReplacedHeader) {
     EXPECT_FALSE(reader.refresh());
     // Another store's bytes written over this file (same inode): refused.
     const std::string other = file("other.bin");
-    VectorStore::create(other, 3, StoreIdentity{9, 9, 9}).flush();
+    VectorStore::create(other, 3, StoreIdentity{9, 9, 9, 9}).flush();
     write_bytes(path, file_bytes(other));
     expect_error<DataError>([&] { reader.refresh(); }, "replaced by another store");
 }
@@ -470,17 +537,17 @@ TEST_F(VectorStoreTest, BadMagicIsRejected) {
 TEST_F(VectorStoreTest, WrongVersionIsRejected) {
     const std::string path = small_store();
     std::vector<unsigned char> b = file_bytes(path);
-    put_le(b, 8, 4, 2);
+    put_le(b, 8, 4, 1);
     reseal(b);
     write_bytes(path, b);
-    expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "unsupported format version 2");
+    expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "unsupported format version 1");
 }
 
 TEST_F(VectorStoreTest, HeaderChecksumMismatchIsRejected) {
     const std::string path = small_store();
     const std::vector<unsigned char> good = file_bytes(path);
     // dim, count, record size, identity, checksum itself, reserved zeros of the page.
-    for (std::size_t at : {12u, 20u, 25u, 33u, 47u, 50u, 60u, 64u, 2000u, 4095u}) {
+    for (std::size_t at : {12u, 20u, 25u, 33u, 47u, 50u, 60u, 64u, 70u, 72u, 2000u, 4095u}) {
         SCOPED_TRACE("byte " + std::to_string(at));
         std::vector<unsigned char> b = good;
         b[at] ^= 0x10;
@@ -651,7 +718,7 @@ TEST_F(VectorStoreTest, RemoveIgnoresMissingFilesOnly) {
 // and the parent is untouched.
 TEST_F(VectorStoreTest, WriteFailureIsIoErrorNamingTheCause) {
     const std::string path = file("full.bin");
-    const std::uint32_t dim = 256;  // 1032-byte records: the first buffer spill is 1016 records
+    const std::uint32_t dim = 256;  // 1040-byte records: the first buffer spill is 1008 records
     const std::uint64_t limit = 4096 + 100 * store_record_size(dim) + 500;  // ends mid-record
     const Records r = random_records(dim, 1500, 2);
     int fds[2];

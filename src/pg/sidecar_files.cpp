@@ -1,0 +1,100 @@
+// Sidecar files by name: directory, names and identity (see sidecar_files.h).
+#include "pg/sidecar_files.h"
+#include "pg/pg_call.h"
+
+#include <cstdio>
+
+extern "C" {
+#include "access/xlog.h"
+#include "common/file_perm.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+}
+
+namespace vectordb {
+namespace pg {
+
+std::string sidecar_directory(bool create) {
+    std::string dir = (guc_sidecar_dir != nullptr && guc_sidecar_dir[0] != '\0')
+                          ? std::string(guc_sidecar_dir)
+                          : std::string(DataDir) + "/pg_vectordb";
+    if (dir[0] != '/') dir = std::string(DataDir) + "/" + dir;
+    if (create) {
+        const char* path = dir.c_str();
+        pg_call([&] {
+            if (MakePGDirectory(path) != 0 && errno != EEXIST)
+                ereport(ERROR, (errcode_for_file_access(),
+                                errmsg("could not create sidecar directory \"%s\": %m", path)));
+        });
+    }
+    return dir;
+}
+
+std::string sidecar_name(const StoreIdentity& id) {
+    char name[128];
+    std::snprintf(name, sizeof(name), "sys%llu_db%llu_idx%llu_%016llx.vec",
+                  static_cast<unsigned long long>(id.system_id), static_cast<unsigned long long>(id.database_id),
+                  static_cast<unsigned long long>(id.index_id), static_cast<unsigned long long>(id.generation));
+    return name;
+}
+
+bool parse_sidecar_name(const std::string& name, StoreIdentity* id) {
+    unsigned long long sys, db, oid, gen;
+    int consumed = 0;
+    if (std::sscanf(name.c_str(), "sys%llu_db%llu_idx%llu_%16llx.vec%n", &sys, &db, &oid, &gen, &consumed) != 4 ||
+        static_cast<std::size_t>(consumed) != name.size())
+        return false;
+    *id = StoreIdentity{sys, db, oid, gen};
+    return name == sidecar_name(*id);  // one spelling per identity (no leading zeros or signs)
+}
+
+StoreIdentity sidecar_identity(const VtreeMeta& meta) {
+    return StoreIdentity{meta.sidecar_system_id, meta.sidecar_database, meta.sidecar_index_oid,
+                         meta.sidecar_generation};
+}
+
+std::string sidecar_path(const VtreeMeta& meta) {
+    return sidecar_directory(false) + "/" + sidecar_name(sidecar_identity(meta));
+}
+
+std::string foreign_sidecar_problem(Relation index, const VtreeMeta& meta) {
+    if (meta.sidecar_system_id != GetSystemIdentifier())
+        return "the sidecar named by the metapage belongs to another server (the index was copied)";
+    if (meta.sidecar_database != MyDatabaseId)
+        return "the sidecar named by the metapage belongs to database " + std::to_string(meta.sidecar_database) +
+               " (this database is a copy of that one, as CREATE DATABASE ... TEMPLATE makes)";
+    if (meta.sidecar_index_oid != RelationGetRelid(index))
+        return "the sidecar named by the metapage belongs to another index";
+    return {};
+}
+
+void claim_new_sidecar(Relation index, VtreeMeta* meta) {
+    static uint64 counter = 0;
+    uint64 x = static_cast<uint64>(GetCurrentTimestamp()) ^ (static_cast<uint64>(MyProcPid) << 40) ^ (++counter << 20);
+    // SplitMix64 finaliser: spread the bits so names do not look sequential.
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    meta->sidecar_system_id = GetSystemIdentifier();
+    meta->sidecar_database = MyDatabaseId;
+    meta->sidecar_index_oid = RelationGetRelid(index);
+    meta->sidecar_generation = x == 0 ? 1 : x;
+}
+
+std::string without_directory(std::string message) {
+    std::string dir;
+    try {
+        dir = sidecar_directory(false) + "/";
+    } catch (...) {
+        return message;
+    }
+    for (std::size_t at = message.find(dir); at != std::string::npos; at = message.find(dir, at))
+        message.erase(at, dir.size());
+    return message;
+}
+
+}  // namespace pg
+}  // namespace vectordb
