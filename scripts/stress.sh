@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make stress`: the long reliability runs. Sets everything up (plus clang and
 # libFuzzer), starts a throwaway cluster and runs:
-#   - test/stress/crash.sh with STRESS_CRASH_RUNS (default 12) SIGKILLs;
+#   - test/stress/crash.sh with STRESS_CRASH_RUNS (default 30) SIGKILLs, two in three with a sidecar power loss;
 #   - test/stress/concurrency.sh for STRESS_SECONDS (default 300) with 8 clients;
 #   - the libFuzzer targets in test/fuzz for STRESS_FUZZ_SECONDS each (default 120);
 #   - the differential harness for STRESS_DIFF_SECONDS (default 600) in two
@@ -20,8 +20,8 @@ echo "== building and installing vectordb"
 bash scripts/cluster.sh start || exit 1
 trap 'bash scripts/cluster.sh stop' EXIT
 
-echo "== crash recovery (${STRESS_CRASH_RUNS:-12} runs)"
-CRASH_RUNS=${STRESS_CRASH_RUNS:-12} bash test/stress/crash.sh >"$logdir/crash.log" 2>&1 || failures=$((failures + 1))
+echo "== crash recovery (${STRESS_CRASH_RUNS:-30} runs)"
+CRASH_RUNS=${STRESS_CRASH_RUNS:-30} bash test/stress/crash.sh >"$logdir/crash.log" 2>&1 || failures=$((failures + 1))
 grep -E '^(not ok|# )' "$logdir/crash.log"
 
 echo "== concurrency (${STRESS_SECONDS:-300} s, 8 clients)"

@@ -84,6 +84,12 @@ void claim_new_sidecar(Relation index, VtreeMeta* meta) {
     meta->sidecar_generation = x == 0 ? 1 : x;
 }
 
+void sync_sidecar_directory() {
+    const std::string dir = sidecar_directory(false);
+    const char* path = dir.c_str();
+    pg_call([&] { fsync_fname(path, true); });
+}
+
 std::string without_directory(std::string message) {
     std::string dir;
     try {

@@ -43,6 +43,11 @@ std::string foreign_sidecar_problem(Relation index, const VtreeMeta& meta);
 // and a new, practically unique generation (never 0).
 void claim_new_sidecar(Relation index, VtreeMeta* meta);
 
+// fsyncs the sidecar directory, so that a file created in it survives a power
+// loss (after the file itself was synced). May ereport (PANIC on failure, as
+// PostgreSQL treats a failed fsync of its own files).
+void sync_sidecar_directory();
+
 // The message with the sidecar directory taken out, so that messages shown
 // to any role name the file only.
 std::string without_directory(std::string message);

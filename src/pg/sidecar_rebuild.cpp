@@ -89,7 +89,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
                 Buffer buffer = ReadBuffer(index, block);
                 LockBuffer(buffer, BUFFER_LOCK_SHARE);
                 Page page = BufferGetPage(buffer);
-                check_page(index, block, page, PageType::Leaf);
+                check_leaf_page(index, block, page, layout);
                 count = leaf_header(page)->count;
                 next = page_opaque(page)->next;
                 std::memcpy(tids.data(), leaf_tids(page, layout), sizeof(ItemPointerData) * count);
@@ -115,6 +115,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
         }
     }
     store.sync();
+    sync_sidecar_directory();
     // The metapage switches last, WAL-logged and not undone by an abort: from
     // then on the new file must stay whatever the transaction does. The old
     // generation goes when this commits (after an abort it is an orphan for

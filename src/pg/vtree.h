@@ -186,8 +186,11 @@ int build_threads();
 
 VtreePageOpaque* page_opaque(Page page);
 void init_page(Page page, PageType type);
-// ERROR XX001 unless the page is an initialised vtree page of this type.
+// ERROR XX001 unless the page is an initialised vtree page of this type; for
+// a leaf page, also unless its entry counts fit `layout` (the index's: a
+// garbled capacity must not lead a reader past the page's arrays).
 void check_page(Relation index, BlockNumber block, Page page, PageType type);
+void check_leaf_page(Relation index, BlockNumber block, Page page, const LeafLayout& layout);
 // Copies the metapage, checked (magic, version, type).
 void read_meta(Relation index, VtreeMeta* meta);
 VtreeMeta* page_meta(Page page);
@@ -200,8 +203,8 @@ Buffer new_buffer(Relation index);
 // blocks), a page that is not a leaf page or belongs to another leaf.
 // *nblocks caches the relation's size between calls (0 to look it up);
 // strategy: a buffer ring (VACUUM's), or null.
-Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
-                       BlockNumber* nblocks, BufferAccessStrategy strategy = nullptr);
+Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, const LeafLayout& layout, int lock_mode,
+                       BlockNumber* hops, BlockNumber* nblocks, BufferAccessStrategy strategy = nullptr);
 
 // Encodes a heap TID as a sidecar record tag (and back).
 inline uint64 tid_tag(const ItemPointerData& tid) {

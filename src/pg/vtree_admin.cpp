@@ -132,7 +132,7 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
         while (block != InvalidBlockNumber) {
             CHECK_FOR_INTERRUPTS();
             // Inserts and splits may add pages meanwhile: the helper looks the size up again.
-            Buffer buffer = read_chain_page(index, block, static_cast<uint32>(leaf), BUFFER_LOCK_SHARE, &hops, &nblocks);
+            Buffer buffer = read_chain_page(index, block, static_cast<uint32>(leaf), layout, BUFFER_LOCK_SHARE, &hops, &nblocks);
             Page page = BufferGetPage(buffer);
             const uint16 count = leaf_header(page)->count;
             const BlockNumber next = page_opaque(page)->next;

@@ -14,7 +14,7 @@
 // cancel becomes a C++ exception that unwinds the build's memory; heap scan
 // callbacks catch C++ exceptions themselves and park them in the build state
 // (they run inside PostgreSQL frames). The sidecar is removed if the
-// transaction aborts (sidecar.h).
+// transaction aborts (sidecar_lifecycle.h).
 #include "core/code_scan.h"
 #include "core/distance.h"
 #include "core/errors.h"
@@ -365,6 +365,7 @@ public:
             meta->vector_tail = pages_->tail();
         } else {
             store_->sync();
+            sync_sidecar_directory();
         }
     }
 
@@ -573,6 +574,8 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     params.tree.max_iterations = st.options.max_iterations;
     params.tree.metric = st.metric;
     params.tree.threads = build_threads();
+    const int threads = params.tree.threads;
+    pg_call([&] { elog(DEBUG1, "vtree build: clustering %zu rows on %d threads", rows, threads); });
     if (st.sampled) {
         // Leaves of the sample grow by seen / rows when every row is assigned.
         const double scale = static_cast<double>(rows) / static_cast<double>(st.seen);

@@ -16,6 +16,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "commands/progress.h"
 #include "commands/vacuum.h"
+#include "miscadmin.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_type.h"
 #include "utils/catcache.h"
@@ -124,7 +125,8 @@ void register_settings() {
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.max_scan_tuples", "Most binary codes an iterative vtree scan examines.", nullptr,
                             &guc_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-    DefineCustomIntVariable("vtree.build_threads", "Threads a vtree build clusters with (0: one per CPU).", nullptr,
+    DefineCustomIntVariable("vtree.build_threads", "Threads a vtree build clusters with (0: one per CPU).",
+                            "At most 1 + max_parallel_maintenance_workers (within max_parallel_workers).",
                             &guc_build_threads, 0, 0, 256, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("vectordb.sidecar_dir", "Directory of vtree sidecar files (vectors.bin).",
                                "Empty means pg_vectordb inside the data directory, so base backups include it.",
@@ -134,9 +136,13 @@ void register_settings() {
 }
 
 int build_threads() {
-    if (guc_build_threads > 0) return guc_build_threads;
+    // The leader and as many helpers as PostgreSQL would give a parallel
+    // maintenance command (max_parallel_maintenance_workers, within
+    // max_parallel_workers): the administrator's budget for one build.
+    const int budget = 1 + std::max(0, std::min(max_parallel_maintenance_workers, max_parallel_workers));
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus > 0 ? static_cast<int>(std::min<long>(cpus, 256)) : 1;
+    const int wanted = guc_build_threads > 0 ? guc_build_threads : (cpus > 0 ? static_cast<int>(std::min<long>(cpus, 256)) : 1);
+    return std::max(1, std::min(wanted, budget));
 }
 
 char* vtree_buildphasename(int64 phase) {

@@ -51,7 +51,7 @@ bool fill_hole(Relation index, Buffer head_buffer, uint32 leaf, const LeafLayout
     BlockNumber block = page_opaque(head_page)->next;
     BlockNumber hops = 0, nblocks = 0;
     while (block != InvalidBlockNumber && block != tail) {
-        Buffer buffer = read_chain_page(index, block, leaf, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks);
+        Buffer buffer = read_chain_page(index, block, leaf, layout, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks);
         if (leaf_header(BufferGetPage(buffer))->count < layout.capacity) {
             put(buffer);
             UnlockReleaseBuffer(buffer);
@@ -73,7 +73,7 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
                       const CodeFactors& factors, uint64 locator, const ItemPointerData& tid, uint32* tail_count) {
     Buffer head_buffer = ReadBuffer(index, head);
     LockBuffer(head_buffer, BUFFER_LOCK_EXCLUSIVE);
-    check_page(index, head, BufferGetPage(head_buffer), PageType::Leaf);
+    check_leaf_page(index, head, BufferGetPage(head_buffer), layout);
     if (leaf_header(BufferGetPage(head_buffer))->flags & kLeafRetired) {
         UnlockReleaseBuffer(head_buffer);
         return Appended::Retired;
@@ -99,7 +99,7 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
     if (tail != head) {
         tail_buffer = ReadBuffer(index, tail);
         LockBuffer(tail_buffer, BUFFER_LOCK_EXCLUSIVE);
-        check_page(index, tail, BufferGetPage(tail_buffer), PageType::Leaf);
+        check_leaf_page(index, tail, BufferGetPage(tail_buffer), layout);
     }
     GenericXLogState* xlog = GenericXLogStart(index);
     Page head_page = GenericXLogRegisterBuffer(xlog, head_buffer, 0);

@@ -82,6 +82,15 @@ void check_page(Relation index, BlockNumber block, Page page, PageType type) {
     }
 }
 
+void check_leaf_page(Relation index, BlockNumber block, Page page, const LeafLayout& layout) {
+    check_page(index, block, page, PageType::Leaf);
+    if (leaf_header(page)->capacity != layout.capacity)
+        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                        errmsg("index \"%s\" has a leaf page of capacity %u at block %u where the index's is %u",
+                               RelationGetRelationName(index), leaf_header(page)->capacity, block, layout.capacity),
+                        errhint("Please REINDEX it.")));
+}
+
 void read_meta(Relation index, VtreeMeta* meta) {
     if (RelationGetNumberOfBlocks(index) == 0)
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
@@ -106,8 +115,8 @@ void read_meta(Relation index, VtreeMeta* meta) {
                         errhint("Please REINDEX it.")));
 }
 
-Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_mode, BlockNumber* hops,
-                       BlockNumber* nblocks, BufferAccessStrategy strategy) {
+Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, const LeafLayout& layout, int lock_mode,
+                       BlockNumber* hops, BlockNumber* nblocks, BufferAccessStrategy strategy) {
     // The size lookup is a system call: redo it only for a block past the last known end.
     if (block >= *nblocks) *nblocks = RelationGetNumberOfBlocks(index);
     if (block == kMetaBlock || block >= *nblocks || ++*hops > *nblocks)
@@ -117,7 +126,7 @@ Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, int lock_
     Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
     LockBuffer(buffer, lock_mode);
     Page page = BufferGetPage(buffer);
-    check_page(index, block, page, PageType::Leaf);
+    check_leaf_page(index, block, page, layout);
     if (page_opaque(page)->leaf != leaf)
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                         errmsg("index \"%s\" has a page of leaf %u in the chain of leaf %u",

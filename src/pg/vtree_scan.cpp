@@ -125,7 +125,7 @@ void PageLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
         Page page = nullptr;
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();
-            buffer = read_chain_page(index, block, leaf_number, BUFFER_LOCK_SHARE, &hops, &s_.nblocks);
+            buffer = read_chain_page(index, block, leaf_number, s_.layout, BUFFER_LOCK_SHARE, &hops, &s_.nblocks);
             page = BufferGetPage(buffer);
         });
         BlockNumber next = InvalidBlockNumber;

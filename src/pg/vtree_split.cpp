@@ -129,7 +129,7 @@ void collect_chain(Relation index, Buffer head, const LeafLayout& layout, uint32
         if (buffer != InvalidBuffer) UnlockReleaseBuffer(buffer);
         if (next == InvalidBlockNumber) return;
         CHECK_FOR_INTERRUPTS();
-        buffer = read_chain_page(index, next, leaf, BUFFER_LOCK_SHARE, &hops, &nblocks);
+        buffer = read_chain_page(index, next, leaf, layout, BUFFER_LOCK_SHARE, &hops, &nblocks);
         page = BufferGetPage(buffer);
     }
 }
@@ -292,16 +292,17 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
     if (leaf >= tc->leaf_heads.size() || tc->leaf_heads[leaf] == InvalidBlockNumber) return;
     const VtreeMeta& meta = tc->meta;
     const BlockNumber head_block = tc->leaf_heads[leaf];
+    const LeafLayout layout = leaf_layout(meta.words);
     Buffer head = InvalidBuffer;
     pg_call([&] {
         head = ReadBuffer(index, head_block);
         LockBuffer(head, BUFFER_LOCK_EXCLUSIVE);
-        check_page(index, head_block, BufferGetPage(head), PageType::Leaf);
+        check_leaf_page(index, head_block, BufferGetPage(head), layout);
     });
     try {
         std::vector<ChainEntry> entries;
         if (!(leaf_header(BufferGetPage(head))->flags & kLeafRetired))
-            pg_call([&] { collect_chain(index, head, leaf_layout(meta.words), leaf, &entries); });
+            pg_call([&] { collect_chain(index, head, layout, leaf, &entries); });
         if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && meta.branching_factor >= 2) {
             EntryVectors vectors(index, heap, meta);
             KMeansResult km;

@@ -43,7 +43,7 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, Bl
     bool removed = false;
     while (block != InvalidBlockNumber) {
         vacuum_delay_point();
-        Buffer buffer = read_chain_page(index, block, leaf, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks, strategy);
+        Buffer buffer = read_chain_page(index, block, leaf, layout, BUFFER_LOCK_EXCLUSIVE, &hops, &nblocks, strategy);
         Page page = BufferGetPage(buffer);
         // Look first, so that a page with nothing to remove writes no WAL.
         bool any = false;
@@ -78,7 +78,7 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, Bl
     // insert holds the head before any other page of the chain.
     Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, head, RBM_NORMAL, strategy);
     LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-    check_page(index, head, BufferGetPage(buffer), PageType::Leaf);
+    check_leaf_page(index, head, BufferGetPage(buffer), layout);
     if (!(leaf_header(BufferGetPage(buffer))->flags & (kLeafRetired | kLeafHasRoom))) {
         GenericXLogState* xlog = GenericXLogStart(index);
         leaf_header(GenericXLogRegisterBuffer(xlog, buffer, 0))->flags |= kLeafHasRoom;

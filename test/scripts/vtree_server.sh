@@ -27,17 +27,20 @@ sql -c "SELECT setseed(0.7)" -c "CREATE TABLE big AS
   FROM generate_series(1, 40000) i" -c "ANALYZE big" >/dev/null
 sidecars() { sql -c "SELECT count(*) FROM pg_ls_dir('pg_vectordb') f WHERE f LIKE '%.vec'"; }
 
-# Polls pg_stat_progress_create_index from this session until no build runs
-# (or 60 s), and prints the distinct phases seen, in order of first sight.
+# Polls pg_stat_progress_create_index from this session until a build has
+# come and gone (or 60 s), and prints the distinct phases seen, in order of
+# first sight. Start it before the build, so no phase is missed.
 watch_progress() {
   sql -c "CREATE TEMP TABLE seen (at int, phase text, done bigint, total bigint)" -c "DO \$\$
-    DECLARE i int := 0;
+    DECLARE i int := 0; started boolean := false; running boolean;
     BEGIN
       LOOP
         i := i + 1;
         PERFORM pg_stat_clear_snapshot();
         INSERT INTO seen SELECT i, phase, tuples_done, tuples_total FROM pg_stat_progress_create_index;
-        EXIT WHEN i > 6000 OR (i > 100 AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index));
+        running := EXISTS (SELECT 1 FROM pg_stat_progress_create_index);
+        started := started OR running;
+        EXIT WHEN i > 6000 OR (started AND NOT running);
         PERFORM pg_sleep(0.01);
       END LOOP;
     END \$\$" -c "SELECT string_agg(phase, ',' ORDER BY first) FROM (SELECT phase, min(at) AS first FROM seen GROUP BY phase) s" \
@@ -46,11 +49,14 @@ watch_progress() {
 
 # --- progress ------------------------------------------------------------------
 log=$(mktemp)
-psql -qX -c "SET vtree.build_threads = 1" -c "CREATE INDEX big_v ON big USING vtree (v) WITH (max_iterations = 60)" >"$log" 2>&1 &
-build=$!
-progress=$(watch_progress)
-wait "$build"
+watch_progress >"$log.progress" &
+watcher=$!
+sleep 1
+psql -qX -c "SET vtree.build_threads = 1" -c "CREATE INDEX big_v ON big USING vtree (v) WITH (max_iterations = 60)" >"$log" 2>&1
 build_rc=$?
+wait "$watcher"
+progress=$(cat "$log.progress")
+rm -f "$log.progress"
 phases=$(sed -n 1p <<<"$progress")
 counted=$(sed -n 2p <<<"$progress")
 echo "# phases seen: $phases; loading samples with tuple counts: $counted"
@@ -110,6 +116,22 @@ verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
 sql -c "REINDEX INDEX small_v" >/dev/null
 state=$(query_state)
 [ "$state" = "none" ]; check $? "REINDEX repairs the index"
+# A leaf page whose header claims 65,520 entries of a capacity of 65,535: the
+# counts agree with each other, not with the page's layout.
+sql -c "CHECKPOINT" >/dev/null
+file="$PGDATA/$(sql -c "SELECT pg_relation_filepath('small_v')")"  # REINDEX gave it a new file
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+printf '\xf0\xff\xff\xff' | dd of="$file" bs=1 seek=$((8192 + 24)) conv=notrunc status=none
+as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
+state=$(query_state)
+[ "$state" = "XX001" ]; check $? "a leaf page with a garbled capacity is ERROR XX001 (got $state)"
+verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
+[ "$verdict" = "f" ] && grep -q "block 1 has bad entry counts" "$log"
+check $? "vectordb_check reports the garbled capacity and returns false"
+! grep -q "terminated by signal" "$VECTORDB_CLUSTER_LOG"; check $? "no backend crashed on the garbled capacity"
+sql -c "REINDEX INDEX small_v" >/dev/null
+state=$(query_state)
+[ "$state" = "none" ]; check $? "REINDEX repairs it again"
 [ "$(sql -c "SELECT vectordb_check('small_v')")" = "t" ]; check $? "vectordb_check passes after REINDEX"
 # A missing sidecar is a problem the checker reports (queries still work through the table).
 sql -c "DO \$\$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L',

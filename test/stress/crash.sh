@@ -5,7 +5,15 @@
 # (acknowledged to its client) is found by an exact-settings index scan, and
 # index scans match exact scans. Prints TAP and a summary line.
 #
-#   CRASH_RUNS (default 3; make stress uses 12)
+# INSERT runs also simulate a power loss for the sidecar, which lives outside
+# WAL: before the restart, every sidecar write since its last fsync (the
+# build's or the last rebuild's) is discarded (the file cut back to its
+# synced length and header) or torn (each 4 KB page written since kept,
+# zeroed or cut in half, the header old or new, at random). Then no query may
+# return a wrong row; vectordb_rebuild_sidecar repairs the file and
+# vectordb_check passes after it.
+#
+#   CRASH_RUNS (default 3; make stress uses 30, 20 of them INSERT runs)
 # Runs against the throwaway cluster in build/cluster.env.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +32,38 @@ sql -c "CREATE TABLE crash_t (id int PRIMARY KEY, v vector(32))" \
 work=$(mktemp -d)
 rows_checked=0
 kills=0
+faults=0
+sidecar=$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('crash_v')")
+# The sidecar as its last fsync left it: length and header page.
+remember_synced_sidecar() {
+  sidecar=$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('crash_v')")
+  synced_size=$(stat -c %s "$sidecar")
+  dd if="$sidecar" of="$work/synced_header" bs=4096 count=1 status=none
+}
+remember_synced_sidecar
+
+# Applies a power loss to the sidecar (the server is down): $1 = discard or tear.
+lose_unsynced_sidecar_writes() {
+  local size page pages choice
+  size=$(stat -c %s "$sidecar")
+  if [ "$1" = discard ]; then
+    truncate -s "$synced_size" "$sidecar"
+    dd if="$work/synced_header" of="$sidecar" bs=4096 count=1 conv=notrunc status=none
+    return
+  fi
+  pages=$(( (size + 4095) / 4096 ))
+  for page in $(seq $((synced_size / 4096)) $((pages - 1))); do
+    choice=$((RANDOM % 3))
+    if [ "$choice" = 1 ]; then
+      dd if=/dev/zero of="$sidecar" bs=4096 seek="$page" count=1 conv=notrunc status=none
+    elif [ "$choice" = 2 ]; then
+      dd if=/dev/zero of="$sidecar" bs=2048 seek=$((page * 2 + 1)) count=1 conv=notrunc status=none
+    fi
+  done
+  truncate -s "$size" "$sidecar"  # zeroing the last page must not lengthen the file
+  [ $((RANDOM % 2)) = 0 ] && dd if="$work/synced_header" of="$sidecar" bs=4096 count=1 conv=notrunc status=none
+  return 0
+}
 
 kill_postmaster() {
   local pid
@@ -67,10 +107,18 @@ for run in $(seq "$runs"); do
   kill_postmaster
   kills=$((kills + 1))
   wait 2>/dev/null
+  fault=none
+  if [ "$kind" = INSERT ]; then
+    fault=$([ $((RANDOM % 2)) = 0 ] && echo discard || echo tear)
+    lose_unsynced_sidecar_writes "$fault"
+    faults=$((faults + 1))
+  fi
   restart
-  check $? "run $run ($kind): the server recovers after SIGKILL"
-  [ "$(sql -c "SELECT vectordb_check('crash_v')" 2>"$work/check.log")" = "t" ]
-  check $? "run $run: vectordb_check passes$( [ -s "$work/check.log" ] && echo " ($(head -c 200 "$work/check.log" | tr '\n' ' '))")"
+  check $? "run $run ($kind, sidecar writes since the last fsync: $fault): the server recovers after SIGKILL"
+  if [ "$fault" = none ]; then
+    [ "$(sql -c "SELECT vectordb_check('crash_v')" 2>"$work/check.log")" = "t" ]
+    check $? "run $run: vectordb_check passes$( [ -s "$work/check.log" ] && echo " ($(head -c 200 "$work/check.log" | tr '\n' ' '))")"
+  fi
   if [ "$kind" = "CREATE INDEX" ]; then
     [ "$(sql -c "SELECT count(*) FROM pg_class WHERE relname = 'crash_build'")" = 0 ]; check $? "run $run: the killed build left no index"
     sql -c "SELECT count(*) FROM vectordb_cleanup_orphans()" >/dev/null
@@ -99,9 +147,21 @@ for run in $(seq "$runs"); do
     WHERE ARRAY(SELECT id FROM crash_t ORDER BY v <-> q.v LIMIT 10)
           IS DISTINCT FROM ARRAY(SELECT id FROM crash_t ORDER BY l2_distance(v, q.v), id LIMIT 10)")
   [ "$mismatches" = 0 ]; check $? "run $run: index scans match exact scans (mismatches: $mismatches)"
+  # At the default settings too: every returned row in distance order.
+  unordered=$(sql -c "SET enable_seqscan = off" -c "SET client_min_messages = error" -c "
+    SELECT count(*) FROM (SELECT v FROM crash_t WHERE id % 311 = 0) q
+    WHERE (SELECT array_agg(d) FROM (SELECT v <-> q.v AS d FROM crash_t ORDER BY v <-> q.v LIMIT 50) s)
+          IS DISTINCT FROM (SELECT array_agg(d ORDER BY d) FROM (SELECT v <-> q.v AS d FROM crash_t ORDER BY v <-> q.v LIMIT 50) s)")
+  [ "$unordered" = 0 ]; check $? "run $run: index scans at the defaults return rows in distance order (queries out of order: $unordered)"
+  if [ "$fault" != none ]; then
+    sql -c "SET client_min_messages = error" -c "SELECT vectordb_rebuild_sidecar('crash_v')" >/dev/null
+    [ "$(sql -c "SELECT vectordb_check('crash_v')" 2>"$work/check.log")" = "t" ]
+    check $? "run $run: after the power loss, vectordb_rebuild_sidecar repairs the sidecar and vectordb_check passes$( [ -s "$work/check.log" ] && echo " ($(head -c 200 "$work/check.log" | tr '\n' ' '))")"
+    remember_synced_sidecar
+  fi
 done
 
 rm -rf "$work"
 [ "$failures" -eq 0 ] && psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
-echo "# crash summary: $runs runs, $kills kills survived, $rows_checked committed rows checked, $failures failures"
+echo "# crash summary: $runs runs, $kills kills survived, $faults sidecar power losses, $rows_checked committed rows checked, $failures failures"
 finish_tap
