@@ -36,29 +36,36 @@ private:
     ErrorData* data_;  // palloc'd by CopyErrorData in the caller's memory context
 };
 
-// Runs f (no C++ objects with destructors inside), turning an ERROR into PgError.
-// A C++ exception thrown by f is caught inside the PG_TRY block and rethrown
-// after it, so PostgreSQL's error stack is always restored first.
+// Runs f (no C++ objects with destructors inside) and catches what it raises:
+// an ERROR into *error (copied into the caller's memory context, the error
+// state flushed), a C++ exception into *cxx_error, caught inside the PG_TRY
+// block so that PostgreSQL's error stack is always restored first.
 template <class F>
-void pg_call(F&& f) {
+void catch_errors(F&& f, ErrorData** error, std::exception_ptr* cxx_error) {
     MemoryContext context = CurrentMemoryContext;
-    ErrorData* error = nullptr;
-    std::exception_ptr cxx_error;
     PG_TRY();
     {
         try {
             f();
         } catch (...) {
-            cxx_error = std::current_exception();
+            *cxx_error = std::current_exception();
         }
     }
     PG_CATCH();
     {
         MemoryContextSwitchTo(context);
-        error = CopyErrorData();
+        *error = CopyErrorData();
         FlushErrorState();
     }
     PG_END_TRY();
+}
+
+// Runs f (no C++ objects with destructors inside), turning an ERROR into PgError.
+template <class F>
+void pg_call(F&& f) {
+    ErrorData* error = nullptr;
+    std::exception_ptr cxx_error;
+    catch_errors(f, &error, &cxx_error);
     if (cxx_error) std::rethrow_exception(cxx_error);
     if (error != nullptr) throw PgError(error);
 }
@@ -79,21 +86,7 @@ ErrorData* pg_call_in_subtransaction(F&& f, Keep keep) {
     MemoryContextSwitchTo(context);
     ErrorData* error = nullptr;
     std::exception_ptr cxx_error;
-    PG_TRY();
-    {
-        try {
-            f();
-        } catch (...) {
-            cxx_error = std::current_exception();
-        }
-    }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(context);
-        error = CopyErrorData();
-        FlushErrorState();
-    }
-    PG_END_TRY();
+    catch_errors(f, &error, &cxx_error);
     const bool failed = error != nullptr || cxx_error;
     pg_call([&] {
         if (failed)

@@ -96,22 +96,25 @@ query_state() {  # prints the SQLSTATE of an index scan, or "none"
     EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state %', SQLSTATE; END \$\$" | sed -n 's/.*state //p'
 }
 restart() { as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w restart -l "$VECTORDB_CLUSTER_LOG" >/dev/null; }
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+# damage WHAT PATTERN COMMAND...: runs COMMAND on the index's file with the
+# server down, then expects a scan to fail with XX001 and vectordb_check to
+# return false with a WARNING matching PATTERN.
+damage() {
+  local what=$1 pattern=$2 state verdict
+  shift 2
+  as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+  "$@"
+  as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
+  state=$(query_state)
+  [ "$state" = "XX001" ]; check $? "$what is ERROR XX001 (got $state)"
+  verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
+  [ "$verdict" = "f" ] && grep -q "$pattern" "$log"; check $? "vectordb_check reports $what and returns false"
+}
+zero_page() { dd if=/dev/zero of="$file" bs=8192 seek="$1" count=1 conv=notrunc status=none; }
+write_at() { printf "$2" | dd of="$file" bs=1 seek="$1" conv=notrunc status=none; }
 # Zero leaf head page 1, then garble the metapage's magic number in a copy run.
-dd if=/dev/zero of="$file" bs=8192 seek=1 count=1 conv=notrunc status=none
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
-state=$(query_state)
-[ "$state" = "XX001" ]; check $? "a zeroed leaf page is ERROR XX001 (got $state)"
-verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
-[ "$verdict" = "f" ] && grep -q "block 1 is an uninitialised page" "$log"
-check $? "vectordb_check reports the zeroed page and returns false"
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
-printf 'XXXX' | dd of="$file" bs=1 seek=24 conv=notrunc status=none
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
-state=$(query_state)
-[ "$state" = "XX001" ]; check $? "a garbled metapage is ERROR XX001 (got $state)"
-verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
-[ "$verdict" = "f" ] && grep -q "metapage" "$log"; check $? "vectordb_check reports the garbled metapage and returns false"
+damage "a zeroed leaf page" "block 1 is an uninitialised page" zero_page 1
+damage "a garbled metapage" "metapage" write_at 24 'XXXX'
 ! grep -q "terminated by signal" "$VECTORDB_CLUSTER_LOG"; check $? "no backend crashed"
 sql -c "REINDEX INDEX small_v" >/dev/null
 state=$(query_state)
@@ -120,14 +123,7 @@ state=$(query_state)
 # counts agree with each other, not with the page's layout.
 sql -c "CHECKPOINT" >/dev/null
 file="$PGDATA/$(sql -c "SELECT pg_relation_filepath('small_v')")"  # REINDEX gave it a new file
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
-printf '\xf0\xff\xff\xff' | dd of="$file" bs=1 seek=$((8192 + 24)) conv=notrunc status=none
-as_owner "$pg_bin/pg_ctl" -D "$PGDATA" -w start -l "$VECTORDB_CLUSTER_LOG" >/dev/null
-state=$(query_state)
-[ "$state" = "XX001" ]; check $? "a leaf page with a garbled capacity is ERROR XX001 (got $state)"
-verdict=$(psql -AtqX -c "SELECT vectordb_check('small_v')" 2>"$log")
-[ "$verdict" = "f" ] && grep -q "block 1 has bad entry counts" "$log"
-check $? "vectordb_check reports the garbled capacity and returns false"
+damage "a leaf page with a garbled capacity" "block 1 has bad entry counts" write_at $((8192 + 24)) '\xf0\xff\xff\xff'
 ! grep -q "terminated by signal" "$VECTORDB_CLUSTER_LOG"; check $? "no backend crashed on the garbled capacity"
 sql -c "REINDEX INDEX small_v" >/dev/null
 state=$(query_state)
