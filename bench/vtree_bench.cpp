@@ -254,7 +254,7 @@ int main(int argc, char** argv) try {
     std::printf("kernels: distance %s, code scan %s; build threads %d, queries on 1 thread\n",
                 isa_name(active_isa()), code_scan_isa(), o.threads);
 
-    const double disk_per_vector = 8.0 + 4.0 * base.dim;  // sidecar record: tag + floats
+    const double disk_per_vector = store_record_size(static_cast<uint32_t>(base.dim));  // sidecar record: tag, floats, checksum
     for (QuantizerKind kind : o.quantizers) {
         IndexParams params;
         params.tree.branching_factor = o.branching;
