@@ -65,3 +65,6 @@ CREATE EVENT TRIGGER vectordb_load_before_drop ON ddl_command_start
                  'DROP EXTENSION', 'DROP ACCESS METHOD', 'DROP OPERATOR CLASS', 'DROP OPERATOR FAMILY',
                  'DROP TYPE', 'DROP FUNCTION', 'DROP OPERATOR')
     EXECUTE FUNCTION vectordb_load_library();
+
+CREATE FUNCTION vectordb_heal_sidecar(index regclass) RETURNS int8
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

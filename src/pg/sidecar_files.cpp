@@ -5,10 +5,13 @@
 #include <cstdio>
 
 extern "C" {
+#include "access/generic_xlog.h"
 #include "access/xlog.h"
 #include "common/file_perm.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/fd.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 }
@@ -82,6 +85,25 @@ void claim_new_sidecar(Relation index, VtreeMeta* meta) {
     meta->sidecar_database = MyDatabaseId;
     meta->sidecar_index_oid = RelationGetRelid(index);
     meta->sidecar_generation = x == 0 ? 1 : x;
+}
+
+void write_sidecar_identity(Relation index, const VtreeMeta& meta, uint64 built) {
+    pg_call([&] {
+        Buffer buffer = ReadBuffer(index, kMetaBlock);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        GenericXLogState* xlog = GenericXLogStart(index);
+        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+        check_page(index, kMetaBlock, page, PageType::Meta);
+        VtreeMeta* m = page_meta(page);
+        m->sidecar_database = meta.sidecar_database;
+        m->sidecar_index_oid = meta.sidecar_index_oid;
+        m->sidecar_system_id = meta.sidecar_system_id;
+        m->sidecar_generation = meta.sidecar_generation;
+        m->built_entries = built;
+        GenericXLogFinish(xlog);
+        UnlockReleaseBuffer(buffer);
+        CacheInvalidateRelcache(index);
+    });
 }
 
 void sync_sidecar_directory() {

@@ -121,25 +121,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     // generation goes when this commits (after an abort it is an orphan for
     // vectordb_cleanup_orphans()).
     keep_only_on_commit(sidecar_identity(meta));
-    const VtreeMeta switched = meta;
-    const uint64 built = records;
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState* xlog = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-        check_page(index, kMetaBlock, page, PageType::Meta);
-        VtreeMeta* m = page_meta(page);
-        m->sidecar_database = switched.sidecar_database;
-        m->sidecar_index_oid = switched.sidecar_index_oid;
-        m->sidecar_system_id = switched.sidecar_system_id;
-        m->sidecar_generation = switched.sidecar_generation;
-        m->built_entries = built;
-        GenericXLogFinish(xlog);
-        UnlockReleaseBuffer(buffer);
-        // Other backends' caches let go of the old file at their next command.
-        CacheInvalidateRelcache(index);
-    });
+    write_sidecar_identity(index, meta, records);
     keep_on_abort(path);
     forget_sidecar(oid);
     pg_call([&] {

@@ -178,6 +178,7 @@ extern int guc_iterative_scan;
 extern int guc_max_scan_tuples;
 extern int guc_build_threads;
 extern char* guc_sidecar_dir;
+extern bool guc_heal_sidecars;
 
 void register_settings();
 int build_threads();

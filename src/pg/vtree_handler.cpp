@@ -46,6 +46,7 @@ int guc_iterative_scan = static_cast<int>(IterativeScan::Off);
 int guc_max_scan_tuples = 20000;
 int guc_build_threads = 0;
 char* guc_sidecar_dir = nullptr;
+bool guc_heal_sidecars = true;
 
 namespace {
 
@@ -131,6 +132,10 @@ void register_settings() {
     DefineCustomStringVariable("vectordb.sidecar_dir", "Directory of vtree sidecar files (vectors.bin).",
                                "Empty means pg_vectordb inside the data directory, so base backups include it.",
                                &guc_sidecar_dir, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("vectordb.heal_sidecars",
+                             "Whether a scan or insert that meets an unusable sidecar record starts a background "
+                             "worker to heal the sidecar.",
+                             nullptr, &guc_heal_sidecars, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("vtree");
     MarkGUCPrefixReserved("vectordb");
 }

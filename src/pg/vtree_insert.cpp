@@ -16,6 +16,7 @@
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
+#include "pg/sidecar_heal.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -201,11 +202,14 @@ void warn_sidecar_unusable(Relation index, const std::string& problem) {
     if (warned_index == RelationGetRelid(index) && warned_in == MyProc->lxid) return;
     warned_index = RelationGetRelid(index);
     warned_in = MyProc->lxid;
+    request_sidecar_heal(index);
     const char* why = problem.c_str();
     pg_call([&] {
         ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), why),
                           errdetail("New rows' vectors are kept only in the table; scans rerank them from there."),
-                          errhint("Run SELECT vectordb_rebuild_sidecar('%s').", RelationGetRelationName(index))));
+                          errhint("A background worker heals it (vectordb.heal_sidecars); "
+                                  "SELECT vectordb_heal_sidecar('%s') heals it now.",
+                                  RelationGetRelationName(index))));
     });
 }
 

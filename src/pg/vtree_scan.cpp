@@ -17,6 +17,7 @@
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
+#include "pg/sidecar_heal.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -83,21 +84,25 @@ struct ScanState {
     std::shared_ptr<VectorStore> store;  // shared with the sidecar cache: a rebuild cannot unmap it under us
     std::string store_problem;
     bool warned = false;
+    bool heal_requested = false;
     float last_distance = -std::numeric_limits<float>::infinity();
     IterativeScan mode = IterativeScan::Off;
     std::unique_ptr<PageLeafCodes> codes;
     std::unique_ptr<RerankSource> source;
     std::unique_ptr<Searcher> searcher;
 
-    // Warns once per scan that some vectors come from the heap.
+    // Warns once per scan that some vectors come from the heap, and asks for
+    // the sidecar to be healed.
     void warn(const std::string& why) {
         if (warned) return;
         warned = true;
+        request_sidecar_heal(index);
         const char* text = why.c_str();
         pg_call([&] {
             ereport(WARNING, (errmsg("vtree index \"%s\": %s", RelationGetRelationName(index), text),
                               errdetail("Reranking from the table instead: results are exact, but slower."),
-                              errhint("Run SELECT vectordb_rebuild_sidecar('%s') to repair it.",
+                              errhint("A background worker heals it (vectordb.heal_sidecars); "
+                                      "SELECT vectordb_heal_sidecar('%s') heals it now.",
                                       RelationGetRelationName(index))));
         });
     }
@@ -189,6 +194,11 @@ const float* RerankSource::vector(uint32_t id, float* scratch) {
         case RecordRead::Ok:
             return scratch;
         case RecordRead::NoRecord:
+            // Written while the sidecar was unusable: no warning, but a heal.
+            if (!s_.heal_requested) {
+                s_.heal_requested = true;
+                request_sidecar_heal(s_.index);
+            }
             break;
         case RecordRead::NoStore:
             s_.warn(s_.store_problem);

@@ -6,7 +6,10 @@
 #      template's file holds exactly the template's records;
 #   2. an idle backend that has used an index lets go of its file after
 #      another session drops or rebuilds it (at its next command);
-#   3. a build uses at most 1 + max_parallel_maintenance_workers threads.
+#   3. a build uses at most 1 + max_parallel_maintenance_workers threads;
+#   4. the background healer: a deleted sidecar, records zeroed in place and
+#      a template clone are healed after one scan or insert meets them, with
+#      no call by hand; vectordb_heal_sidecar by hand, and its privileges.
 # Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -107,6 +110,51 @@ used=$(threads_used 1 64)
 [ "$used" = 2 ]; check $? "vtree.build_threads = 64 with max_parallel_maintenance_workers = 1 uses 2 threads (used $used)"
 used=$(threads_used 8 1)
 [ "$used" = 1 ]; check $? "vtree.build_threads = 1 uses 1 thread (used $used)"
+
+# --- 4. the background healer ---------------------------------------------------
+sql -c "CREATE INDEX d_v ON d USING vtree (v)" >/dev/null
+# until_checks_clean INDEX [DATABASE]: polls vectordb_check for up to 60 s; prints the seconds it took, or "never".
+until_checks_clean() {
+  local s
+  for s in $(seq 0 60); do
+    [ "$(sql -d "${2:-vdb_files}" -c "SELECT vectordb_check('$1')" 2>/dev/null)" = t ] && { echo "$s"; return; }
+    sleep 1
+  done
+  echo never
+}
+scan() { sql -d "${2:-vdb_files}" -c "SET client_min_messages = error" -c "SET enable_seqscan = off" \
+             -c "SELECT count(*) FROM (SELECT id FROM $1 ORDER BY v <-> '[1,2,3,1]' LIMIT 5) s" >/dev/null; }
+path=$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('d_v')")
+rm -f "$path"
+scan d
+took=$(until_checks_clean d_v)
+[ "$took" != never ]; check $? "a deleted sidecar is healed in the background after one scan (in ${took} s)"
+[ "$(sql -c "SELECT sidecar_status = 'ok' AND sidecar_path <> '$path' FROM vectordb_index_stats('d_v')")" = t ]
+check $? "the healed index has a new file of its own"
+path=$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('d_v')")
+# Zero 40 records (32 bytes each at 4 dimensions) in place, under the running server's mappings.
+dd if=/dev/zero of="$path" bs=32 seek=$((4096 / 32 + 100)) count=40 conv=notrunc status=none
+[ "$(sql -c "SELECT vectordb_check('d_v')" 2>/dev/null)" = f ]; check $? "vectordb_check sees the zeroed records"
+scan_all() { sql -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" \
+                 -c "SELECT count(*) FROM (SELECT id FROM d ORDER BY v <-> '[1,2,3,1]') s" >/dev/null; }
+scan_all
+took=$(until_checks_clean d_v)
+[ "$took" != never ]; check $? "records zeroed in place are healed in the background after one scan (in ${took} s)"
+[ "$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('d_v')")" = "$path" ]; check $? "... into the same file"
+[ "$(sql -c "SELECT vectordb_heal_sidecar('d_v')")" = 0 ]; check $? "vectordb_heal_sidecar on a healthy index writes nothing"
+sql -c "DROP ROLE IF EXISTS vdb_stranger" -c "CREATE ROLE vdb_stranger" -c "GRANT SELECT ON d TO vdb_stranger" >/dev/null
+state=$(psql -AtqX -c "SET ROLE vdb_stranger" -c "DO \$\$ BEGIN PERFORM vectordb_heal_sidecar('d_v');
+          EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state %', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*state //p')
+[ "$state" = 42501 ]; check $? "vectordb_heal_sidecar needs the index's owner (got $state)"
+sql -c "DROP OWNED BY vdb_stranger" -c "DROP ROLE vdb_stranger" >/dev/null
+# A clone gets its own file as soon as a row is inserted there.
+psql -qX -c "CREATE DATABASE vdb_files_clone TEMPLATE vdb_files" >/dev/null
+sql -d vdb_files_clone -c "SET client_min_messages = error" -c "INSERT INTO d VALUES (0, '[9,9,9,9]')" >/dev/null
+took=$(until_checks_clean d_v vdb_files_clone)
+status=$(sql -d vdb_files_clone -c "SELECT sidecar_status FROM vectordb_index_stats('d_v')")
+[ "$took" != never ] && [ "$status" = ok ]
+check $? "a template clone's index gets its own sidecar in the background after one insert (in ${took} s, status $status)"
+psql -qX -c "DROP DATABASE vdb_files_clone" >/dev/null
 
 export PGDATABASE=postgres
 psql -qX -c "DROP DATABASE vdb_files" >/dev/null
