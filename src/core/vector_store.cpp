@@ -463,6 +463,42 @@ void VectorStore::append_batch(const std::uint64_t* tags, const float* vecs, std
     for (std::size_t i = 0; i < n; ++i) s.add_record(tags[i], vecs + i * s.dim);
 }
 
+void VectorStore::write_at(std::uint64_t slot, std::uint64_t tag, const float* vec) {
+    Impl& s = live();
+    s.check_writable();
+    if (vec == nullptr) throw InvalidArgument("VectorStore::write_at: null vector");
+    if (s.buffered != 0) throw InvalidArgument(quoted(s.path) + ": write_at() with buffered appends");
+    if (slot > (std::uint64_t(1) << 40)) throw InvalidArgument("VectorStore::write_at: slot " + std::to_string(slot) + " is absurd");
+    std::vector<unsigned char> record(s.record_size, 0);
+    std::memcpy(record.data(), &tag, sizeof tag);
+    std::memcpy(record.data() + kRecordVectorOffset, vec, sizeof(float) * s.dim);
+    const std::uint32_t checksum = record_checksum(slot, tag, vec, s.dim);
+    std::memcpy(record.data() + record_checksum_offset(s.dim), &checksum, sizeof checksum);
+    try {
+        write_all(s.fd, record.data(), record.size(), s.record_offset(slot), s.path);
+    } catch (const IoError&) {
+        s.failed = true;
+        throw;
+    }
+    if (slot >= s.file_records) s.file_records = slot + 1;
+}
+
+void VectorStore::extend_to(std::uint64_t n) {
+    Impl& s = live();
+    s.check_writable();
+    if (s.buffered != 0) throw InvalidArgument(quoted(s.path) + ": extend_to() with buffered appends");
+    if (n <= s.file_records) return;
+    if (n > (std::uint64_t(1) << 40)) throw InvalidArgument("VectorStore::extend_to: " + std::to_string(n) + " records is absurd");
+    struct stat st;
+    if (::fstat(s.fd, &st) != 0) throw_os("could not stat", s.path, errno);
+    const std::uint64_t bytes = s.record_offset(n);
+    if (static_cast<std::uint64_t>(st.st_size) < bytes && ::ftruncate(s.fd, static_cast<off_t>(bytes)) != 0) {
+        s.failed = true;
+        throw_os("could not extend", s.path, errno);
+    }
+    s.file_records = n;
+}
+
 void VectorStore::flush() { live().flush(false); }
 
 void VectorStore::sync() { live().flush(true); }

@@ -123,6 +123,17 @@ public:
     // Appends n records: tags[i] with vecs[i * dim .. (i + 1) * dim).
     void append_batch(const std::uint64_t* tags, const float* vecs, std::size_t n);
 
+    // Writes one record at `slot`, past the end or over an existing one, and
+    // counts records up to it (slots never written read as zeros and fail
+    // their checksum). For a replica rebuilding its primary's records at the
+    // primary's slots: no appends may be buffered, and no other process may
+    // append meanwhile. Readable after the next flush().
+    void write_at(std::uint64_t slot, std::uint64_t tag, const float* vec);
+
+    // Counts at least n records, the ones never written as zeros that fail
+    // their checksum (as write_at: no appends buffered). Readable after flush().
+    void extend_to(std::uint64_t n);
+
     // Writes buffered records, updates the header count and extends the mapping.
     void flush();
 

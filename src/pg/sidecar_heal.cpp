@@ -11,9 +11,20 @@
 // It runs as vectordb_heal_sidecar(index), and in a dynamic background worker
 // (no shared_preload_libraries needed) that a scan or insert requests when it
 // meets a record it cannot use (vectordb.heal_sidecars). One healer per index
-// at a time: each takes a ShareUpdateExclusiveLock on the index, which also
-// conflicts with REINDEX and vectordb_rebuild_sidecar. Not on a hot standby,
-// which cannot change index pages: there scans rerank from the table.
+// at a time: on a primary each takes a ShareUpdateExclusiveLock on the index,
+// which also conflicts with REINDEX and vectordb_rebuild_sidecar.
+//
+// A hot standby cannot change index pages, so it cannot give an entry a new
+// locator. It does not need to: the locators it replays are its primary's
+// slots, each slot written once by the primary for the entry that names it.
+// So a standby heals by writing, at each slot an entry names, that entry's
+// record from its own table: the primary's file, rebuilt from the standby's
+// own rows (a missing file, after a REINDEX on the primary, is created under
+// the same name). Nothing else writes a standby's sidecar, so writes at
+// slots cannot collide with appends. Standby healers exclude each other with
+// an advisory lock (relation locks above RowExclusiveLock are not available
+// during recovery). The sidecar directory must not be shared with the
+// primary (the default, pg_vectordb in the data directory, is not).
 #include "core/errors.h"
 #include "core/vector_store.h"
 
@@ -52,66 +63,81 @@ namespace vectordb {
 namespace pg {
 namespace {
 
+// Creates an empty sidecar for `meta`'s identity, counting `slots` records
+// (all failing their checksum until written), fsynced with its directory.
+void create_empty_sidecar(const VtreeMeta& meta, uint64 slots) {
+    sidecar_directory(true);
+    auto created = create_accounted_store(sidecar_path(meta), meta.dim, sidecar_identity(meta));
+    created->extend_to(slots);
+    created->sync();
+    sync_sidecar_directory();
+}
+
 // Switches the metapage to a new, empty sidecar of this index (PostgreSQL
 // code and C++: call outside pg_call). The old file goes when this commits.
 void switch_to_new_sidecar(Relation index, VtreeMeta* meta) {
     claim_new_sidecar(index, meta);
-    sidecar_directory(true);
-    const std::string path = sidecar_path(*meta);
-    {
-        auto store = create_accounted_store(path, meta->dim, sidecar_identity(*meta));
-        store->sync();
-    }
-    sync_sidecar_directory();
+    create_empty_sidecar(*meta, 0);
     keep_only_on_commit(sidecar_identity(*meta));
     meta->built_entries = 0;
     write_sidecar_identity(index, *meta, 0);
     forget_sidecar(RelationGetRelid(index));
 }
 
+// The advisory lock tag a standby's healer of this index holds (field 4 = 3:
+// the SQL advisory lock functions use 1 and 2).
+void set_replica_heal_tag(LOCKTAG* tag, Oid index_oid) {
+    SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, index_oid, 0x76646268, 3);
+}
+
+// Whether this backend may open one more file (healing is no answer to a
+// spent descriptor budget).
+bool descriptor_available() {
+    bool available = false;
+    pg_call([&] { available = AcquireExternalFD(); });
+    if (available) ReleaseExternalFD();
+    return available;
+}
+
+// An entry to heal: its place on its page, its row, and (once written) its record's slot.
 struct Fix {
     uint16 position;
     ItemPointerData tid;
     uint64 locator;
 };
 
-// Heals one index (its ShareUpdateExclusiveLock held). Returns the records written.
-uint64 heal_index(Relation index, Relation heap) {
-    std::shared_ptr<const TreeCache> tc = load_tree(index);
-    VtreeMeta meta = tc->meta;
-    if (meta.storage != static_cast<uint8>(Storage::Mmap)) return 0;
-    // A backend out of file descriptors is no reason to replace a good file.
-    bool descriptor = false;
-    pg_call([&] { descriptor = AcquireExternalFD(); });
-    if (!descriptor) return 0;
-    ReleaseExternalFD();
-    std::string problem;
-    std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
-    if (store == nullptr) {
-        switch_to_new_sidecar(index, &meta);
-        store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
-        if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
-    }
+// The entries of one leaf page that need a record, and their rows' vectors (dim floats each).
+struct PageToHeal {
+    BlockNumber block = InvalidBlockNumber;
+    std::vector<Fix> fixes;
+    std::vector<float> vectors;
+};
+
+// Walks every leaf page of the index. For each page, collects the live
+// entries whose record is unusable and whose row `snapshot` still sees
+// (entries without a locator too, when `unlocated`), and hands them to
+// repair(page), which returns the records it wrote. Returns their sum.
+template <class Repair>
+uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStore* store, Snapshot snapshot,
+                  bool unlocated, Repair&& repair) {
+    const VtreeMeta& meta = tc.meta;
     TupleTableSlot* slot = nullptr;
     IndexFetchTableData* fetch = nullptr;
-    SnapshotData snapshot;  // every version VACUUM may not remove yet, as vectordb_rebuild_sidecar
     const AttrNumber attno = index->rd_index->indkey.values[0];
     pg_call([&] {
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);
-        InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));
     });
     const LeafLayout layout = leaf_layout(meta.words);
     std::vector<ItemPointerData> tids(layout.capacity);
     std::vector<uint64> locators(layout.capacity);
     std::vector<uint8> flags(layout.capacity);
     std::vector<float> vec(meta.dim);
-    std::vector<Fix> fixes;
-    std::vector<float> fixed_vectors;
+    PageToHeal page_to_heal;
     BlockNumber nblocks = 0;
     uint64 written = 0;
-    for (std::size_t leaf = 0; leaf < tc->leaf_heads.size(); leaf++) {
-        BlockNumber block = tc->leaf_heads[leaf];
+    for (std::size_t leaf = 0; leaf < tc.leaf_heads.size(); leaf++) {
+        BlockNumber block = tc.leaf_heads[leaf];
         BlockNumber hops = 0;
         while (block != InvalidBlockNumber) {
             uint16 count = 0;
@@ -128,51 +154,22 @@ uint64 heal_index(Relation index, Relation heap) {
                 std::memcpy(flags.data(), leaf_flags(page, layout), count);
                 UnlockReleaseBuffer(buffer);
             });
-            fixes.clear();
-            fixed_vectors.clear();
+            page_to_heal.block = block;
+            page_to_heal.fixes.clear();
+            page_to_heal.vectors.clear();
             for (uint16 i = 0; i < count; i++) {
-                if (flags[i] & kEntryDead) continue;
+                if ((flags[i] & kEntryDead) || (!unlocated && locators[i] == kNoLocator)) continue;
                 std::string error;
-                if (read_entry_record(index, meta, store.get(), locators[i], tids[i], vec.data(), &nblocks, &error) ==
+                if (read_entry_record(index, meta, store, locators[i], tids[i], vec.data(), &nblocks, &error) ==
                     RecordRead::Ok)
                     continue;
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, attno, tids[i], meta.dim, vec.data()); });
+                pg_call([&] { found = fetch_heap_vector(fetch, snapshot, slot, attno, tids[i], meta.dim, vec.data()); });
                 if (!found) continue;  // the row is gone: VACUUM removes its entry
-                fixes.push_back(Fix{i, tids[i], kNoLocator});
-                fixed_vectors.insert(fixed_vectors.end(), vec.begin(), vec.end());
+                page_to_heal.fixes.push_back(Fix{i, tids[i], locators[i]});
+                page_to_heal.vectors.insert(page_to_heal.vectors.end(), vec.begin(), vec.end());
             }
-            if (!fixes.empty()) {
-                pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
-                try {
-                    store->refresh();
-                    for (std::size_t f = 0; f < fixes.size(); f++)
-                        fixes[f].locator = store->append(tid_tag(fixes[f].tid), fixed_vectors.data() + f * meta.dim);
-                    store->flush();
-                } catch (...) {
-                    forget_sidecar(RelationGetRelid(index));
-                    pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
-                    throw;
-                }
-                pg_call([&] {
-                    UnlockPage(index, kMetaBlock, ExclusiveLock);
-                    // The entries may have moved since (VACUUM, a hole filled): only
-                    // an entry still holding its TID at its place gets its record.
-                    Buffer buffer = ReadBuffer(index, block);
-                    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-                    GenericXLogState* xlog = GenericXLogStart(index);
-                    Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-                    check_leaf_page(index, block, page, layout);
-                    const uint16 now = leaf_header(page)->count;
-                    for (const Fix& f : fixes)
-                        if (f.position < now && ItemPointerEquals(&leaf_tids(page, layout)[f.position],
-                                                                  const_cast<ItemPointer>(&f.tid)))
-                            leaf_locators(page, layout)[f.position] = f.locator;
-                    GenericXLogFinish(xlog);
-                    UnlockReleaseBuffer(buffer);
-                });
-                written += fixes.size();
-            }
+            if (!page_to_heal.fixes.empty()) written += repair(page_to_heal);
             block = next;
         }
     }
@@ -183,17 +180,111 @@ uint64 heal_index(Relation index, Relation heap) {
     return written;
 }
 
+// Heals a hot standby's sidecar by writing each entry's record at the slot it
+// names (its AccessShareLock and the advisory lock held). Returns the records written.
+uint64 heal_replica(Relation index, Relation heap) {
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    const VtreeMeta& meta = tc->meta;
+    if (meta.storage != static_cast<uint8>(Storage::Mmap) || !descriptor_available()) return 0;
+    if (!foreign_sidecar_problem(index, meta).empty()) return 0;  // replays a copy's metapage: the primary heals it
+    std::string problem;
+    std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
+    if (store == nullptr) {
+        // Missing (a REINDEX on the primary since the base backup) or unreadable: a new file, same name.
+        VectorStore::remove(sidecar_path(meta));
+        create_empty_sidecar(meta, meta.built_entries);
+        forget_sidecar(RelationGetRelid(index));
+        store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
+        if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
+    }
+    Snapshot snapshot = nullptr;
+    pg_call([&] { snapshot = RegisterSnapshot(GetTransactionSnapshot()); });
+    const uint64 written =
+        heal_pages(index, heap, *tc, store.get(), snapshot, false, [&](const PageToHeal& page) -> uint64 {
+            for (std::size_t f = 0; f < page.fixes.size(); f++)
+                store->write_at(page.fixes[f].locator, tid_tag(page.fixes[f].tid), page.vectors.data() + f * meta.dim);
+            store->flush();
+            return page.fixes.size();
+        });
+    pg_call([&] { UnregisterSnapshot(snapshot); });
+    return written;
+}
+
+// Heals one index on a primary (its ShareUpdateExclusiveLock held): appends
+// records and rewrites locators. Returns the records written.
+uint64 heal_index(Relation index, Relation heap) {
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    VtreeMeta meta = tc->meta;
+    if (meta.storage != static_cast<uint8>(Storage::Mmap) || !descriptor_available()) return 0;
+    std::string problem;
+    std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
+    // After a switch the tree cache's metapage copy names the old file: walk a copy naming the new one.
+    const TreeCache* walked = tc.get();
+    TreeCache switched;
+    if (store == nullptr) {
+        switch_to_new_sidecar(index, &meta);
+        store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
+        if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
+        switched = *tc;
+        switched.meta = meta;
+        walked = &switched;
+    }
+    SnapshotData snapshot;  // every version VACUUM may not remove yet, as vectordb_rebuild_sidecar
+    pg_call([&] { InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap)); });
+    return heal_pages(index, heap, *walked, store.get(), &snapshot, true, [&](PageToHeal& page) -> uint64 {
+        pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
+        try {
+            store->refresh();
+            for (std::size_t f = 0; f < page.fixes.size(); f++)
+                page.fixes[f].locator = store->append(tid_tag(page.fixes[f].tid), page.vectors.data() + f * meta.dim);
+            store->flush();
+        } catch (...) {
+            forget_sidecar(RelationGetRelid(index));
+            pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
+            throw;
+        }
+        const LeafLayout layout = leaf_layout(meta.words);
+        pg_call([&] {
+            UnlockPage(index, kMetaBlock, ExclusiveLock);
+            // The entries may have moved since (VACUUM, a hole filled): only
+            // an entry still holding its TID at its place gets its record.
+            Buffer buffer = ReadBuffer(index, page.block);
+            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            GenericXLogState* xlog = GenericXLogStart(index);
+            Page p = GenericXLogRegisterBuffer(xlog, buffer, 0);
+            check_leaf_page(index, page.block, p, layout);
+            const uint16 now = leaf_header(p)->count;
+            for (const Fix& f : page.fixes)
+                if (f.position < now &&
+                    ItemPointerEquals(&leaf_tids(p, layout)[f.position], const_cast<ItemPointer>(&f.tid)))
+                    leaf_locators(p, layout)[f.position] = f.locator;
+            GenericXLogFinish(xlog);
+            UnlockReleaseBuffer(buffer);
+        });
+        return page.fixes.size();
+    });
+}
+
 // Opens the index for healing: its lock taken if free (else null: another
 // healer, a rebuild or a REINDEX is at it), and its table.
-Relation open_for_healing(Oid oid, Relation* heap) {
-    if (!ConditionalLockRelationOid(oid, ShareUpdateExclusiveLock)) return nullptr;
+// On a standby the relation lock is AccessShareLock and the healers'
+// exclusion an advisory lock, held to the end of the transaction.
+Relation open_for_healing(Oid oid, Relation* heap, LOCKMODE* mode) {
+    const bool replica = RecoveryInProgress();
+    *mode = replica ? AccessShareLock : ShareUpdateExclusiveLock;
+    if (replica) {
+        LOCKTAG tag;
+        set_replica_heal_tag(&tag, oid);
+        if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return nullptr;
+    }
+    if (!ConditionalLockRelationOid(oid, *mode)) return nullptr;
     Relation index = try_relation_open(oid, NoLock);
     if (index == nullptr) {
-        UnlockRelationOid(oid, ShareUpdateExclusiveLock);
+        UnlockRelationOid(oid, *mode);
         return nullptr;
     }
     if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != get_index_am_oid("vtree", true)) {
-        relation_close(index, ShareUpdateExclusiveLock);
+        relation_close(index, *mode);
         return nullptr;
     }
     *heap = table_open(index->rd_index->indrelid, AccessShareLock);
@@ -210,7 +301,7 @@ constexpr int kHealRequestIntervalMs = 10000;
 }  // namespace
 
 void request_sidecar_heal(Relation index) {
-    if (!guc_heal_sidecars || RecoveryInProgress() || IsBackgroundWorker) return;
+    if (!guc_heal_sidecars || IsBackgroundWorker) return;
     const Oid oid = RelationGetRelid(index);
     const TimestampTz now = GetCurrentTimestamp();
     try {
@@ -224,7 +315,7 @@ void request_sidecar_heal(Relation index) {
     BackgroundWorker worker;
     std::memset(&worker, 0, sizeof(worker));
     worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_start_time = BgWorkerStart_ConsistentState;  // hot standbys heal too
     worker.bgw_restart_time = BGW_NEVER_RESTART;
     std::snprintf(worker.bgw_library_name, BGW_MAXLEN, "vectordb");
     std::snprintf(worker.bgw_function_name, BGW_MAXLEN, "vectordb_heal_main");
@@ -250,23 +341,18 @@ VECTORDB_FUNCTION(vectordb_heal_sidecar) {
     const Oid oid = PG_GETARG_OID(0);
     Relation index = nullptr;
     Relation heap = nullptr;
+    LOCKMODE mode = NoLock;
     pg_call([&] {
-        if (!pg_class_ownercheck(oid, GetUserId()))
-            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                            errmsg("must be owner of index %s", get_rel_name(oid))));
-        if (RecoveryInProgress())
-            ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
-                            errmsg("cannot heal a sidecar during recovery"),
-                            errdetail("A hot standby reranks rows its sidecar lacks from its table.")));
+        require_owner_of(oid);
         index = open_vtree(oid, AccessShareLock);
         relation_close(index, AccessShareLock);
-        index = open_for_healing(oid, &heap);
+        index = open_for_healing(oid, &heap, &mode);
     });
     if (index == nullptr) PG_RETURN_NULL();
-    const uint64 written = heal_index(index, heap);
+    const uint64 written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
     pg_call([&] {
         table_close(heap, AccessShareLock);
-        relation_close(index, ShareUpdateExclusiveLock);
+        relation_close(index, mode);
     });
     PG_RETURN_INT64(static_cast<int64>(written));
 }
@@ -286,15 +372,16 @@ void vectordb_heal_main(Datum arg) {
         });
         Relation heap = nullptr;
         Relation index = nullptr;
-        pg_call([&] { index = open_for_healing(oid, &heap); });
+        LOCKMODE mode = NoLock;
+        pg_call([&] { index = open_for_healing(oid, &heap, &mode); });
         if (index != nullptr) {
-            const uint64 written = heal_index(index, heap);
+            const uint64 written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
             pg_call([&] {
                 if (written > 0)
                     ereport(LOG, (errmsg("vectordb: healed the sidecar of index \"%s\": %llu records rewritten",
                                          RelationGetRelationName(index), static_cast<unsigned long long>(written))));
                 table_close(heap, AccessShareLock);
-                relation_close(index, ShareUpdateExclusiveLock);
+                relation_close(index, mode);
             });
         }
         pg_call([] {

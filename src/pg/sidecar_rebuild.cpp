@@ -47,9 +47,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     pg_call([&] {
         // Ownership first, from the catalog: a non-owner must not queue for the
         // lock and hold up writers behind it.
-        if (!pg_class_ownercheck(oid, GetUserId()))
-            ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-                            errmsg("must be owner of index %s", get_rel_name(oid))));
+        require_owner_of(oid);
         index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
         heap = table_open(index->rd_index->indrelid, AccessShareLock);
         slot = table_slot_create(heap, nullptr);

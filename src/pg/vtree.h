@@ -307,6 +307,9 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
 Relation open_vtree(Oid oid, LOCKMODE lock);
 // ERROR 42501 unless the current user owns the index or is a superuser.
 void require_owner(Relation index);
+// The same from the catalog, before the index is opened or locked (so that a
+// non-owner never queues for its lock).
+void require_owner_of(Oid index_oid);
 // ERROR 42501 unless the current user may SELECT from the index's table.
 void require_select(Relation index);
 // ERROR 42501 unless the current user is a superuser.

@@ -76,6 +76,12 @@ void require_owner(Relation index) {
                         errmsg("must be owner of index %s", RelationGetRelationName(index))));
 }
 
+void require_owner_of(Oid index_oid) {
+    if (!pg_class_ownercheck(index_oid, GetUserId()))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                        errmsg("must be owner of index %s", get_rel_name(index_oid))));
+}
+
 void require_superuser(const char* function) {
     if (!superuser())
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("must be superuser to call %s", function)));

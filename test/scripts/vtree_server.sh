@@ -191,10 +191,34 @@ mismatches=$(compare_on_standby)
 [ "$mismatches" = "0" ]; check $? "the standby's index scans match its exact scans after inserts (mismatches: $mismatches)"
 rows=$(psql -AtqX -p "$port2" -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SELECT count(*) FROM (SELECT id FROM repl ORDER BY v <-> (SELECT v FROM repl WHERE id = 10007) LIMIT 1) s WHERE id = 10007")
 [ "$rows" = "1" ]; check $? "a row inserted on the primary is found through the standby's index"
+# until_standby_healed: polls (60 s) for an every-leaf scan on the standby
+# that reranks nothing from the table (no WARNING); prints the seconds, or "never".
+until_standby_healed() {
+  local s out
+  for s in $(seq 0 60); do
+    out=$(psql -AtqX -p "$port2" -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" \
+         -c "SELECT count(*) = (SELECT count(*) FROM repl) FROM (SELECT id FROM repl ORDER BY v <-> (SELECT v FROM repl WHERE id = 3)) s" 2>&1)
+    [ "$out" = t ] && { echo "$s"; return; }  # the answer alone: no WARNING, no error
+    sleep 1
+  done
+  echo never
+}
+took=$(until_standby_healed)
+[ "$took" != never ]; check $? "the standby heals its sidecar for the rows inserted since its base backup (in ${took} s)"
+mismatches=$(compare_on_standby)
+[ "$mismatches" = "0" ]; check $? "the healed standby's index scans match its exact scans (mismatches: $mismatches)"
 sql -c "REINDEX INDEX repl_v" >/dev/null
 wait_for_replay
 mismatches=$(compare_on_standby)
 [ "$mismatches" = "0" ]; check $? "after a REINDEX on the primary (no sidecar on the standby) results still match (mismatches: $mismatches)"
+took=$(until_standby_healed)
+[ "$took" != never ]; check $? "the standby writes the new sidecar from its own table after the REINDEX (in ${took} s)"
+standby_file=$(psql -AtqX -p "$port2" -c "SELECT sidecar_path FROM vectordb_index_stats('repl_v')")
+primary_file=$(sql -c "SELECT sidecar_path FROM vectordb_index_stats('repl_v')")
+[ "$standby_file" != "$primary_file" ] && [ -s "$standby_file" ] && cmp -s "$standby_file" "$primary_file"
+check $? "the standby's healed sidecar is byte for byte its primary's"
+mismatches=$(compare_on_standby)
+[ "$mismatches" = "0" ]; check $? "and its index scans match its exact scans (mismatches: $mismatches)"
 as_owner "$pg_bin/pg_ctl" -D "$standby/data" -m immediate -w stop >/dev/null 2>&1
 rm -rf "$standby" "$log"
 

@@ -446,6 +446,41 @@ TEST_F(VectorStoreTest, DamagedRecordsFailTheirChecksum) {
     }
 }
 
+// A replica rebuilds its primary's records at the primary's slots: out of
+// order, past the end, over damaged ones; slots never written fail their
+// checksum, and the count covers the highest slot written.
+TEST_F(VectorStoreTest, WriteAtPlacesRecordsAtTheirSlots) {
+    const std::string path = file("write_at.bin");
+    const std::uint32_t dim = 5;
+    const Records r = random_records(dim, 10, 7);
+    {
+        VectorStore s = VectorStore::create(path, dim, StoreIdentity{1, 2, 3, 4});
+        s.append_batch(r.tags.data(), r.vecs.data(), 2);  // slots 0, 1
+        s.flush();
+        s.write_at(7, r.tags[7], r.vec(7));
+        s.write_at(4, r.tags[4], r.vec(4));
+        s.write_at(1, r.tags[1], r.vec(1));  // over an existing record: the same bytes
+        EXPECT_EQ(s.size(), 2u) << "written records are readable only after flush()";
+        s.flush();
+        EXPECT_EQ(s.size(), 8u);
+    }
+    VectorStore s = VectorStore::open(path, OpenMode::ReadWrite);
+    ASSERT_EQ(s.size(), 8u);
+    for (std::size_t i : {0u, 1u, 4u, 7u}) EXPECT_TRUE(holds(s, i, r, i)) << "slot " << i;
+    for (std::size_t i : {2u, 3u, 5u, 6u}) EXPECT_FALSE(s.verify(i)) << "slot " << i << " was never written";
+    s.append(r.tags[8], r.vec(8));
+    expect_error<InvalidArgument>([&] { s.write_at(9, r.tags[9], r.vec(9)); }, "buffered appends");
+    s.flush();
+    EXPECT_TRUE(holds(s, 8, r, 8));
+    s.extend_to(20);
+    s.flush();
+    EXPECT_EQ(s.size(), 20u);
+    for (std::size_t i = 9; i < 20; i++) EXPECT_FALSE(s.verify(i)) << "slot " << i << " only counted";
+    s.extend_to(5);  // never shrinks
+    s.flush();
+    EXPECT_EQ(VectorStore::open(path, OpenMode::ReadOnly).size(), 20u);
+}
+
 TEST_F(VectorStoreTest, RecordChecksumCoversSlotTagAndEveryValue) {
     std::vector<float> v(37);
     for (std::size_t j = 0; j < v.size(); j++) v[j] = static_cast<float>(j) * 0.25f - 3.0f;
