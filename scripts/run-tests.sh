@@ -107,9 +107,10 @@ echo "== server-level tests (progress, cancel, damaged pages, hot standby, tools
 : >"$logdir/scripts.log"
 scripts_rc=0
 # test/stress runs here in short versions; `make stress` runs them long.
-for script in test/scripts/*.sh test/stress/crash.sh test/stress/concurrency.sh; do
+for script in test/scripts/*.sh test/stress/crash.sh test/stress/concurrency.sh test/stress/standby_heal.sh; do
   echo "# $script" >>"$logdir/scripts.log"
-  CRASH_RUNS=3 CONCURRENCY_SECONDS=30 bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
+  CRASH_RUNS=3 CONCURRENCY_SECONDS=30 STANDBY_ROWS=20000 STANDBY_DIMS=64 STANDBY_INSERTS=2000 STANDBY_SECONDS=5 \
+    STANDBY_MEMORY_MB=0 bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
 done
 grep -E '^(not ok|# )' "$logdir/scripts.log" || true
 report_tap scripts "$logdir/scripts.log" "$scripts_rc"

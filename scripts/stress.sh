@@ -3,6 +3,8 @@
 # libFuzzer), starts a throwaway cluster and runs:
 #   - test/stress/crash.sh with STRESS_CRASH_RUNS (default 30) SIGKILLs, two in three with a sidecar power loss;
 #   - test/stress/concurrency.sh for STRESS_SECONDS (default 300) with 8 clients;
+#   - test/stress/standby_heal.sh: a primary and a hot standby in a memory cgroup smaller
+#     than the vectors, healing after 10,000 inserts and after a REINDEX (STANDBY_* settings);
 #   - the libFuzzer targets in test/fuzz for STRESS_FUZZ_SECONDS each (default 120);
 #   - the differential harness for STRESS_DIFF_SECONDS (default 600) in two
 #     databases at once, from seed STRESS_DIFF_SEED (default: the clock; printed).
@@ -29,6 +31,10 @@ CONCURRENCY_SECONDS=${STRESS_SECONDS:-300} bash test/stress/concurrency.sh >"$lo
   failures=$((failures + 1))
 grep -E '^(not ok|# )' "$logdir/concurrency.log"
 
+echo "== a hot standby healing its sidecar, in a memory cgroup smaller than the vectors"
+bash test/stress/standby_heal.sh >"$logdir/standby.log" 2>&1 || failures=$((failures + 1))
+grep -E '^(not ok|# )' "$logdir/standby.log"
+
 echo "== fuzzing (${STRESS_FUZZ_SECONDS:-120} s per target)"
 FUZZ_SECONDS=${STRESS_FUZZ_SECONDS:-120} bash test/fuzz/run.sh >"$logdir/fuzz.log" 2>&1 || failures=$((failures + 1))
 grep -E '^(# |fuzz)' "$logdir/fuzz.log"
@@ -47,7 +53,8 @@ grep '^# differential summary' "$logdir/differential.log"
 crash=$(grep '^# crash summary' "$logdir/crash.log" | sed 's/^# crash summary: //')
 conc=$(grep '^# concurrency summary' "$logdir/concurrency.log" | sed 's/^# concurrency summary: //')
 fuzz=$(grep '^# fuzz summary' "$logdir/fuzz.log" | sed 's/^# fuzz summary: //')
+standby=$(grep '^# standby summary' "$logdir/standby.log" | sed 's/^# standby summary: //')
 echo
 diffs=$(grep '^# differential summary' "$logdir/differential.log" | sed 's/^# differential summary: //' | paste -sd '+' -)
-echo "stress summary: crash: ${crash:-not run}; concurrency: ${conc:-not run}; fuzz: ${fuzz:-not run}; differential: ${diffs:-not run}; failed suites: $failures"
+echo "stress summary: crash: ${crash:-not run}; concurrency: ${conc:-not run}; standby: ${standby:-not run}; fuzz: ${fuzz:-not run}; differential: ${diffs:-not run}; failed suites: $failures"
 [ "$failures" -eq 0 ]

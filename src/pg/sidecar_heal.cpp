@@ -99,6 +99,24 @@ bool descriptor_available() {
     return available;
 }
 
+// Makes a healer's writes readable, and every kRecords of them durable: a
+// healer rewrites a whole file's worth of records at worst, and dirty pages
+// without bound can exhaust a memory-limited server (cgroup v1 throttles
+// writeback poorly). Call with the writer's exclusion held.
+struct Writeback {
+    static constexpr uint64 kRecords = 4096;
+    uint64 since_sync = 0;
+    void wrote(VectorStore& store, std::size_t records) {
+        since_sync += records;
+        if (since_sync < kRecords) {
+            store.flush();
+            return;
+        }
+        store.sync();
+        since_sync = 0;
+    }
+};
+
 // An entry to heal: its place on its page, its row, and (once written) its record's slot.
 struct Fix {
     uint16 position;
@@ -199,11 +217,12 @@ uint64 heal_replica(Relation index, Relation heap) {
     }
     Snapshot snapshot = nullptr;
     pg_call([&] { snapshot = RegisterSnapshot(GetTransactionSnapshot()); });
+    Writeback writeback;
     const uint64 written =
         heal_pages(index, heap, *tc, store.get(), snapshot, false, [&](const PageToHeal& page) -> uint64 {
             for (std::size_t f = 0; f < page.fixes.size(); f++)
                 store->write_at(page.fixes[f].locator, tid_tag(page.fixes[f].tid), page.vectors.data() + f * meta.dim);
-            store->flush();
+            writeback.wrote(*store, page.fixes.size());
             return page.fixes.size();
         });
     pg_call([&] { UnregisterSnapshot(snapshot); });
@@ -231,13 +250,14 @@ uint64 heal_index(Relation index, Relation heap) {
     }
     SnapshotData snapshot;  // every version VACUUM may not remove yet, as vectordb_rebuild_sidecar
     pg_call([&] { InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap)); });
+    Writeback writeback;
     return heal_pages(index, heap, *walked, store.get(), &snapshot, true, [&](PageToHeal& page) -> uint64 {
         pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
         try {
             store->refresh();
             for (std::size_t f = 0; f < page.fixes.size(); f++)
                 page.fixes[f].locator = store->append(tid_tag(page.fixes[f].tid), page.vectors.data() + f * meta.dim);
-            store->flush();
+            writeback.wrote(*store, page.fixes.size());
         } catch (...) {
             forget_sidecar(RelationGetRelid(index));
             pg_call([&] { UnlockPage(index, kMetaBlock, ExclusiveLock); });
