@@ -395,11 +395,16 @@ void vectordb_heal_main(Datum arg) {
         LOCKMODE mode = NoLock;
         pg_call([&] { index = open_for_healing(oid, &heap, &mode); });
         if (index != nullptr) {
+            const TimestampTz started = GetCurrentTimestamp();
             const uint64 written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
             pg_call([&] {
+                long secs = 0;
+                int usecs = 0;
+                TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
                 if (written > 0)
-                    ereport(LOG, (errmsg("vectordb: healed the sidecar of index \"%s\": %llu records rewritten",
-                                         RelationGetRelationName(index), static_cast<unsigned long long>(written))));
+                    ereport(LOG, (errmsg("vectordb: healed the sidecar of index \"%s\": %llu records rewritten in %.1f s",
+                                         RelationGetRelationName(index), static_cast<unsigned long long>(written),
+                                         secs + usecs / 1e6)));
                 table_close(heap, AccessShareLock);
                 relation_close(index, mode);
             });

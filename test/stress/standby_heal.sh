@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A hot standby heals its sidecar, measured: a primary and a streaming
-# standby of its own (pg_basebackup) on loopback, both in one memory cgroup
+# standby of its own (pg_basebackup) on loopback, each in a memory cgroup
 # smaller than the table's vectors (cgroup v1 memory controller, nested under
 # the cgroup this script starts in; skipped, and said so, where there is
 # none). Then, twice (after STANDBY_INSERTS rows inserted on the primary since
@@ -37,19 +37,22 @@ free_port() {
 p1=$(free_port $((PGPORT + 200)))
 p2=$(free_port $((p1 + 1)))
 
-# The memory cgroup both servers run in (v1: a directory under the controller's mount).
-cgroup=""
+# The memory cgroups the servers run in, one each (v1: directories under the
+# controller's mount), so that neither evicts the other's pages.
+cgroups=""
 if [ "$limit_mb" -gt 0 ] && [ -w /sys/fs/cgroup/memory/cgroup.procs ] 2>/dev/null; then
   parent=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
-  cgroup="/sys/fs/cgroup/memory${parent%/}/vectordb_standby_$$"
-  mkdir -p "$cgroup" && echo $((limit_mb * 1048576)) >"$cgroup/memory.limit_in_bytes" || cgroup=""
+  cgroups="/sys/fs/cgroup/memory${parent%/}/vectordb_standby_$$"
+  for server in primary standby; do
+    mkdir -p "$cgroups/$server" && echo $((limit_mb * 1048576)) >"$cgroups/$server/memory.limit_in_bytes" || cgroups=""
+  done
 fi
-memory_note=$([ -n "$cgroup" ] && echo "both servers in a ${limit_mb} MB memory cgroup, vectors ${vector_mb} MB" ||
+memory_note=$([ -n "$cgroups" ] && echo "each server in a ${limit_mb} MB memory cgroup, vectors ${vector_mb} MB" ||
               echo "no memory cgroup (vectors ${vector_mb} MB)")
 echo "# $memory_note"
-# pg_ctl start, inside the cgroup when there is one.
+# pg_ctl start, inside the server's cgroup when there is one.
 start_server() {  # data port
-  ( [ -n "$cgroup" ] && echo "$BASHPID" >"$cgroup/cgroup.procs"
+  ( [ -n "$cgroups" ] && echo "$BASHPID" >"$cgroups/$(basename "$1")/cgroup.procs"
     as_owner "$pg_bin/pg_ctl" -D "$1" -o "-p $2 -k $work -c listen_addresses=127.0.0.1" \
       -l "$1.log" -w -t 300 start ) >/dev/null
 }
@@ -57,7 +60,7 @@ cleanup() {
   for d in "$work/standby" "$work/primary"; do
     [ -f "$d/postmaster.pid" ] && as_owner "$pg_bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
   done
-  [ -n "$cgroup" ] && rmdir "$cgroup" 2>/dev/null
+  [ -n "$cgroups" ] && rmdir "$cgroups/primary" "$cgroups/standby" "$cgroups" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -121,12 +124,14 @@ cat >"$work/query.sql" <<'EOF'
 SELECT id FROM t ORDER BY v <-> (SELECT v FROM queries WHERE qid = :qid) LIMIT 10;
 EOF
 chown postgres "$work/query.sql"
-qps() {  # port
+qps() {  # port: a 5 s warm-up, then the measured run
+  "$pg_bin/pgbench" -n -M prepared -c 1 -T 5 -f "$work/query.sql" -h 127.0.0.1 -p "$1" -U postgres postgres >/dev/null 2>&1
   "$pg_bin/pgbench" -n -M prepared -c 1 -T "$seconds" -f "$work/query.sql" -h 127.0.0.1 -p "$1" -U postgres postgres 2>>"$work/pgbench.err" |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1
 }
 
 summary=""
+log_mark=1
 phase() {  # label
   local before during took standby primary ratio after
   before=$(standby_mismatches)
@@ -135,7 +140,11 @@ phase() {  # label
   during=$(standby_mismatches)
   [ "$during" = 0 ]; check $? "$1: while it heals, too (mismatches: $during)"
   took=$(until_healed)
-  [ "$took" != never ]; check $? "$1: the standby's healer finishes (in ${took} s)"
+  [ "$took" != never ]; check $? "$1: the standby's healer finishes"
+  # How long the healers worked, from their own log lines since this phase began.
+  took=$(sed -n "$log_mark,\$p" "$work/standby.log" | sed -n 's/.*records rewritten in \([0-9.]*\) s.*/\1/p' |
+         awk '{ t += $1 } END { printf "%.1f", t }')
+  log_mark=$(($(wc -l <"$work/standby.log") + 1))
   after=$(standby_mismatches)
   [ "$after" = 0 ]; check $? "$1: after healing, the standby's scans equal its exact scans (mismatches: $after)"
   standby=$(qps "$p2")
