@@ -60,7 +60,8 @@ void on_relcache_invalidation(Datum, Oid relid) {
 }  // namespace
 
 std::shared_ptr<VectorStore> open_sidecar(Relation index, const VtreeMeta& meta, SidecarAccess access,
-                                          std::string* problem) {
+                                          std::string* problem, bool* transient) {
+    if (transient != nullptr) *transient = false;
     const Oid oid = RelationGetRelid(index);
     const std::string foreign = foreign_sidecar_problem(index, meta);
     if (!foreign.empty()) {
@@ -98,6 +99,7 @@ std::shared_ptr<VectorStore> open_sidecar(Relation index, const VtreeMeta& meta,
     if (!acquire_descriptor()) {
         // Not remembered: the budget may free up by the next use.
         *problem = "sidecar \"" + name + "\" cannot be opened: this backend has no file descriptor left";
+        if (transient != nullptr) *transient = true;
         entries.erase(oid);
         return nullptr;
     }

@@ -26,10 +26,11 @@ enum class SidecarAccess { Read, Append };
 
 // The open sidecar of this index, or null with *problem set (a message naming
 // the file but not the directory) when it is missing, foreign, unreadable or
-// not the metapage's. Append opens it for writing. Throws only bad_alloc;
-// never ereports.
+// not the metapage's. Append opens it for writing. *transient (when given)
+// tells a failure that may pass by itself (this backend is out of file
+// descriptors) from one of the file. Throws only bad_alloc; never ereports.
 std::shared_ptr<VectorStore> open_sidecar(Relation index, const VtreeMeta& meta, SidecarAccess access,
-                                          std::string* problem);
+                                          std::string* problem, bool* transient = nullptr);
 
 // Forgets the cached sidecar of this index (after a failed write, a rebuild).
 void forget_sidecar(Oid index_oid);

@@ -87,7 +87,7 @@ void claim_new_sidecar(Relation index, VtreeMeta* meta) {
     meta->sidecar_generation = x == 0 ? 1 : x;
 }
 
-void write_sidecar_identity(Relation index, const VtreeMeta& meta, uint64 built) {
+void write_sidecar_identity(Relation index, const VtreeMeta& meta) {
     pg_call([&] {
         Buffer buffer = ReadBuffer(index, kMetaBlock);
         LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
@@ -99,7 +99,7 @@ void write_sidecar_identity(Relation index, const VtreeMeta& meta, uint64 built)
         m->sidecar_index_oid = meta.sidecar_index_oid;
         m->sidecar_system_id = meta.sidecar_system_id;
         m->sidecar_generation = meta.sidecar_generation;
-        m->built_entries = built;
+        m->built_entries = meta.built_entries;
         GenericXLogFinish(xlog);
         UnlockReleaseBuffer(buffer);
         CacheInvalidateRelcache(index);

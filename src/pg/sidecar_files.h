@@ -43,10 +43,10 @@ std::string foreign_sidecar_problem(Relation index, const VtreeMeta& meta);
 // and a new, practically unique generation (never 0).
 void claim_new_sidecar(Relation index, VtreeMeta* meta);
 
-// Writes the sidecar identity of `meta` and built_entries = `built` into the
+// Writes the sidecar identity and built_entries of `meta` into the
 // metapage (WAL-logged; not undone by an abort) and invalidates the index's
 // relcache entry, so other backends let go of the old file. May ereport.
-void write_sidecar_identity(Relation index, const VtreeMeta& meta, uint64 built);
+void write_sidecar_identity(Relation index, const VtreeMeta& meta);
 
 // fsyncs the sidecar directory, so that a file created in it survives a power
 // loss (after the file itself was synced). May ereport (PANIC on failure, as

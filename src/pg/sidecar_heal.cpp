@@ -48,7 +48,6 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
-#include "storage/fd.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/inval.h"
@@ -80,7 +79,7 @@ void switch_to_new_sidecar(Relation index, VtreeMeta* meta) {
     create_empty_sidecar(*meta, 0);
     keep_only_on_commit(sidecar_identity(*meta));
     meta->built_entries = 0;
-    write_sidecar_identity(index, *meta, 0);
+    write_sidecar_identity(index, *meta);
     forget_sidecar(RelationGetRelid(index));
 }
 
@@ -88,15 +87,6 @@ void switch_to_new_sidecar(Relation index, VtreeMeta* meta) {
 // the SQL advisory lock functions use 1 and 2).
 void set_replica_heal_tag(LOCKTAG* tag, Oid index_oid) {
     SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, index_oid, 0x76646268, 3);
-}
-
-// Whether this backend may open one more file (healing is no answer to a
-// spent descriptor budget).
-bool descriptor_available() {
-    bool available = false;
-    pg_call([&] { available = AcquireExternalFD(); });
-    if (available) ReleaseExternalFD();
-    return available;
 }
 
 // Makes a healer's writes readable, and every kRecords of them durable: a
@@ -198,23 +188,39 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
     return written;
 }
 
+// The sidecar a healer writes to, opened for writing, or null when there is
+// nothing to heal with (pages storage; a standby replaying a copy's metapage,
+// which its primary heals; a backend out of file descriptors, no fault of the
+// file). A file that cannot be used is replaced first: on a primary by a new
+// one of this index (*meta then names it), on a standby by an empty one under
+// the name its replayed metapage gives.
+std::shared_ptr<VectorStore> store_to_heal(Relation index, VtreeMeta* meta, bool replica) {
+    if (meta->storage != static_cast<uint8>(Storage::Mmap)) return nullptr;
+    if (replica && !foreign_sidecar_problem(index, *meta).empty()) return nullptr;
+    std::string problem;
+    bool transient = false;
+    std::shared_ptr<VectorStore> store = open_sidecar(index, *meta, SidecarAccess::Append, &problem, &transient);
+    if (store != nullptr || transient) return store;
+    if (replica) {
+        // Missing (a REINDEX on the primary since the base backup) or unreadable: a new file, same name.
+        VectorStore::remove(sidecar_path(*meta));
+        create_empty_sidecar(*meta, meta->built_entries);
+        forget_sidecar(RelationGetRelid(index));
+    } else {
+        switch_to_new_sidecar(index, meta);
+    }
+    store = open_sidecar(index, *meta, SidecarAccess::Append, &problem);
+    if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
+    return store;
+}
+
 // Heals a hot standby's sidecar by writing each entry's record at the slot it
 // names (its AccessShareLock and the advisory lock held). Returns the records written.
 uint64 heal_replica(Relation index, Relation heap) {
     std::shared_ptr<const TreeCache> tc = load_tree(index);
-    const VtreeMeta& meta = tc->meta;
-    if (meta.storage != static_cast<uint8>(Storage::Mmap) || !descriptor_available()) return 0;
-    if (!foreign_sidecar_problem(index, meta).empty()) return 0;  // replays a copy's metapage: the primary heals it
-    std::string problem;
-    std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
-    if (store == nullptr) {
-        // Missing (a REINDEX on the primary since the base backup) or unreadable: a new file, same name.
-        VectorStore::remove(sidecar_path(meta));
-        create_empty_sidecar(meta, meta.built_entries);
-        forget_sidecar(RelationGetRelid(index));
-        store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
-        if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
-    }
+    VtreeMeta meta = tc->meta;
+    std::shared_ptr<VectorStore> store = store_to_heal(index, &meta, true);
+    if (store == nullptr) return 0;
     Snapshot snapshot = nullptr;
     pg_call([&] { snapshot = RegisterSnapshot(GetTransactionSnapshot()); });
     Writeback writeback;
@@ -234,16 +240,12 @@ uint64 heal_replica(Relation index, Relation heap) {
 uint64 heal_index(Relation index, Relation heap) {
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     VtreeMeta meta = tc->meta;
-    if (meta.storage != static_cast<uint8>(Storage::Mmap) || !descriptor_available()) return 0;
-    std::string problem;
-    std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
+    std::shared_ptr<VectorStore> store = store_to_heal(index, &meta, false);
+    if (store == nullptr) return 0;
     // After a switch the tree cache's metapage copy names the old file: walk a copy naming the new one.
     const TreeCache* walked = tc.get();
     TreeCache switched;
-    if (store == nullptr) {
-        switch_to_new_sidecar(index, &meta);
-        store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
-        if (store == nullptr) throw IoError("the new sidecar cannot be opened: " + problem);
+    if (sidecar_identity(meta) != sidecar_identity(tc->meta)) {
         switched = *tc;
         switched.meta = meta;
         walked = &switched;
@@ -311,6 +313,23 @@ Relation open_for_healing(Oid oid, Relation* heap, LOCKMODE* mode) {
     return index;
 }
 
+// Heals the index now if no other healer, rebuild or REINDEX holds it (else
+// false). *written: the records written; *name: the index's name.
+bool heal_now(Oid oid, uint64* written, std::string* name) {
+    Relation heap = nullptr;
+    Relation index = nullptr;
+    LOCKMODE mode = NoLock;
+    pg_call([&] { index = open_for_healing(oid, &heap, &mode); });
+    if (index == nullptr) return false;
+    *written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
+    *name = RelationGetRelationName(index);
+    pg_call([&] {
+        table_close(heap, AccessShareLock);
+        relation_close(index, mode);
+    });
+    return true;
+}
+
 std::unordered_map<Oid, TimestampTz>& last_requests() {
     static std::unordered_map<Oid, TimestampTz> requests;
     return requests;
@@ -359,21 +378,13 @@ using namespace vectordb::pg;
 // REINDEX holds the index.
 VECTORDB_FUNCTION(vectordb_heal_sidecar) {
     const Oid oid = PG_GETARG_OID(0);
-    Relation index = nullptr;
-    Relation heap = nullptr;
-    LOCKMODE mode = NoLock;
     pg_call([&] {
         require_owner_of(oid);
-        index = open_vtree(oid, AccessShareLock);
-        relation_close(index, AccessShareLock);
-        index = open_for_healing(oid, &heap, &mode);
+        relation_close(open_vtree(oid, AccessShareLock), AccessShareLock);  // ERROR 42809 if not a vtree index
     });
-    if (index == nullptr) PG_RETURN_NULL();
-    const uint64 written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
-    pg_call([&] {
-        table_close(heap, AccessShareLock);
-        relation_close(index, mode);
-    });
+    uint64 written = 0;
+    std::string name;
+    if (!heal_now(oid, &written, &name)) PG_RETURN_NULL();
     PG_RETURN_INT64(static_cast<int64>(written));
 }
 
@@ -390,23 +401,17 @@ void vectordb_heal_main(Datum arg) {
             StartTransactionCommand();
             PushActiveSnapshot(GetTransactionSnapshot());
         });
-        Relation heap = nullptr;
-        Relation index = nullptr;
-        LOCKMODE mode = NoLock;
-        pg_call([&] { index = open_for_healing(oid, &heap, &mode); });
-        if (index != nullptr) {
-            const TimestampTz started = GetCurrentTimestamp();
-            const uint64 written = RecoveryInProgress() ? heal_replica(index, heap) : heal_index(index, heap);
+        const TimestampTz started = GetCurrentTimestamp();
+        uint64 written = 0;
+        std::string name;
+        if (heal_now(oid, &written, &name) && written > 0) {
+            const char* index_name = name.c_str();
             pg_call([&] {
                 long secs = 0;
                 int usecs = 0;
                 TimestampDifference(started, GetCurrentTimestamp(), &secs, &usecs);
-                if (written > 0)
-                    ereport(LOG, (errmsg("vectordb: healed the sidecar of index \"%s\": %llu records rewritten in %.1f s",
-                                         RelationGetRelationName(index), static_cast<unsigned long long>(written),
-                                         secs + usecs / 1e6)));
-                table_close(heap, AccessShareLock);
-                relation_close(index, mode);
+                ereport(LOG, (errmsg("vectordb: healed the sidecar of index \"%s\": %llu records rewritten in %.1f s",
+                                     index_name, static_cast<unsigned long long>(written), secs + usecs / 1e6)));
             });
         }
         pg_call([] {

@@ -119,7 +119,8 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     // generation goes when this commits (after an abort it is an orphan for
     // vectordb_cleanup_orphans()).
     keep_only_on_commit(sidecar_identity(meta));
-    write_sidecar_identity(index, meta, records);
+    meta.built_entries = records;
+    write_sidecar_identity(index, meta);
     keep_on_abort(path);
     forget_sidecar(oid);
     pg_call([&] {
