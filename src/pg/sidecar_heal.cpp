@@ -44,6 +44,7 @@ extern "C" {
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/index.h"
 #include "commands/defrem.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -287,9 +288,11 @@ uint64 heal_index(Relation index, Relation heap) {
     });
 }
 
-// Opens the index for healing: its lock taken if free (else null: another
-// healer, a rebuild or a REINDEX is at it), and its table.
-// On a standby the relation lock is AccessShareLock and the healers'
+// Opens the index for healing: its table's lock and then its own taken if
+// free (else null: another healer, a rebuild, a REINDEX or a DROP is at it).
+// Table first, as DROP and REINDEX lock them, and never waiting: a healer
+// must not be the other half of a deadlock with a user's command.
+// On a standby the index lock is AccessShareLock and the healers'
 // exclusion an advisory lock, held to the end of the transaction.
 Relation open_for_healing(Oid oid, Relation* heap, LOCKMODE* mode) {
     const bool replica = RecoveryInProgress();
@@ -299,17 +302,21 @@ Relation open_for_healing(Oid oid, Relation* heap, LOCKMODE* mode) {
         set_replica_heal_tag(&tag, oid);
         if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL) return nullptr;
     }
-    if (!ConditionalLockRelationOid(oid, *mode)) return nullptr;
+    const Oid heap_oid = IndexGetRelation(oid, true);
+    if (!OidIsValid(heap_oid) || !ConditionalLockRelationOid(heap_oid, AccessShareLock)) return nullptr;
+    if (!ConditionalLockRelationOid(oid, *mode)) {
+        UnlockRelationOid(heap_oid, AccessShareLock);
+        return nullptr;
+    }
     Relation index = try_relation_open(oid, NoLock);
-    if (index == nullptr) {
+    if (index == nullptr || index->rd_rel->relkind != RELKIND_INDEX ||
+        index->rd_rel->relam != get_index_am_oid("vtree", true) || index->rd_index->indrelid != heap_oid) {
+        if (index != nullptr) relation_close(index, NoLock);
         UnlockRelationOid(oid, *mode);
+        UnlockRelationOid(heap_oid, AccessShareLock);
         return nullptr;
     }
-    if (index->rd_rel->relkind != RELKIND_INDEX || index->rd_rel->relam != get_index_am_oid("vtree", true)) {
-        relation_close(index, *mode);
-        return nullptr;
-    }
-    *heap = table_open(index->rd_index->indrelid, AccessShareLock);
+    *heap = table_open(heap_oid, NoLock);
     return index;
 }
 

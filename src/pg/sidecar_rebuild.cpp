@@ -48,8 +48,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
         // Ownership first, from the catalog: a non-owner must not queue for the
         // lock and hold up writers behind it.
         require_owner_of(oid);
-        index = open_vtree(oid, ExclusiveLock);  // no inserts or VACUUM while entries move
-        heap = table_open(index->rd_index->indrelid, AccessShareLock);
+        index = open_vtree_and_table(oid, ExclusiveLock, AccessShareLock, &heap);  // no inserts or VACUUM while entries move
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);
         InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));

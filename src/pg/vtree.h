@@ -305,6 +305,9 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
 
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock);
+// The same, and its table (*heap), locking the table first as DROP and
+// REINDEX do, so that no deadlock with them is possible.
+Relation open_vtree_and_table(Oid oid, LOCKMODE index_lock, LOCKMODE table_lock, Relation* heap);
 // ERROR 42501 unless the current user owns the index or is a superuser.
 void require_owner(Relation index);
 // The same from the catalog, before the index is opened or locked (so that a

@@ -19,6 +19,7 @@
 #include "pg/vtree.h"
 
 extern "C" {
+#include "catalog/index.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -57,6 +58,15 @@ Relation open_vtree(Oid oid, LOCKMODE lock) {
         relation_close(index, lock);
         ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a vtree index", name)));
     }
+    return index;
+}
+
+Relation open_vtree_and_table(Oid oid, LOCKMODE index_lock, LOCKMODE table_lock, Relation* heap) {
+    const Oid heap_oid = IndexGetRelation(oid, true);
+    *heap = OidIsValid(heap_oid) ? table_open(heap_oid, table_lock) : nullptr;
+    Relation index = open_vtree(oid, index_lock);
+    if (*heap == nullptr || index->rd_index->indrelid != heap_oid)
+        elog(ERROR, "index \"%s\" changed its table while being opened", RelationGetRelationName(index));
     return index;
 }
 
@@ -193,9 +203,8 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
     Relation heap = nullptr;
     bool may_see_path = false;
     pg_call([&] {
-        index = open_vtree(oid, AccessShareLock);
+        index = open_vtree_and_table(oid, AccessShareLock, AccessShareLock, &heap);
         require_select(index);
-        heap = table_open(index->rd_index->indrelid, AccessShareLock);
         may_see_path = pg_class_ownercheck(oid, GetUserId());
     });
     std::shared_ptr<const TreeCache> tc = load_tree(index);

@@ -27,6 +27,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/snapmgr.h"
@@ -186,9 +187,11 @@ bool check_index(Oid oid) {
     Relation index = nullptr;
     Relation heap = nullptr;
     pg_call([&] {
-        index = open_vtree(oid, AccessShareLock);
+        // SHARE on the table: writes wait, so the comparison is exact. The
+        // owner is checked first, so that a non-owner holds up no writer.
+        if (OidIsValid(IndexGetRelation(oid, true))) require_owner_of(oid);
+        index = open_vtree_and_table(oid, AccessShareLock, ShareLock, &heap);
         require_owner(index);
-        heap = table_open(index->rd_index->indrelid, ShareLock);  // writes wait: the comparison is exact
     });
     const std::string index_name = RelationGetRelationName(index);
     VtreeMeta meta{};

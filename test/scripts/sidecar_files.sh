@@ -9,12 +9,15 @@
 #   3. a build uses at most 1 + max_parallel_maintenance_workers threads;
 #   4. the background healer: a deleted sidecar, records zeroed in place and
 #      a template clone are healed after one scan or insert meets them, with
-#      no call by hand; vectordb_heal_sidecar by hand, and its privileges.
+#      no call by hand; vectordb_heal_sidecar by hand, its privileges, and
+#      that it never waits for a lock (no deadlock with DROP TABLE).
 # Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
 export PGDATABASE=postgres
+tmp=$(mktemp -d /tmp/vdb-files.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 for db in vdb_files_template vdb_files_clone vdb_files; do
   psql -qX -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" >/dev/null
 done
@@ -147,6 +150,20 @@ state=$(psql -AtqX -c "SET ROLE vdb_stranger" -c "DO \$\$ BEGIN PERFORM vectordb
           EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state %', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*state //p')
 [ "$state" = 42501 ]; check $? "vectordb_heal_sidecar needs the index's owner (got $state)"
 sql -c "DROP OWNED BY vdb_stranger" -c "DROP ROLE vdb_stranger" >/dev/null
+# A healer never waits for a lock: while a session that will DROP the table
+# holds it, vectordb_heal_sidecar returns NULL at once, and the DROP then goes
+# through (a healer that locked the index and waited for the table was the
+# other half of a deadlock with DROP TABLE; the differential harness met it).
+sql -c "CREATE TABLE lk AS SELECT id, v FROM d" -c "CREATE INDEX lk_v ON lk USING vtree (v)" >/dev/null
+psql -qXAt -c "BEGIN" -c "LOCK TABLE lk IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2)" -c "DROP TABLE lk" \
+     -c "COMMIT" >"$tmp/drop.out" 2>&1 &
+dropper=$!
+sleep 0.7
+healed=$(sql -c "SET statement_timeout = '20s'" -c "SELECT coalesce(vectordb_heal_sidecar('lk_v')::text, 'busy')" 2>&1)
+wait $dropper; dropped=$?
+[ "$healed" = busy ] && [ "$dropped" = 0 ] && ! grep -q ERROR "$tmp/drop.out" && \
+  [ -z "$(sql -c "SELECT 1 FROM pg_class WHERE relname = 'lk'")" ]
+check $? "vectordb_heal_sidecar on a table a DROP holds: busy at once, and the DROP succeeds (got $healed; $(tr '\n' ' ' <"$tmp/drop.out"))"
 # A clone gets its own file as soon as a row is inserted there.
 psql -qX -c "CREATE DATABASE vdb_files_clone TEMPLATE vdb_files" >/dev/null
 sql -d vdb_files_clone -c "SET client_min_messages = error" -c "INSERT INTO d VALUES (0, '[9,9,9,9]')" >/dev/null
