@@ -57,6 +57,10 @@ struct IndexView {
     const Quantizer* quantizer = nullptr;
     const float* rotated_centroids = nullptr;  // rabitq: one row of rotated_dim floats per leaf
     LeafCodeSource* codes = nullptr;
+    // Whether every row lies within its nodes' radii (Tree::radius), so that a
+    // search may bound what an unprobed subtree holds (strict order). True for
+    // a built index; an index maintained outside the core says so itself.
+    bool radii_cover_rows = true;
 };
 
 class CoreIndex {

@@ -53,22 +53,46 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
-    if (!tree_.nodes.empty()) frontier_.push({node_score(0), 0});
+    if (params_.strict_order) opened_.assign(tree_.nodes.size(), 0);
+    if (!tree_.nodes.empty()) push_node(0);
 }
 
-float Searcher::node_score(std::size_t node) const {
+float Searcher::node_score(std::size_t node, float* bound) const {
     const float* c = tree_.centroid(node);
     const bool leaf = tree_.nodes[node].leaf >= 0;
+    const float radius = tree_.radius[node];
     // Leaves rank by centroid distance (as an inverted file does); internal
     // nodes by a lower bound on the distance to anything below them, from the
     // subtree's radius, so no subtree is passed over for a far-off centroid.
-    const float radius = leaf ? 0.0f : tree_.radius[node];
-    if (index_.metric == Metric::InnerProduct)
-        return -inner_product(c, nav_query_.data(), index_.dim) - query_norm_ * radius;
+    // *bound: the lowest score a row below the node can have (its ball's
+    // nearest point), less a margin for the float rounding of centroid,
+    // radius and exact distances, so that it never exceeds a true score.
+    constexpr float kRounding = 1e-4f;
+    if (index_.metric == Metric::InnerProduct) {
+        // <v, q> = <c, q> + <v - c, q> <= <c, q> + |q| |v - c|
+        const float ip = inner_product(c, nav_query_.data(), index_.dim);
+        const float reach = query_norm_ * radius;
+        if (bound) *bound = -ip - reach - kRounding * (std::fabs(ip) + reach);
+        if (bound && !index_.radii_cover_rows) *bound = -std::numeric_limits<float>::infinity();
+        return -ip - (leaf ? 0.0f : reach);
+    }
     const float d2 = l2_squared_distance(c, nav_query_.data(), index_.dim);
+    const float d = std::sqrt(d2);
+    if (bound) {
+        const float gap = d - radius - kRounding * (d + radius);
+        *bound = gap > 0 ? gap * gap : 0.0f;
+        if (!index_.radii_cover_rows) *bound = -std::numeric_limits<float>::infinity();
+    }
     if (leaf) return d2;
-    const float gap = std::max(0.0f, std::sqrt(d2) - radius);
+    const float gap = std::max(0.0f, d - radius);
     return gap * gap;
+}
+
+void Searcher::push_node(int32_t node) {
+    float bound = 0;
+    const float score = node_score(static_cast<std::size_t>(node), params_.strict_order ? &bound : nullptr);
+    frontier_.push({score, node});
+    if (params_.strict_order) bound_frontier_.push({bound, node});
 }
 
 float Searcher::exact_score(uint32_t id) {
@@ -98,19 +122,51 @@ float Searcher::to_distance(float score) const {
     return score;
 }
 
+bool Searcher::open_node(int32_t n) {
+    const auto node = static_cast<std::size_t>(n);
+    if (params_.strict_order) {
+        if (opened_[node]) return false;  // reached through the other queue already
+        opened_[node] = 1;
+    }
+    const TreeNode& tn = tree_.nodes[node];
+    if (tn.leaf >= 0) {
+        probe_leaf(static_cast<std::size_t>(tn.leaf));
+        return true;
+    }
+    for (int32_t c = tn.first_child; c < tn.first_child + tn.child_count; c++) push_node(c);
+    return false;
+}
+
 bool Searcher::probe_next_leaf() {
     while (!frontier_.empty()) {
-        const NodeEntry entry = frontier_.top();
+        const int32_t node = frontier_.top().node;
         frontier_.pop();
-        const TreeNode& node = tree_.nodes[static_cast<std::size_t>(entry.node)];
-        if (node.leaf >= 0) {
-            probe_leaf(static_cast<std::size_t>(node.leaf));
-            return true;
-        }
-        for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++)
-            frontier_.push({node_score(static_cast<std::size_t>(c)), c});
+        if (open_node(node)) return true;
     }
     return false;
+}
+
+bool Searcher::probe_lowest_bound_leaf() {
+    while (!bound_frontier_.empty()) {
+        const int32_t node = bound_frontier_.top().node;
+        bound_frontier_.pop();
+        if (open_node(node)) return true;
+    }
+    return false;
+}
+
+float Searcher::unprobed_min_bound() {
+    while (!bound_frontier_.empty() && opened_[static_cast<std::size_t>(bound_frontier_.top().node)])
+        bound_frontier_.pop();
+    return bound_frontier_.empty() ? std::numeric_limits<float>::infinity() : bound_frontier_.top().score;
+}
+
+bool Searcher::can_widen() {
+    if (!params_.widen) return false;
+    if (params_.max_scan_codes > 0 && stats_.codes_scanned >= params_.max_scan_codes) return false;
+    while (params_.strict_order && !frontier_.empty() && opened_[static_cast<std::size_t>(frontier_.top().node)])
+        frontier_.pop();
+    return !frontier_.empty();
 }
 
 void Searcher::probe_leaf(std::size_t leaf_index) {
@@ -213,6 +269,12 @@ bool Searcher::next(Neighbor* out) {
         // exact score below every remaining lower bound. The budget never
         // forces a row out; it only paces reranks and prefetches.
         if (!reranked_.empty() && (c == nullptr || certified(reranked_.top().score))) {
+            // strict order: nor may an unprobed subtree hold a nearer row,
+            // while the search may still look there.
+            if (params_.strict_order && reranked_.top().score > unprobed_min_bound() && can_widen()) {
+                probe_lowest_bound_leaf();
+                continue;
+            }
             const Scored best = reranked_.top();
             reranked_.pop();
             *out = {best.id, to_distance(best.score)};
@@ -224,9 +286,9 @@ bool Searcher::next(Neighbor* out) {
             rerank(*c);
             continue;
         }
-        // Every candidate examined: widen the search, unless told not to or the tree is exhausted.
-        const bool scan_limit_hit = params_.max_scan_codes > 0 && stats_.codes_scanned >= params_.max_scan_codes;
-        if (frontier_.empty() || !params_.widen || scan_limit_hit) return false;
+        // Every candidate examined: widen the search, unless told not to, the
+        // scan limit is reached or the tree is exhausted.
+        if (!can_widen()) return false;
         probe_target_ = stats_.leaves_probed + params_.probes;
     }
 }

@@ -28,6 +28,15 @@
 // scanned) and goes on. Results within what has been examined come in exact
 // order; a row found in a later round may be nearer than one already returned
 // (pgvector calls this relaxed order).
+//
+// strict_order closes that gap: a row also waits until no unprobed subtree can
+// hold a nearer one, judged by the subtree's ball (centroid and radius; the
+// index must keep radii that cover its rows, IndexView::radii_cover_rows), and
+// the search probes the subtree of lowest bound until it can tell. Every row
+// returned is then the exact next nearest, so nothing a later round finds can
+// be nearer. Once max_scan_codes codes are scanned it stops widening, and the
+// rows of the probed leaves follow in exact order: never out of order, never
+// a nearer row skipped for one already returned, only rows never examined missed.
 #pragma once
 
 #include "core/common.h"
@@ -50,6 +59,7 @@ struct SearchParams {
     // rows over 3 to 768 dimensions, clustered and uniform, three metrics).
     float epsilon = 5.0f;
     bool widen = true;     // probe further leaves once the first `probes` are used up
+    bool strict_order = false;  // certify rows against unprobed subtrees too (see above)
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
 
@@ -117,7 +127,12 @@ private:
         bool operator>(const NodeEntry& o) const { return score > o.score; }
     };
 
-    bool probe_next_leaf();
+    bool probe_next_leaf();            // the unprobed leaf of nearest centroid
+    bool probe_lowest_bound_leaf();    // strict order: the unprobed subtree that could hold the nearest row
+    bool open_node(int32_t node);      // probes a leaf (true) or puts an internal node's children in the frontier
+    float unprobed_min_bound();        // strict order: lowest bound on a row of an unprobed subtree
+    bool can_widen();
+    void push_node(int32_t node);
     void probe_leaf(std::size_t leaf);
     void scan_chunk(const CodeChunk& chunk);
     const Candidate* peek_candidate();
@@ -125,7 +140,7 @@ private:
     void rerank(const Candidate& c);
     bool certified(float score) const;  // no unreranked probed candidate can beat this score
     void grant_round();
-    float node_score(std::size_t node) const;
+    float node_score(std::size_t node, float* bound) const;
     float exact_score(uint32_t id);
     float to_distance(float score) const;
 
@@ -144,6 +159,10 @@ private:
     std::vector<uint32_t> scanned_;
 
     std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>> frontier_;
+    // strict order: the same nodes by their lower bound, and which nodes have
+    // been opened (both queues drop opened entries lazily).
+    std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>> bound_frontier_;
+    std::vector<char> opened_;
     std::vector<Candidate> pool_;  // [0, cursor) used, [cursor, sorted_end) sorted, rest unsorted
     std::size_t cursor_ = 0;
     std::size_t sorted_end_ = 0;

@@ -103,11 +103,16 @@ struct VtreeMeta {
     uint32 build_sampled;       // 1 when the tree was trained on a sample
     // The tree log (leaf splits since the build). Indexes written before it
     // existed have zeros here, which reads as an empty log.
-    uint32 tree_version;        // split records in the log
+    uint32 tree_version;        // records in the log (splits and radius raises)
     BlockNumber log_head;       // first and last TreeLog page (0: none yet)
     BlockNumber log_tail;
     uint32 log_tail_used;       // bytes of the log in its last page
     uint64 log_bytes;           // bytes of the log: readers stop here
+    // 1 when every row lies within the radius of each node above it (the
+    // build makes it so and inserts log radius raises), so a strict-order
+    // scan may bound what an unprobed subtree holds. Indexes built before
+    // radii were maintained read 0.
+    uint32 radii_cover_rows;
 };
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).
@@ -247,6 +252,20 @@ struct SplitChild {
 // PostgreSQL code only: may ereport.
 void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
                const std::vector<SplitChild>& children, uint32 dim);
+
+// A node whose radius must grow to cover a new row.
+struct RadiusRaise {
+    uint32 node;
+    float radius;
+};
+// The raises that keep `v` (in the tree's space) inside every node from `leaf`
+// up to the root, with headroom so that rows creeping outwards are not logged
+// one by one; empty when the radii already cover it.
+std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v);
+// Appends radius raises to the tree log (one WAL record with the metapage).
+// Raises only grow radii, so they need no lock beyond the metapage's buffer
+// and commute with each other and with splits. PostgreSQL code only: may ereport.
+void log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises);
 
 // After an insert: splits grown_leaf (-1: none) if it holds more than
 // max_leaf_size live entries, unless another split or a VACUUM pass holds the

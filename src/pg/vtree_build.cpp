@@ -376,13 +376,24 @@ private:
     std::unique_ptr<VectorPageWriter> pages_;
 };
 
-// Phase "assigning" (sampled builds): routes a row to its nearest leaf and writes it.
+// Phase "assigning" (sampled builds): routes a row to its nearest leaf and
+// writes it. The tree's radii came from the sample: each row widens the radii
+// above its leaf as needed, so that they cover every row.
 struct Assigner {
     const CoreIndex& core;
+    std::vector<float>& radius;  // core.tree.radius
     LeafWriter& writer;
     VectorSink& sink;
     std::vector<float> nav;
     std::vector<uint64_t> code;
+
+    void cover(std::size_t leaf, const float* x) {
+        const Tree& tree = core.tree;
+        for (int32_t node = tree.leaves[leaf].node; node >= 0; node = tree.nodes[static_cast<std::size_t>(node)].parent) {
+            const auto n = static_cast<std::size_t>(node);
+            radius[n] = std::max(radius[n], std::sqrt(l2_squared_distance(tree.centroid(n), x, core.dim)));
+        }
+    }
 
     void assign(const float* v, const ItemPointerData& tid) {
         const float* x = v;
@@ -397,6 +408,7 @@ struct Assigner {
                               &f);
         const uint64 locator = sink.append(tid, v);
         writer.append(best, code.data(), f, locator, tid);
+        cover(best, x);
     }
 };
 
@@ -614,6 +626,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     meta.vector_head = InvalidBlockNumber;
     meta.vector_tail = InvalidBlockNumber;
     meta.build_sampled = st.sampled ? 1 : 0;
+    meta.radii_cover_rows = 1;  // built on every row, or widened by the assigning phase
 
     // Block 0 is the metapage; its contents are written last.
     pg_call([&] {
@@ -650,7 +663,8 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
         // Phase: assigning every row to its leaf, in heap order.
         st.data.release();
         set_phase(kPhaseAssigning, static_cast<int64>(st.seen));
-        Assigner assigner{core, writer, sink, std::vector<float>(st.dim), std::vector<uint64_t>(core.quantizer.words())};
+        Assigner assigner{core, core.tree.radius, writer, sink, std::vector<float>(st.dim),
+                          std::vector<uint64_t>(core.quantizer.words())};
         AssignState as{&st, &assigner};
         scan_heap(&st, info, assign_callback, &as);
     }

@@ -4,7 +4,8 @@
 // first: the metapage and tree blob, every page's header and type, the leaf
 // chains (each leaf page on exactly one chain, heads' tail links), the vector
 // page chain, duplicate entries, every entry's full vector (sidecar record or
-// vector page record carrying the entry's TID), and that every live table row
+// vector page record carrying the entry's TID) and that it lies within the
+// radii above its leaf (strict-order scans rely on it), and that every live table row
 // with an indexable vector has exactly one entry. Each problem becomes a
 // WARNING; the result is false if there was any. The table is locked in SHARE
 // mode meanwhile, so writes wait and the comparison is exact.
@@ -13,6 +14,7 @@
 #include "core/errors.h"
 #include "core/vector_store.h"
 
+#include <cmath>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -154,6 +156,24 @@ void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page 
     info->leaf = o->leaf;
 }
 
+// Whether row v (as stored) lies within the radius of leaf `leaf` and of every
+// node above it, as strict-order scans assume (a margin for float rounding);
+// else *node is the first node it lies outside.
+bool within_radii(const TreeCache& tc, uint32 leaf, float* v, std::size_t* node) {
+    const Tree& tree = tc.tree;
+    if (leaf >= tree.leaves.size()) return true;  // reported by the page checks
+    if (tree.metric == Metric::Cosine) normalize(v, tree.dim);
+    for (int32_t n = tree.leaves[leaf].node; n >= 0; n = tree.nodes[static_cast<std::size_t>(n)].parent) {
+        const auto at = static_cast<std::size_t>(n);
+        const float d = std::sqrt(l2_squared_distance(tree.centroid(at), v, tree.dim));
+        if (d > tree.radius[at] * 1.0001f + 1e-6f) {
+            *node = at;
+            return false;
+        }
+    }
+    return true;
+}
+
 // Follows one chain from head; every page must have `type` (and leaf number `leaf`
 // for leaf chains) and belong to no other chain. Returns the last block.
 BlockNumber walk_chain(std::vector<BlockInfo>& blocks, BlockNumber head, PageType type, int64 leaf,
@@ -279,9 +299,10 @@ bool check_index(Oid oid) {
         std::vector<ItemPointerData> tids(layout.capacity);
         std::vector<uint64> locators(layout.capacity);
         std::vector<float> vec(meta.dim);
-        std::size_t bad_records = 0, torn_records = 0, no_record = 0;
+        std::size_t bad_records = 0, torn_records = 0, no_record = 0, outside_radius = 0;
         BlockNumber vector_nblocks = 0;
-        std::string first_bad, first_torn;
+        std::string first_bad, first_torn, first_outside;
+        std::size_t outside_node = 0;
         for (BlockNumber b = 1; b < nblocks; b++) {
             if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf)) continue;
             uint16 count = 0;
@@ -310,12 +331,17 @@ bool check_index(Oid oid) {
                     if (torn_records++ == 0) first_torn = tid_name(tids[i]);
                 } else if (read != RecordRead::Ok) {
                     if (bad_records++ == 0) first_bad = tid_name(tids[i]);
+                } else if (meta.radii_cover_rows && !within_radii(*tc, blocks[b].leaf, vec.data(), &outside_node)) {
+                    if (outside_radius++ == 0) first_outside = tid_name(tids[i]) + " outside node " + std::to_string(outside_node);
                 }
             }
         }
         if (bad_records > 0)
             report.add(std::to_string(bad_records) + " entries' full vectors do not carry their TID (first: row " +
                        first_bad + ")");
+        if (outside_radius > 0)
+            report.add(std::to_string(outside_radius) + " entries' rows lie outside a radius above their leaf (first: row " +
+                       first_outside + "): strict-order scans could miss them");
         if (torn_records > 0)
             report.add(std::to_string(torn_records) + " entries' sidecar records fail their checksum (first: row " +
                        first_torn + ")");

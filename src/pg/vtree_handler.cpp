@@ -121,7 +121,7 @@ void register_settings() {
                             &guc_rerank_factor, 5, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable("vtree.iterative_scan", "Whether a vtree scan goes on past its probes.",
                              "relaxed_order probes further leaves until the query has its rows; strict_order "
-                             "also drops rows that would come out of distance order.",
+                             "also returns a row only once no unprobed leaf can hold a nearer one.",
                              &guc_iterative_scan, static_cast<int>(IterativeScan::Off), iterative_scan_values,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.max_scan_tuples", "Most binary codes an iterative vtree scan examines.", nullptr,

@@ -269,6 +269,10 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         CodeFactors factors;
         tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
                              &factors);
+        // The leaf's ball and its ancestors' grow to hold the row before its
+        // entry goes in, so no scan can see the entry outside them.
+        const std::vector<RadiusRaise> raises = radius_raises(tree, leaf, nav.data());
+        if (!raises.empty()) pg_call([&] { log_radius_raises(index, raises); });
         const BlockNumber head = tc->leaf_heads[leaf];
         Appended appended = Appended::Retired;
         uint32 tail_count = 0;

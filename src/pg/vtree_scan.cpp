@@ -271,6 +271,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     params.rerank_factor = static_cast<std::size_t>(guc_rerank_factor);
     s.mode = static_cast<IterativeScan>(guc_iterative_scan);
     params.widen = s.mode != IterativeScan::Off;
+    params.strict_order = s.mode == IterativeScan::Strict;
     params.max_scan_codes = params.widen ? static_cast<std::size_t>(guc_max_scan_tuples) : 0;
     IndexView view;
     view.metric = static_cast<Metric>(meta.metric);
@@ -279,6 +280,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     view.quantizer = &s.tree->quantizer;
     view.rotated_centroids = s.tree->rotated_centroids.empty() ? nullptr : s.tree->rotated_centroids.data();
     view.codes = s.codes.get();
+    view.radii_cover_rows = meta.radii_cover_rows != 0;
     s.searcher = std::make_unique<Searcher>(view, s.query.data(), params, *s.source);
     s.last_distance = -std::numeric_limits<float>::infinity();
 }
@@ -291,7 +293,9 @@ bool next_tuple(IndexScanDesc scan) {
     }
     Neighbor n;
     while (s.searcher->next(&n)) {
-        // strict_order: a row found in a later round nearer than one already returned is dropped.
+        // strict_order: the searcher certifies each row against what it has
+        // not probed, so a later row is never nearer; should a bound fail
+        // (probability ~3e-7 a candidate), the row is dropped, not misplaced.
         if (s.mode == IterativeScan::Strict && n.distance < s.last_distance) continue;
         s.last_distance = std::max(s.last_distance, n.distance);
         scan->xs_heaptid = s.entries[n.id].tid;

@@ -2,15 +2,22 @@
 // per-backend cache of the two for scans and inserts.
 //
 // The blob is immutable until the next build, which gives the index a new
-// sidecar generation. The log only grows: a split appends one record (the
-// leaf retired, then for each child its radius, size, head page and centroid)
-// to chained TreeLog pages, and then, in one WAL record with the leaf's head
-// page, advances the metapage's log_bytes and tree_version. Bytes below
-// log_bytes never change, so a backend whose cache is at an older version
-// reads only the records it has not applied yet. (relfilenode, generation,
-// tree_version) identifies a cache entry.
+// sidecar generation. The log only grows, by two kinds of record written to
+// chained TreeLog pages and then made part of the log, in one WAL record with
+// the metapage, by advancing its log_bytes and tree_version:
+//   - a split (the leaf retired, then for each child its radius, size, head
+//     page and centroid), whose WAL record also sets the leaf's retired flag;
+//   - a radius raise (node, radius pairs): an insert's row lay outside a
+//     node's ball, so the radius grows to keep covering every row below it
+//     (strict-order scans bound unprobed subtrees by these balls).
+// Bytes below log_bytes never change, so a backend whose cache is at an older
+// version reads only the records it has not applied yet, in place when no
+// scan holds its tree. (relfilenode, generation, tree_version) identifies a
+// cache entry.
+#include "core/distance.h"
 #include "core/errors.h"
 
+#include <cmath>
 #include <cstring>
 #include <unordered_map>
 
@@ -69,8 +76,21 @@ struct SplitChildHeader {
     uint32 reserved;
 };  // then dim floats: the child's centroid
 
-std::unordered_map<Oid, std::shared_ptr<const TreeCache>>& cache() {
-    static std::unordered_map<Oid, std::shared_ptr<const TreeCache>> entries;
+constexpr uint32 kRaiseMagic = 0x52414449;  // "RADI"
+
+struct RaiseRecordHeader {
+    uint32 magic;
+    uint32 count;  // RadiusRaise pairs that follow
+    uint32 reserved[2];
+};
+static_assert(sizeof(RaiseRecordHeader) == sizeof(SplitRecordHeader), "records start with a header of one size");
+
+// Radius headroom of a raise: a leaf whose rows creep outwards logs a raise
+// per 1% of growth, not per row.
+constexpr float kRaiseHeadroom = 1.01f;
+
+std::unordered_map<Oid, std::shared_ptr<TreeCache>>& cache() {
+    static std::unordered_map<Oid, std::shared_ptr<TreeCache>> entries;
     return entries;
 }
 
@@ -175,6 +195,47 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
     tc.tree_version++;
 }
 
+// Applies one radius raise record (DataError if it names a node the tree lacks).
+void apply_raise(TreeCache& tc, const char* record, std::size_t size) {
+    RaiseRecordHeader h;
+    if (size < sizeof h) throw DataError("vtree tree log record is truncated");
+    std::memcpy(&h, record, sizeof h);
+    if (h.magic != kRaiseMagic || size != sizeof h + std::size_t{h.count} * sizeof(RadiusRaise))
+        throw DataError("vtree tree log has a bad radius record");
+    std::vector<float>& radius = tc.tree.radius;
+    for (uint32 i = 0; i < h.count; i++) {
+        RadiusRaise r;
+        std::memcpy(&r, record + sizeof h + i * sizeof r, sizeof r);
+        if (r.node >= radius.size() || !(r.radius >= 0)) throw DataError("vtree tree log has a bad radius record");
+        radius[r.node] = std::max(radius[r.node], r.radius);
+    }
+    tc.tree_version++;
+}
+
+// Bytes of the record at `p` (`left` bytes of log from there on); DataError
+// for an unknown kind or a record that runs past the log.
+std::size_t record_size(const TreeCache& tc, const char* p, std::size_t left) {
+    if (left < sizeof(SplitRecordHeader)) throw DataError("vtree tree log ends inside a record");
+    uint32 magic;
+    std::memcpy(&magic, p, sizeof magic);
+    std::size_t size = 0;
+    if (magic == kSplitMagic) {
+        SplitRecordHeader h;
+        std::memcpy(&h, p, sizeof h);
+        if (h.children > 1u << 20) throw DataError("vtree tree log has a bad split record");
+        size = sizeof h + std::size_t{h.children} * (sizeof(SplitChildHeader) + tc.tree.dim * sizeof(float));
+    } else if (magic == kRaiseMagic) {
+        RaiseRecordHeader h;
+        std::memcpy(&h, p, sizeof h);
+        if (h.count > 1u << 24) throw DataError("vtree tree log has a bad radius record");
+        size = sizeof h + std::size_t{h.count} * sizeof(RadiusRaise);
+    } else {
+        throw DataError("vtree tree log has a record of unknown kind");
+    }
+    if (size > left) throw DataError("vtree tree log ends inside a record");
+    return size;
+}
+
 // Reads the log bytes the cache has not seen (up to meta.log_bytes) and applies
 // their records. PostgreSQL calls through pg_call; throws DataError on a bad log.
 void read_log(Relation index, TreeCache& tc, const VtreeMeta& meta) {
@@ -212,16 +273,16 @@ void read_log(Relation index, TreeCache& tc, const VtreeMeta& meta) {
     tc.log_block = block;
     tc.log_offset = offset;
     tc.log_read = meta.log_bytes;
-    // Records: a header, then children of a fixed size.
-    const std::size_t child_bytes = sizeof(SplitChildHeader) + tc.tree.dim * sizeof(float);
+    // Records: a header whose first word tells the kind, then the kind's items.
     std::size_t pos = 0;
     while (pos < bytes.size()) {
-        SplitRecordHeader h;
-        if (bytes.size() - pos < sizeof h) throw DataError("vtree tree log ends inside a record");
-        std::memcpy(&h, bytes.data() + pos, sizeof h);
-        const std::size_t size = sizeof h + std::size_t{h.children} * child_bytes;
-        if (h.children > 1u << 20 || size > bytes.size() - pos) throw DataError("vtree tree log ends inside a record");
-        apply_split(tc, bytes.data() + pos, size);
+        const std::size_t size = record_size(tc, bytes.data() + pos, bytes.size() - pos);
+        uint32 magic;
+        std::memcpy(&magic, bytes.data() + pos, sizeof magic);
+        if (magic == kSplitMagic)
+            apply_split(tc, bytes.data() + pos, size);
+        else
+            apply_raise(tc, bytes.data() + pos, size);
         pos += size;
     }
     if (tc.tree_version != meta.tree_version) throw DataError("vtree tree log does not match the metapage's version");
@@ -235,22 +296,19 @@ std::size_t TreeCache::live_leaves() const {
     return n;
 }
 
-void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
-               const std::vector<SplitChild>& children, uint32 dim) {
-    std::vector<char> record;
-    const SplitRecordHeader h{kSplitMagic, leaf, static_cast<uint32>(children.size()), retired_radius};
-    put(record, &h, 1);
-    for (const SplitChild& c : children) {
-        const SplitChildHeader ch{c.radius, c.size, c.head, 0};
-        put(record, &ch, 1);
-        put(record, c.centroid.data(), dim);
-    }
+namespace {
+
+// Appends `record` to the tree log and makes it part of the log in one WAL
+// record with the metapage; a split's record also retires the leaf whose
+// head page is `retire` (InvalidBuffer for other records). The metapage's
+// buffer lock, held throughout, serialises writers of the log.
+void append_log_record(Relation index, const std::vector<char>& record, Buffer retire) {
     Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
     const VtreeMeta* m = page_meta(BufferGetPage(meta_buffer));
     const bool empty = m->log_head == 0 || m->log_head == InvalidBlockNumber;
-    // Write from where the valid bytes end (a split that failed after writing
+    // Write from where the valid bytes end (a writer that failed after writing
     // may have left bytes past it: they are overwritten). Each page is one WAL
     // record, linked to the next before that one is written; a full last page
     // only gets its link.
@@ -284,19 +342,52 @@ void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_ra
         current_new = true;
         used = 0;
     }
-    // The switch: the new bytes become part of the log, and the leaf retires.
+    // The switch: the new bytes become part of the log (and the leaf retires).
     GenericXLogState* x = GenericXLogStart(index);
     VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(x, meta_buffer, 0));
-    Page head_page = GenericXLogRegisterBuffer(x, head_buffer, 0);
+    if (retire != InvalidBuffer)
+        leaf_header(GenericXLogRegisterBuffer(x, retire, 0))->flags |= kLeafRetired;
     meta->log_head = head;
     meta->log_tail = BufferGetBlockNumber(current);
     meta->log_tail_used = used;
     meta->log_bytes += record.size();
     meta->tree_version++;
-    leaf_header(head_page)->flags |= kLeafRetired;
     GenericXLogFinish(x);
     UnlockReleaseBuffer(current);
     UnlockReleaseBuffer(meta_buffer);
+}
+
+}  // namespace
+
+void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
+               const std::vector<SplitChild>& children, uint32 dim) {
+    std::vector<char> record;
+    const SplitRecordHeader h{kSplitMagic, leaf, static_cast<uint32>(children.size()), retired_radius};
+    put(record, &h, 1);
+    for (const SplitChild& c : children) {
+        const SplitChildHeader ch{c.radius, c.size, c.head, 0};
+        put(record, &ch, 1);
+        put(record, c.centroid.data(), dim);
+    }
+    append_log_record(index, record, head_buffer);
+}
+
+std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v) {
+    std::vector<RadiusRaise> raises;
+    for (int32_t node = tree.leaves[leaf].node; node >= 0; node = tree.nodes[static_cast<std::size_t>(node)].parent) {
+        const auto n = static_cast<std::size_t>(node);
+        const float d = std::sqrt(l2_squared_distance(tree.centroid(n), v, tree.dim));
+        if (d > tree.radius[n]) raises.push_back({static_cast<uint32>(node), d * kRaiseHeadroom});
+    }
+    return raises;
+}
+
+void log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises) {
+    std::vector<char> record;
+    const RaiseRecordHeader h{kRaiseMagic, static_cast<uint32>(raises.size()), {0, 0}};
+    put(record, &h, 1);
+    put(record, raises.data(), raises.size());
+    append_log_record(index, record, InvalidBuffer);
 }
 
 std::size_t TreeCache::bytes() const {
@@ -347,12 +438,18 @@ std::shared_ptr<const TreeCache> load_tree(Relation index) {
     if (found != entries.end() && RelFileNodeEquals(found->second->node, index->rd_node) &&
         found->second->generation == meta.sidecar_generation && found->second->tree_version <= meta.tree_version) {
         if (found->second->tree_version == meta.tree_version) return found->second;
-        // Splits since: apply the new log records to a copy (scans may hold the old tree).
-        auto grown = std::make_shared<TreeCache>(*found->second);
+        // Records since: apply them in place when no scan holds the tree,
+        // else to a copy (a scan's tree must not change under it).
+        std::shared_ptr<TreeCache> grown =
+            found->second.use_count() == 1 ? found->second : std::make_shared<TreeCache>(*found->second);
         try {
             read_log(index, *grown, meta);
         } catch (const DataError& e) {
+            entries.erase(found);  // maybe half applied
             report_damaged_tree(index, e);
+        } catch (...) {
+            entries.erase(found);
+            throw;
         }
         grown->meta = meta;
         found->second = grown;

@@ -251,6 +251,66 @@ TEST(Search, ResultsComeInDistanceOrderWithinARound) {
     for (std::size_t i = 1; i < found.size(); i++) EXPECT_LE(found[i - 1].distance, found[i].distance);
 }
 
+// strict order: with no scan limit every row is certified against the
+// subtrees not probed yet too, so even one probe gives an exact scan's order,
+// however many rows are read (a WHERE clause reading far past LIMIT).
+TEST(Search, StrictOrderWithoutLimitIsExactFromOneProbe) {
+    for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming})
+        for (std::size_t dim : {1, 3, 8, 100})
+            for (Metric metric : {Metric::L2, Metric::InnerProduct, Metric::Cosine}) {
+                const std::size_t n = 2000;
+                const std::vector<float> data = clustered(n, dim, 10, 21);
+                const std::vector<float> queries = clustered(5, dim, 12, 22);
+                const CoreIndex index = build(MatrixView{data.data(), n, dim}, metric, kind, 50);
+                MatrixSource source(MatrixView{data.data(), n, dim});
+                SearchParams sp;
+                sp.k = 10;
+                sp.probes = 1;
+                sp.rerank_factor = 2;
+                sp.strict_order = true;
+                for (std::size_t qi = 0; qi < 5; qi++) {
+                    const float* q = queries.data() + qi * dim;
+                    const auto want = brute_force(metric, data, dim, q, 300);
+                    Searcher s(index, q, sp, source);
+                    Neighbor nb;
+                    for (std::size_t i = 0; i < want.size(); i++) {
+                        ASSERT_TRUE(s.next(&nb));
+                        ASSERT_NEAR(nb.distance, exact_score(metric, data.data() + want[i] * dim, q, dim), 1e-4)
+                            << "dim " << dim << " metric " << static_cast<int>(metric) << " kind "
+                            << static_cast<int>(kind) << " query " << qi << " rank " << i;
+                    }
+                }
+            }
+}
+
+// strict order under a scan limit: rows stay in order and none repeats, and
+// nothing is dropped: every row comes out once the limit stops the widening.
+TEST(Search, StrictOrderUnderAScanLimitStaysInOrder) {
+    Fixture f;
+    for (Metric metric : {Metric::L2, Metric::InnerProduct, Metric::Cosine}) {
+        const CoreIndex index = build(f, metric, QuantizerKind::RaBitQ);
+        MatrixSource source(f.view());
+        SearchParams sp;
+        sp.k = 10;
+        sp.probes = 1;
+        sp.strict_order = true;
+        sp.max_scan_codes = 400;
+        for (std::size_t qi = 0; qi < 10; qi++) {
+            Searcher s(index, f.queries.data() + qi * f.dim, sp, source);
+            std::set<uint32_t> seen;
+            Neighbor nb;
+            float last = -std::numeric_limits<float>::infinity();
+            while (s.next(&nb)) {
+                EXPECT_GE(nb.distance, last) << "metric " << static_cast<int>(metric) << " query " << qi;
+                last = nb.distance;
+                EXPECT_TRUE(seen.insert(nb.id).second);
+            }
+            EXPECT_EQ(seen.size(), s.stats().codes_scanned);
+            EXPECT_LT(s.stats().codes_scanned, f.n);
+        }
+    }
+}
+
 TEST(Search, InvalidParametersThrow) {
     Fixture f;
     const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
