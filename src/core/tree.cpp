@@ -244,8 +244,11 @@ int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
                 }
                 continue;
             }
-            for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++)
+            for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++) {
+                const TreeNode& child = nodes[static_cast<std::size_t>(c)];
+                if (child.leaf < 0 && child.child_count == 0) continue;  // a removed leaf: nothing below
                 next.emplace_back(score(static_cast<std::size_t>(c)), c);
+            }
         }
         if (next.size() > beam) {
             std::nth_element(next.begin(), next.begin() + static_cast<long>(beam) - 1, next.end());
@@ -253,6 +256,8 @@ int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
         }
         level.swap(next);
     }
+    // Every path the beam kept ended in removed leaves: look at every leaf.
+    if (best_leaf < 0) return nearest_leaf(v, leaves.size());
     return best_leaf;
 }
 

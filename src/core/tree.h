@@ -80,7 +80,8 @@ public:
     // nodes of each level: O(beam x branching x depth x dim) instead of
     // O(leaves x dim), and exact when the tree is small enough for the beam to
     // cost as much as looking at every leaf (then it does). v must be in the
-    // tree's space (unit for cosine).
+    // tree's space (unit for cosine). Removed leaves (nodes that are neither
+    // leaves nor have children) are passed over; -1 only if no leaf is left.
     int32_t nearest_leaf(const float* v, std::size_t beam) const;
 };
 

@@ -6,8 +6,9 @@
 //                     where the tree is, the sidecar's identity
 //   blocks 1 .. L     the head page of each of the L leaves, in leaf order
 //   further pages     leaf continuation pages (chained by `next`), the tree
-//                     blob (contiguous pages), and for storage = pages the
-//                     chained vector pages
+//                     blob (contiguous pages), tree log pages, for storage =
+//                     pages the chained vector pages, and free pages (recycled
+//                     by VACUUM, in the free space map)
 // A leaf page holds a fixed-layout array of entries: binary codes (in the
 // scan kernels' 8-code blocks when 8 codes fit a page, one after another
 // otherwise), estimator scalars, locators (sidecar slot, or position in the
@@ -54,7 +55,9 @@ constexpr uint32 kVtreeVersion = 1;
 constexpr uint16 kVtreePageId = 0xFF93;     // last two bytes of every page, as pgvector and GIN do
 constexpr BlockNumber kMetaBlock = 0;
 
-enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5 };
+enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5, Free = 6 };
+// Free: a page VACUUM recycled (a retired leaf's chain, or a failed split's
+// page) and recorded in the free space map; new_buffer() hands it out again.
 
 // Special space of every vtree page.
 struct VtreePageOpaque {
@@ -113,6 +116,10 @@ struct VtreeMeta {
     // scan may bound what an unprobed subtree holds. Indexes built before
     // radii were maintained read 0.
     uint32 radii_cover_rows;
+    // Retired leaves (in split order, TreeCache::retired) whose pages VACUUM
+    // has recycled, or that it passed over for good (unstamped): VACUUM
+    // reads the whole index only when a later one has become recyclable.
+    uint32 recycled_splits;
 };
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).
@@ -202,7 +209,10 @@ void read_meta(Relation index, VtreeMeta* meta);
 VtreeMeta* page_meta(Page page);
 LeafHeader* leaf_header(Page page);
 char* page_contents(Page page);
-// A new buffer at the end of the relation, exclusively locked.
+// A page for new contents, exclusively locked: a free page from the free
+// space map (VACUUM's recycled pages) or a new one at the end of the
+// relation. Its old contents are garbage: callers initialise it and log it
+// as a full image.
 Buffer new_buffer(Relation index);
 // Reads and locks (lock_mode) the page at `block` of leaf `leaf`'s chain:
 // ERROR XX001 for a link outside the relation, a cycle (more hops than
@@ -219,6 +229,17 @@ inline uint64 tid_tag(const ItemPointerData& tid) {
 
 // --- the tree cache (vtree_tree.cpp) -----------------------------------------
 
+// A leaf a split retired: its old chain stays for scans that loaded the tree
+// before the split. retired_xid is the next transaction ID when it retired:
+// once no snapshot is that old (GlobalVisCheckRemovableFullXid), no scan or
+// insert can use the old tree, and VACUUM recycles the chain's pages. 0 for
+// splits logged before the stamp existed: never recycled (until REINDEX).
+struct RetiredLeaf {
+    uint32 leaf;
+    BlockNumber head;
+    uint64 retired_xid;  // FullTransactionId
+};
+
 // What a backend keeps of an index between queries: the tree, the quantizer
 // and per-leaf data from the tree blob. Immutable once loaded.
 struct TreeCache {
@@ -233,7 +254,7 @@ struct TreeCache {
     Quantizer quantizer;
     std::vector<float> rotated_centroids;  // rabitq: leaves x rotated_dim
     std::vector<BlockNumber> leaf_heads;   // InvalidBlockNumber: a retired (split) leaf
-    std::vector<std::pair<uint32, BlockNumber>> retired;  // (leaf, old head) of each split leaf
+    std::vector<RetiredLeaf> retired;      // each split leaf, in split order
     std::size_t live_leaves() const;
     std::size_t bytes() const;
 };

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pg/pg_call.h"
@@ -141,6 +142,7 @@ void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page 
             break;
         }
         case PageType::TreeLog:
+        case PageType::Free:
             break;
         case PageType::Vectors:
             if (meta.storage != static_cast<uint8>(Storage::Pages))
@@ -244,13 +246,14 @@ bool check_index(Oid oid) {
         }
         // Chains: every leaf page on exactly one leaf's chain, heads' tails right.
         const LeafLayout layout = leaf_layout(meta.words);
-        for (const auto& [leaf, head] : tc->retired) {
-            walk_chain(blocks, head, PageType::Leaf, static_cast<int64>(leaf), "split leaf " + std::to_string(leaf),
-                       report);
-            for (BlockNumber b = head; b != InvalidBlockNumber && b < nblocks && blocks[b].reached && !blocks[b].retired;
-                 b = blocks[b].next)
-                blocks[b].retired = true;
-        }
+        // Pages of retired leaves are not walked: VACUUM may have recycled
+        // some of them (a chain cut short is no damage then); their entries
+        // live on in the children.
+        std::unordered_set<uint32> retired_leaves;
+        for (const RetiredLeaf& r : tc->retired) retired_leaves.insert(r.leaf);
+        for (BlockNumber b = 1; b < nblocks; b++)
+            if (blocks[b].type == static_cast<uint16>(PageType::Leaf) && retired_leaves.count(blocks[b].leaf) > 0)
+                blocks[b].reached = blocks[b].retired = true;
         for (std::size_t l = 0; l < tc->leaf_heads.size(); l++) {
             const std::string name = "leaf " + std::to_string(l);
             const BlockNumber head = tc->leaf_heads[l];

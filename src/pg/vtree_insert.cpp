@@ -74,7 +74,17 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
                       const CodeFactors& factors, uint64 locator, const ItemPointerData& tid, uint32* tail_count) {
     Buffer head_buffer = ReadBuffer(index, head);
     LockBuffer(head_buffer, BUFFER_LOCK_EXCLUSIVE);
-    check_leaf_page(index, head, BufferGetPage(head_buffer), layout);
+    // A head page that is no longer this leaf's was recycled by VACUUM after
+    // the leaf retired (only a tree older than every snapshot routes there):
+    // route again, like a retired one.
+    const Page current_head = BufferGetPage(head_buffer);
+    if (PageIsNew(current_head) || PageGetSpecialSize(current_head) != MAXALIGN(sizeof(VtreePageOpaque)) ||
+        page_opaque(current_head)->type != static_cast<uint16>(PageType::Leaf) ||
+        page_opaque(current_head)->leaf != leaf) {
+        UnlockReleaseBuffer(head_buffer);
+        return Appended::Retired;
+    }
+    check_leaf_page(index, head, current_head, layout);
     if (leaf_header(BufferGetPage(head_buffer))->flags & kLeafRetired) {
         UnlockReleaseBuffer(head_buffer);
         return Appended::Retired;
@@ -281,7 +291,15 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
                                     &tail_count);
         });
         if (appended == Appended::Retired) {
-            tc = load_tree(index);
+            const std::shared_ptr<const TreeCache> newer = load_tree(index);
+            if (newer == tc || newer->leaf_heads[leaf] == head)  // the tree still routes there: a damaged head page
+                pg_call([&] {
+                    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+                                    errmsg("index \"%s\" has a bad head page at block %u for leaf %zu",
+                                           RelationGetRelationName(index), head, leaf),
+                                    errhint("Please REINDEX it.")));
+                });
+            tc = newer;
             continue;
         }
         // A leaf grows a page every `capacity` entries: look at its size then,

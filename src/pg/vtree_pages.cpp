@@ -3,6 +3,7 @@
 #include "pg/vtree.h"
 
 extern "C" {
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 }
 
@@ -136,6 +137,23 @@ Buffer read_chain_page(Relation index, BlockNumber block, uint32 leaf, const Lea
 }
 
 Buffer new_buffer(Relation index) {
+    // A recycled page first. The free space map may be stale (a page handed
+    // out twice, or recorded again by a VACUUM pass meanwhile): a page is
+    // taken only if it is still Free (or new) under our exclusive lock.
+    for (;;) {
+        const BlockNumber block = GetFreeIndexPage(index);
+        if (block == InvalidBlockNumber) break;
+        Buffer buffer = ReadBuffer(index, block);
+        if (ConditionalLockBuffer(buffer)) {
+            const Page page = BufferGetPage(buffer);
+            if (PageIsNew(page) || (PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
+                                    page_opaque(page)->page_id == kVtreePageId &&
+                                    page_opaque(page)->type == static_cast<uint16>(PageType::Free)))
+                return buffer;
+            LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+        }
+        ReleaseBuffer(buffer);
+    }
     // The extension lock keeps two backends from extending at the same time.
     LockRelationForExtension(index, ExclusiveLock);
     Buffer buffer = ReadBuffer(index, P_NEW);

@@ -5,8 +5,10 @@
 // sidecar generation. The log only grows, by two kinds of record written to
 // chained TreeLog pages and then made part of the log, in one WAL record with
 // the metapage, by advancing its log_bytes and tree_version:
-//   - a split (the leaf retired, then for each child its radius, size, head
-//     page and centroid), whose WAL record also sets the leaf's retired flag;
+//   - a split (the leaf retired and when, then for each child its radius,
+//     size, head page and centroid), whose WAL record also sets the leaf's
+//     retired flag; a split into no children is VACUUM removing an empty
+//     leaf (its node stays, internal and childless, so node numbers hold);
 //   - a radius raise (node, radius pairs): an insert's row lay outside a
 //     node's ball, so the radius grows to keep covering every row below it
 //     (strict-order scans bound unprobed subtrees by these balls).
@@ -23,6 +25,10 @@
 
 #include "pg/pg_call.h"
 #include "pg/vtree.h"
+
+extern "C" {
+#include "access/transam.h"
+}
 
 namespace vectordb {
 namespace pg {
@@ -60,13 +66,19 @@ private:
     std::size_t pos_ = 0;
 };
 
-constexpr uint32 kSplitMagic = 0x53504C54;  // "SPLT"
+constexpr uint32 kSplitMagic = 0x53504C54;         // "SPLT": a split without its stamp (older indexes)
+constexpr uint32 kStampedSplitMagic = 0x53504C32;  // "SPL2": a SplitRecordHeader, then a SplitStamp
 
 struct SplitRecordHeader {
     uint32 magic;
     uint32 leaf;      // the leaf retired
     uint32 children;
     float radius;     // the retired node's radius, covering its children
+};
+
+struct SplitStamp {
+    uint64 retired_xid;  // FullTransactionId: the next transaction ID when the leaf retired
+    uint64 reserved;
 };
 
 struct SplitChildHeader {
@@ -158,9 +170,13 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
     SplitRecordHeader h;
     if (size < sizeof h) throw DataError("vtree tree log record is truncated");
     std::memcpy(&h, record, sizeof h);
+    SplitStamp stamp{0, 0};
+    const std::size_t head_bytes = sizeof h + (h.magic == kStampedSplitMagic ? sizeof stamp : 0);
+    if (h.magic == kStampedSplitMagic && size >= head_bytes) std::memcpy(&stamp, record + sizeof h, sizeof stamp);
     const std::size_t child_bytes = sizeof(SplitChildHeader) + t.dim * sizeof(float);
-    if (h.magic != kSplitMagic || h.leaf >= t.leaves.size() || tc.leaf_heads[h.leaf] == InvalidBlockNumber ||
-        h.children < 2 || size != sizeof h + h.children * child_bytes)
+    if ((h.magic != kSplitMagic && h.magic != kStampedSplitMagic) || h.leaf >= t.leaves.size() ||
+        tc.leaf_heads[h.leaf] == InvalidBlockNumber || size != head_bytes + h.children * child_bytes ||
+        (h.children < 2 && !(h.children == 0 && h.magic == kStampedSplitMagic)))
         throw DataError("vtree tree log has a bad split record");
     const auto parent = static_cast<std::size_t>(t.leaves[h.leaf].node);
     TreeNode& node = t.nodes[parent];
@@ -168,11 +184,11 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
     node.first_child = static_cast<int32_t>(t.nodes.size());
     node.child_count = static_cast<int32_t>(h.children);
     t.radius[parent] = h.radius;
-    tc.retired.emplace_back(h.leaf, tc.leaf_heads[h.leaf]);
+    tc.retired.push_back(RetiredLeaf{h.leaf, tc.leaf_heads[h.leaf], stamp.retired_xid});
     tc.leaf_heads[h.leaf] = InvalidBlockNumber;
     const int32_t depth = node.depth + 1;
     const std::size_t rotated_dim = tc.quantizer.kind() == QuantizerKind::RaBitQ ? tc.quantizer.rotated_dim() : 0;
-    const char* p = record + sizeof h;
+    const char* p = record + head_bytes;
     uint32 size_below = 0;
     for (uint32 c = 0; c < h.children; c++, p += child_bytes) {
         SplitChildHeader ch;
@@ -219,11 +235,12 @@ std::size_t record_size(const TreeCache& tc, const char* p, std::size_t left) {
     uint32 magic;
     std::memcpy(&magic, p, sizeof magic);
     std::size_t size = 0;
-    if (magic == kSplitMagic) {
+    if (magic == kSplitMagic || magic == kStampedSplitMagic) {
         SplitRecordHeader h;
         std::memcpy(&h, p, sizeof h);
         if (h.children > 1u << 20) throw DataError("vtree tree log has a bad split record");
-        size = sizeof h + std::size_t{h.children} * (sizeof(SplitChildHeader) + tc.tree.dim * sizeof(float));
+        size = sizeof h + (magic == kStampedSplitMagic ? sizeof(SplitStamp) : 0) +
+               std::size_t{h.children} * (sizeof(SplitChildHeader) + tc.tree.dim * sizeof(float));
     } else if (magic == kRaiseMagic) {
         RaiseRecordHeader h;
         std::memcpy(&h, p, sizeof h);
@@ -279,7 +296,7 @@ void read_log(Relation index, TreeCache& tc, const VtreeMeta& meta) {
         const std::size_t size = record_size(tc, bytes.data() + pos, bytes.size() - pos);
         uint32 magic;
         std::memcpy(&magic, bytes.data() + pos, sizeof magic);
-        if (magic == kSplitMagic)
+        if (magic == kSplitMagic || magic == kStampedSplitMagic)
             apply_split(tc, bytes.data() + pos, size);
         else
             apply_raise(tc, bytes.data() + pos, size);
@@ -362,8 +379,12 @@ void append_log_record(Relation index, const std::vector<char>& record, Buffer r
 void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
                const std::vector<SplitChild>& children, uint32 dim) {
     std::vector<char> record;
-    const SplitRecordHeader h{kSplitMagic, leaf, static_cast<uint32>(children.size()), retired_radius};
+    const SplitRecordHeader h{kStampedSplitMagic, leaf, static_cast<uint32>(children.size()), retired_radius};
     put(record, &h, 1);
+    // Any scan or insert still using the tree from before this split took
+    // its snapshot before now, so its xmin is at most this.
+    const SplitStamp stamp{U64FromFullTransactionId(ReadNextFullTransactionId()), 0};
+    put(record, &stamp, 1);
     for (const SplitChild& c : children) {
         const SplitChildHeader ch{c.radius, c.size, c.head, 0};
         put(record, &ch, 1);

@@ -1,14 +1,31 @@
 // VACUUM for vtree: ambulkdelete removes the entries of dead heap rows from
 // the leaf pages (compacting each page, one GenericXLog record per changed
-// page); amvacuumcleanup reports sizes. Freed sidecar slots and vector page
-// space are reclaimed by REINDEX.
+// page); amvacuumcleanup recycles pages and reports sizes. Freed sidecar
+// slots and vector page space are reclaimed by REINDEX.
+//
+// Recycling: the chain of a leaf a split retired is kept for scans that loaded
+// the tree before the split. Once no snapshot is older than the split
+// (RetiredLeaf::retired_xid), none can exist, and every page of that leaf
+// (its pages carry its leaf number, and leaf numbers are never reused) is
+// turned into a Free page and recorded in the free space map, as are pages a
+// failed split left (leaf numbers beyond the tree's). The pass holds the tree
+// lock shared, so no split is writing pages meanwhile. On a hot standby a
+// query older than the primary's horizon could still meet a recycled page
+// (generic WAL raises no recovery conflict): it fails with XX001 on the
+// page's type or leaf number, never returns a wrong row;
+// hot_standby_feedback keeps the primary from recycling under it.
 #include "core/code_scan.h"
+
+#include <unordered_set>
 
 #include "pg/pg_call.h"
 #include "pg/vtree.h"
 
 extern "C" {
+#include "access/transam.h"
 #include "commands/vacuum.h"
+#include "storage/indexfsm.h"
+#include "utils/snapmgr.h"
 #include "storage/lmgr.h"
 #include "miscadmin.h"
 }
@@ -87,6 +104,125 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, Bl
     UnlockReleaseBuffer(buffer);
 }
 
+// Which leaves' pages the pass recycles: retired leaves from the metapage's
+// watermark on whose stamp no snapshot is older than, and leaf numbers beyond
+// the tree's (pages of a split that failed before its log record).
+class Recyclable {
+public:
+    Recyclable(const TreeCache& tc, uint32 watermark) : leaves_(tc.tree.leaves.size()), next_watermark_(watermark) {
+        for (std::size_t i = watermark; i < tc.retired.size(); i++) {
+            const RetiredLeaf& r = tc.retired[i];
+            if (r.retired_xid == 0) {  // split logged before stamps: never recycled
+                if (next_watermark_ == i) next_watermark_ = static_cast<uint32>(i + 1);
+                continue;
+            }
+            if (!GlobalVisCheckRemovableFullXid(nullptr, FullTransactionIdFromU64(r.retired_xid))) break;
+            leaves_retired_.insert(r.leaf);
+            next_watermark_ = static_cast<uint32>(i + 1);
+        }
+    }
+    bool operator()(uint32 leaf) const { return leaf >= leaves_ || leaves_retired_.count(leaf) > 0; }
+    bool any() const { return !leaves_retired_.empty(); }
+    uint32 next_watermark() const { return next_watermark_; }
+
+private:
+    std::size_t leaves_;
+    uint32 next_watermark_;
+    std::unordered_set<uint32> leaves_retired_;
+};
+
+// The recycling pass (see the top of the file) over every page; then the
+// metapage's watermark moves on. Returns the pages recycled; *free_pages:
+// the free pages, recorded in the free space map (PostgreSQL code only).
+BlockNumber recycle_pages(Relation index, BufferAccessStrategy strategy, const Recyclable& recyclable,
+                          BlockNumber* free_pages) {
+    const BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+    BlockNumber recycled = 0;
+    for (BlockNumber block = 1; block < nblocks; block++) {
+        vacuum_delay_point();
+        Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
+        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        Page page = BufferGetPage(buffer);
+        const bool ours = !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
+                          page_opaque(page)->page_id == kVtreePageId;
+        const auto type = ours ? static_cast<PageType>(page_opaque(page)->type) : PageType::Meta;
+        bool free_page = PageIsNew(page) || type == PageType::Free;
+        if (type == PageType::Leaf && recyclable(page_opaque(page)->leaf)) {
+            GenericXLogState* xlog = GenericXLogStart(index);
+            init_page(GenericXLogRegisterBuffer(xlog, buffer, GENERIC_XLOG_FULL_IMAGE), PageType::Free);
+            GenericXLogFinish(xlog);
+            free_page = true;
+            recycled++;
+        }
+        UnlockReleaseBuffer(buffer);
+        if (free_page) {
+            RecordFreeIndexPage(index, block);
+            (*free_pages)++;
+        }
+    }
+    IndexFreeSpaceMapVacuum(index);
+    Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
+    LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
+    check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
+    GenericXLogState* xlog = GenericXLogStart(index);
+    VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(xlog, meta_buffer, 0));
+    meta->recycled_splits = std::max(meta->recycled_splits, recyclable.next_watermark());
+    GenericXLogFinish(xlog);
+    UnlockReleaseBuffer(meta_buffer);
+    return recycled;
+}
+
+// Entries on leaf `leaf`'s chain; the head's buffer is locked by the caller
+// (PostgreSQL code only).
+uint32 chain_entries(Relation index, Buffer head, uint32 leaf, const LeafLayout& layout, BufferAccessStrategy strategy) {
+    uint32 entries = leaf_header(BufferGetPage(head))->count;
+    BlockNumber block = page_opaque(BufferGetPage(head))->next;
+    BlockNumber hops = 0, nblocks = 0;
+    while (block != InvalidBlockNumber) {
+        Buffer buffer = read_chain_page(index, block, leaf, layout, BUFFER_LOCK_SHARE, &hops, &nblocks, strategy);
+        entries += leaf_header(BufferGetPage(buffer))->count;
+        block = page_opaque(BufferGetPage(buffer))->next;
+        UnlockReleaseBuffer(buffer);
+    }
+    return entries;
+}
+
+// Removes the leaves VACUUM left empty, as a split into no children (one WAL
+// record each, with the metapage; scans that loaded the tree before still
+// read the old, empty chain): they would take probes from leaves with rows.
+// One leaf always stays. The caller holds the tree lock exclusively.
+// Returns the leaves removed (PostgreSQL code only).
+uint32 remove_empty_leaves(Relation index, BufferAccessStrategy strategy, const TreeCache& tc) {
+    const LeafLayout layout = leaf_layout(tc.meta.words);
+    std::size_t live = tc.live_leaves();
+    uint32 removed = 0;
+    BlockNumber hops = 0, nblocks = 0;
+    for (uint32 leaf = 0; leaf < tc.leaf_heads.size() && live > 1; leaf++) {
+        const BlockNumber head = tc.leaf_heads[leaf];
+        if (head == InvalidBlockNumber) continue;
+        vacuum_delay_point();
+        // A look under a share lock first: most heads hold entries.
+        Buffer buffer = read_chain_page(index, head, leaf, layout, BUFFER_LOCK_SHARE, &hops, &nblocks, strategy);
+        const bool maybe_empty = leaf_header(BufferGetPage(buffer))->count == 0;
+        LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+        if (maybe_empty) {
+            // The head lock keeps inserts out of the chain while we count and retire it.
+            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            check_leaf_page(index, head, BufferGetPage(buffer), layout);
+            if (!(leaf_header(BufferGetPage(buffer))->flags & kLeafRetired) &&
+                chain_entries(index, buffer, leaf, layout, strategy) == 0) {
+                const auto node = static_cast<std::size_t>(tc.tree.leaves[leaf].node);
+                log_split(index, buffer, leaf, tc.tree.radius[node], {}, tc.meta.dim);
+                live--;
+                removed++;
+            }
+            LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+        }
+        ReleaseBuffer(buffer);
+    }
+    return removed;
+}
+
 }  // namespace
 
 IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteResult* stats,
@@ -131,6 +267,29 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
             }
         });
     }
+    // Remove empty leaves and recycle pages, under the tree lock exclusively:
+    // no split writes pages or changes the tree meanwhile (inserts pass over
+    // their splits and retry them later).
+    IndexBulkDeleteResult* result = stats;
+    LockPage(index, kTreeLockBlock, ExclusiveLock);
+    guarded([&] {
+        std::shared_ptr<const TreeCache> tc = load_tree(index);
+        uint32 removed = 0;
+        pg_call([&] { removed = remove_empty_leaves(index, info->strategy, *tc); });
+        if (tc->retired.empty()) return;  // never split: nothing to recycle
+        const Recyclable recyclable(*tc, tc->meta.recycled_splits);
+        if (!recyclable.any() && recyclable.next_watermark() == tc->meta.recycled_splits) return;
+        BlockNumber recycled = 0, free_pages = 0;
+        pg_call([&] { recycled = recycle_pages(index, info->strategy, recyclable, &free_pages); });
+        result->pages_newly_deleted = recycled;
+        result->pages_deleted = free_pages;
+        result->pages_free = free_pages;
+        pg_call([&] {
+            elog(DEBUG1, "vtree index \"%s\": %u empty leaves removed, %u pages recycled, %u free",
+                 RelationGetRelationName(index), removed, recycled, free_pages);
+        });
+    });
+    UnlockPage(index, kTreeLockBlock, ExclusiveLock);
     stats->num_pages = RelationGetNumberOfBlocks(index);
     return stats;
 }

@@ -370,6 +370,56 @@ TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
     }
 }
 
+// Removed leaves (VACUUM retires an empty leaf: its node stays, internal and
+// childless) are never routed to, even when they fill a beam's every path.
+TEST(Tree, NearestLeafPassesOverRemovedLeaves) {
+    const std::size_t n = 20000, dim = 16;
+    const std::vector<float> data = blobs(n, dim, 50, 4.0f, 13);
+    TreeParams p;
+    p.branching_factor = 8;
+    p.max_leaf_size = 40;
+    p.threads = 2;
+    Tree tree = build_tree(MatrixView{data.data(), n, dim}, p);
+    ASSERT_GT(tree.leaves.size(), 8u * 8u * static_cast<std::size_t>(tree.stats().depth));
+    // Keep only every other leaf below the root's last child: rows elsewhere
+    // find every nearby path of the beam ending in removed leaves.
+    std::vector<bool> removed(tree.leaves.size(), false);
+    const int32_t last_child = tree.nodes[0].first_child + tree.nodes[0].child_count - 1;
+    auto below_last_child = [&](int32_t node) {
+        for (; node > 0; node = tree.nodes[static_cast<std::size_t>(node)].parent)
+            if (node == last_child) return true;
+        return false;
+    };
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+        const int32_t node = tree.leaves[l].node;
+        if (below_last_child(node) && l % 2 == 1) continue;
+        TreeNode& tn = tree.nodes[static_cast<std::size_t>(node)];
+        tn.leaf = -1;
+        tn.child_count = 0;
+        removed[l] = true;
+    }
+    auto exhaustive = [&](const float* v) {
+        int32_t best = -1;
+        float best_score = std::numeric_limits<float>::infinity();
+        for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+            if (removed[l]) continue;
+            const float s = l2_squared_distance(tree.centroid(static_cast<std::size_t>(tree.leaves[l].node)), v, dim);
+            if (s < best_score) {
+                best_score = s;
+                best = static_cast<int32_t>(l);
+            }
+        }
+        return best;
+    };
+    for (std::size_t i = 0; i < n; i += 50) {
+        const float* v = data.data() + i * dim;
+        const int32_t got = tree.nearest_leaf(v, 8);
+        ASSERT_GE(got, 0) << "row " << i;
+        ASSERT_FALSE(removed[static_cast<std::size_t>(got)]) << "row " << i << " routed to removed leaf " << got;
+        ASSERT_EQ(tree.nearest_leaf(v, tree.leaves.size()), exhaustive(v)) << "row " << i;
+    }
+}
+
 }  // namespace
 }  // namespace vectordb
 
