@@ -13,8 +13,11 @@
 //      head-lock holders change them), its full vector from its sidecar or
 //      vector-page record when the record's tag is the entry's TID, else from
 //      the table (a non-vacuumable snapshot: rows still in progress count);
-//   4. k-means on those vectors (a sample when they exceed maintenance_work_mem),
-//      every entry routed to its nearest child and coded against it; the
+//   4. k-means on those vectors (a sample when they exceed maintenance_work_mem)
+//      into children of the size a build over the table would give its leaves
+//      (split_fanout: 2 to branching_factor of them; branching_factor while the
+//      table's size is unknown), every entry routed to its nearest child and
+//      coded against it; the
 //      children's chains are written to new pages, each page one WAL record;
 //   5. log_split: the tree log record and, in one WAL record, the metapage
 //      and the retired flag on the old head page.
@@ -196,8 +199,31 @@ struct ChildPlan {
 // Steps 3 and 4 (see the top of the file): k-means over the entries' vectors
 // and every entry routed and coded. Empty when there is nothing to split: too
 // few live rows, or fewer than two non-empty clusters.
+// The size of the leaves a build over `table_rows` rows makes: it splits
+// nodes into branching_factor children until none holds more than
+// max_leaf_size, so its leaves hold table_rows / branching^levels rows, which
+// jumps between max_leaf_size / branching and max_leaf_size as the table grows.
+double built_leaf_size(double table_rows, int branching, int max_leaf_size) {
+    double size = table_rows;
+    while (size > max_leaf_size && branching >= 2) size /= branching;
+    return size;
+}
+
+// How many children a split makes of `alive` rows: leaves of the size a build
+// over the table would make now, so that a grown tree reads as many rows per
+// probe as a rebuilt one (between 2 and branching_factor children). With no
+// table size known yet (never vacuumed or analysed), branching_factor, as the
+// build splits a node.
+std::size_t split_fanout(std::size_t alive, double table_rows, int branching, int max_leaf_size) {
+    const auto most = static_cast<std::size_t>(branching);
+    if (table_rows <= 0) return most;
+    const double target = std::max(1.0, built_leaf_size(table_rows, branching, max_leaf_size));
+    const auto wanted = static_cast<std::size_t>(std::lround(static_cast<double>(alive) / target));
+    return std::min(most, std::max<std::size_t>(2, wanted));
+}
+
 std::vector<ChildPlan> plan_children(const TreeCache& tc, uint32 leaf, const std::vector<ChainEntry>& entries,
-                                     EntryVectors& vectors, KMeansResult* km) {
+                                     EntryVectors& vectors, double table_rows, KMeansResult* km) {
     const VtreeMeta& meta = tc.meta;
     const auto max_live = static_cast<std::size_t>(meta.max_leaf_size);
     std::size_t alive = 0;
@@ -228,7 +254,7 @@ std::vector<ChildPlan> plan_children(const TreeCache& tc, uint32 leaf, const std
     }
     const std::size_t rows = train.size() / dim;
     KMeansParams kp;
-    kp.k = static_cast<int>(std::min<std::size_t>(branching, rows / 2));
+    kp.k = static_cast<int>(std::min(split_fanout(live.size(), table_rows, branching, meta.max_leaf_size), rows / 2));
     kp.max_iterations = meta.max_iterations;
     kp.seed = meta.seed ^ (uint64{leaf} * 0x9E3779B97F4A7C15ull) ^ meta.tree_version;
     kp.threads = 1;  // an ordinary backend: no thread pool for one leaf
@@ -306,7 +332,7 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
         if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && meta.branching_factor >= 2) {
             EntryVectors vectors(index, heap, meta);
             KMeansResult km;
-            const std::vector<ChildPlan> plans = plan_children(*tc, leaf, entries, vectors, &km);
+            const std::vector<ChildPlan> plans = plan_children(*tc, leaf, entries, vectors, heap->rd_rel->reltuples, &km);
             vectors.finish();
             if (!plans.empty()) write_split(index, *tc, leaf, head, plans, entries.size());
         }
