@@ -55,9 +55,10 @@ constexpr uint32 kVtreeVersion = 1;
 constexpr uint16 kVtreePageId = 0xFF93;     // last two bytes of every page, as pgvector and GIN do
 constexpr BlockNumber kMetaBlock = 0;
 
-enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5, Free = 6 };
+enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5, Free = 6, SlotList = 7 };
 // Free: a page VACUUM recycled (a retired leaf's chain, or a failed split's
 // page) and recorded in the free space map; new_buffer() hands it out again.
+// SlotList: a page of the stack of free sidecar slots (sidecar_free_slots.h).
 
 // Special space of every vtree page.
 struct VtreePageOpaque {
@@ -120,6 +121,10 @@ struct VtreeMeta {
     // has recycled, or that it passed over for good (unstamped): VACUUM
     // reads the whole index only when a later one has become recyclable.
     uint32 recycled_splits;
+    // The stack of free sidecar slots (sidecar_free_slots.h): its top page,
+    // and the sidecar generation it belongs to (another: no stack).
+    BlockNumber free_slots_head;
+    uint64 free_slots_generation;
 };
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).

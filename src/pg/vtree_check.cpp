@@ -23,6 +23,7 @@
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
+#include "pg/sidecar_free_slots.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 
@@ -143,6 +144,7 @@ void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page 
         }
         case PageType::TreeLog:
         case PageType::Free:
+        case PageType::SlotList:
             break;
         case PageType::Vectors:
             if (meta.storage != static_cast<uint8>(Storage::Pages))
@@ -298,6 +300,13 @@ bool check_index(Oid oid) {
                 }
             }
         }
+        // Slots on the free stack must not be any live entry's (a new row would overwrite its record).
+        std::unordered_set<uint64> free_slots;
+        if (mmap_storage)
+            attempt(report, "free sidecar slots", [&] {
+                for (uint64 slot : list_free_slots(index)) free_slots.insert(slot);
+            });
+        std::size_t on_free_stack = 0;
         std::unordered_map<uint64, uint32> entries;  // tid tag -> entries pointing at it
         std::vector<ItemPointerData> tids(layout.capacity);
         std::vector<uint64> locators(layout.capacity);
@@ -324,6 +333,7 @@ bool check_index(Oid oid) {
                     no_record++;
                     continue;
                 }
+                on_free_stack += free_slots.count(loc);
                 if (mmap_storage && store == nullptr) continue;  // reported above
                 RecordRead read = RecordRead::Unreadable;
                 std::string error;
@@ -342,6 +352,8 @@ bool check_index(Oid oid) {
         if (bad_records > 0)
             report.add(std::to_string(bad_records) + " entries' full vectors do not carry their TID (first: row " +
                        first_bad + ")");
+        if (on_free_stack > 0)
+            report.add(std::to_string(on_free_stack) + " entries' sidecar slots are also on the free slot stack");
         if (outside_radius > 0)
             report.add(std::to_string(outside_radius) + " entries' rows lie outside a radius above their leaf (first: row " +
                        first_outside + "): strict-order scans could miss them");

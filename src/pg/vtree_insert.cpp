@@ -16,6 +16,7 @@
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
+#include "pg/sidecar_free_slots.h"
 #include "pg/sidecar_heal.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
@@ -246,10 +247,20 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         std::string problem;
         std::shared_ptr<VectorStore> store = open_sidecar(index, meta, SidecarAccess::Append, &problem);
         if (store != nullptr) {
-            pg_call([&] { LockPage(index, kMetaBlock, ExclusiveLock); });
+            // A slot VACUUM freed first; the sidecar grows only when there is none.
+            uint64 slot = kNoLocator;
+            pg_call([&] {
+                LockPage(index, kMetaBlock, ExclusiveLock);
+                slot = pop_free_slot(index);
+            });
             try {
                 store->refresh();
-                locator = store->append(tid_tag(tid), v->x);
+                if (slot != kNoLocator && slot < store->size()) {
+                    store->write_at(slot, tid_tag(tid), v->x);
+                    locator = slot;
+                } else {
+                    locator = store->append(tid_tag(tid), v->x);
+                }
                 store->flush();
             } catch (const std::bad_alloc&) {
                 forget_sidecar(RelationGetRelid(index));

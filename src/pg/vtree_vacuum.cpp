@@ -1,7 +1,8 @@
 // VACUUM for vtree: ambulkdelete removes the entries of dead heap rows from
 // the leaf pages (compacting each page, one GenericXLog record per changed
-// page); amvacuumcleanup recycles pages and reports sizes. Freed sidecar
-// slots and vector page space are reclaimed by REINDEX.
+// page) and puts their sidecar slots on the free stack for new rows
+// (sidecar_free_slots.h); amvacuumcleanup recycles pages and reports sizes.
+// Vector page space (storage = pages) is reclaimed by REINDEX.
 //
 // Recycling: the chain of a leaf a split retired is kept for scans that loaded
 // the tree before the split. Once no snapshot is older than the split
@@ -19,6 +20,7 @@
 #include <unordered_set>
 
 #include "pg/pg_call.h"
+#include "pg/sidecar_free_slots.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -54,7 +56,7 @@ void move_entry(Page page, const LeafLayout& l, uint32 from, uint32 to) {
 // Walks leaf `leaf`'s chain, removing entries the callback reports dead (PostgreSQL code only).
 void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, BlockNumber head,
                   const LeafLayout& layout, IndexBulkDeleteCallback callback, void* callback_state,
-                  IndexBulkDeleteResult* stats) {
+                  IndexBulkDeleteResult* stats, std::vector<uint64>* freed_slots) {
     BlockNumber block = head;
     BlockNumber hops = 0, nblocks = 0;
     bool removed = false;
@@ -74,6 +76,8 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, Bl
             uint32 i = 0;
             while (i < lh->count) {
                 if (callback(&leaf_tids(p, layout)[i], callback_state)) {
+                    const uint64 locator = leaf_locators(p, layout)[i];
+                    if (freed_slots != nullptr && locator != kNoLocator) freed_slots->push_back(locator);
                     const uint32 last = lh->count - 1u;
                     if (i != last) move_entry(p, layout, last, i);
                     lh->count--;
@@ -237,11 +241,22 @@ IndexBulkDeleteResult* vtree_bulkdelete(IndexVacuumInfo* info, IndexBulkDeleteRe
         std::shared_ptr<const TreeCache> tc = load_tree(index);
         const LeafLayout layout = leaf_layout(tc->meta.words);
         result->num_index_tuples = 0;
+        // mmap storage: the removed entries' sidecar slots go to the free stack for new rows.
+        const bool mmap_storage = tc->meta.storage == static_cast<uint8>(Storage::Mmap);
+        std::vector<uint64> freed;
         for (uint32 leaf = 0; leaf < tc->leaf_heads.size(); leaf++) {
             const BlockNumber head = tc->leaf_heads[leaf];
             if (head == InvalidBlockNumber) continue;  // a split leaf: its entries are in its children
-            pg_call([&] { vacuum_chain(index, info->strategy, leaf, head, layout, callback, callback_state, result); });
+            pg_call([&] {
+                vacuum_chain(index, info->strategy, leaf, head, layout, callback, callback_state, result,
+                             mmap_storage ? &freed : nullptr);
+            });
         }
+        pg_call([&] {
+            LockPage(index, kMetaBlock, ExclusiveLock);  // the sidecar append lock
+            push_free_slots(index, freed);
+            UnlockPage(index, kMetaBlock, ExclusiveLock);
+        });
     });
     UnlockPage(index, kTreeLockBlock, ShareLock);
     return stats;
@@ -262,7 +277,7 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
                 if (head == InvalidBlockNumber) continue;
                 pg_call([&] {
                     vacuum_chain(index, info->strategy, leaf, head, layout, [](ItemPointer, void*) { return false; },
-                                 nullptr, result);
+                                 nullptr, result, nullptr);
                 });
             }
         });
