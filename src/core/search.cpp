@@ -137,23 +137,18 @@ bool Searcher::open_node(int32_t n) {
     return false;
 }
 
-bool Searcher::probe_next_leaf() {
-    while (!frontier_.empty()) {
-        const int32_t node = frontier_.top().node;
-        frontier_.pop();
+bool Searcher::probe_first_of(NodeQueue& queue) {
+    while (!queue.empty()) {
+        const int32_t node = queue.top().node;
+        queue.pop();
         if (open_node(node)) return true;
     }
     return false;
 }
 
-bool Searcher::probe_lowest_bound_leaf() {
-    while (!bound_frontier_.empty()) {
-        const int32_t node = bound_frontier_.top().node;
-        bound_frontier_.pop();
-        if (open_node(node)) return true;
-    }
-    return false;
-}
+bool Searcher::probe_next_leaf() { return probe_first_of(frontier_); }
+
+bool Searcher::probe_lowest_bound_leaf() { return probe_first_of(bound_frontier_); }
 
 float Searcher::unprobed_min_bound() {
     while (!bound_frontier_.empty() && opened_[static_cast<std::size_t>(bound_frontier_.top().node)])

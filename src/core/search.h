@@ -127,6 +127,8 @@ private:
         bool operator>(const NodeEntry& o) const { return score > o.score; }
     };
 
+    using NodeQueue = std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>>;
+    bool probe_first_of(NodeQueue& queue);  // opens queue's nodes in order until one is a leaf
     bool probe_next_leaf();            // the unprobed leaf of nearest centroid
     bool probe_lowest_bound_leaf();    // strict order: the unprobed subtree that could hold the nearest row
     bool open_node(int32_t node);      // probes a leaf (true) or puts an internal node's children in the frontier
@@ -158,10 +160,10 @@ private:
     PreparedQuery prepared_;
     std::vector<uint32_t> scanned_;
 
-    std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>> frontier_;
+    NodeQueue frontier_;
     // strict order: the same nodes by their lower bound, and which nodes have
     // been opened (both queues drop opened entries lazily).
-    std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>> bound_frontier_;
+    NodeQueue bound_frontier_;
     std::vector<char> opened_;
     std::vector<Candidate> pool_;  // [0, cursor) used, [cursor, sorted_end) sorted, rest unsorted
     std::size_t cursor_ = 0;

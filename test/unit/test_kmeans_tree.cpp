@@ -332,18 +332,24 @@ TEST(Tree, InvalidParametersThrow) {
     EXPECT_THROW(build_tree(f.view(), p), InvalidArgument);
 }
 
+// A tree of many small leaves over `data` (20,000 x 16): big enough for the
+// beam descent to be used.
+Tree many_leaves(const std::vector<float>& data, Metric metric) {
+    TreeParams p;
+    p.branching_factor = 8;
+    p.max_leaf_size = 40;
+    p.threads = 2;
+    p.metric = metric;
+    return build_tree(MatrixView{data.data(), data.size() / 16, 16}, p);
+}
+
 // The beam descent finds the nearest leaf centroid almost always, and always
 // when the beam is wide enough to see every leaf.
 TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
     for (Metric metric : {Metric::L2, Metric::InnerProduct}) {
         const std::size_t n = 20000, dim = 16;
         const std::vector<float> data = blobs(n, dim, 50, 4.0f, 12);
-        TreeParams p;
-        p.branching_factor = 8;
-        p.max_leaf_size = 40;
-        p.threads = 2;
-        p.metric = metric;
-        const Tree tree = build_tree(MatrixView{data.data(), n, dim}, p);
+        const Tree tree = many_leaves(data, metric);
         ASSERT_GT(tree.leaves.size(), 8u * 8u * static_cast<std::size_t>(tree.stats().depth))
             << "the tree must be large enough for the beam to be used";
         auto exhaustive = [&](const float* v) {
@@ -375,11 +381,7 @@ TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
 TEST(Tree, NearestLeafPassesOverRemovedLeaves) {
     const std::size_t n = 20000, dim = 16;
     const std::vector<float> data = blobs(n, dim, 50, 4.0f, 13);
-    TreeParams p;
-    p.branching_factor = 8;
-    p.max_leaf_size = 40;
-    p.threads = 2;
-    Tree tree = build_tree(MatrixView{data.data(), n, dim}, p);
+    Tree tree = many_leaves(data, Metric::L2);
     ASSERT_GT(tree.leaves.size(), 8u * 8u * static_cast<std::size_t>(tree.stats().depth));
     // Keep only every other leaf below the root's last child: rows elsewhere
     // find every nearby path of the beam ending in removed leaves.
