@@ -41,7 +41,7 @@ endif
 src/core/%.o: override CXXFLAGS += -O3
 
 # SIMD kernels: one file per instruction set, chosen at run time (never -march=native).
-AVX2_FLAGS   = -mavx2 -mfma
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vpopcntdq
 src/core/%_avx2.o:   override CXXFLAGS += $(AVX2_FLAGS)
 src/core/%_avx512.o: override CXXFLAGS += $(AVX512_FLAGS)
