@@ -1,14 +1,15 @@
 -- Operators, distance functions and utility functions of the vector type.
+-- (Literals passed to functions are cast: halfvec overloads them, as in pgvector.)
 
 -- distances: operators and their functions agree
-SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[1,2,3]', '[4,6,3]');
-SELECT '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip, inner_product('[1,2,3]', '[4,5,6]');
-SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, cosine_distance('[1,1]', '[2,2]') AS same_direction,
-       cosine_distance('[1,1]', '[-1,-1]') AS opposite;
-SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]', '[4,0,3]');
+SELECT '[1,2,3]'::vector <-> '[4,6,3]' AS l2, l2_distance('[1,2,3]'::vector, '[4,6,3]'::vector);
+SELECT '[1,2,3]'::vector <#> '[4,5,6]' AS neg_ip, inner_product('[1,2,3]'::vector, '[4,5,6]'::vector);
+SELECT '[1,0]'::vector <=> '[0,1]' AS orthogonal, cosine_distance('[1,1]'::vector, '[2,2]'::vector) AS same_direction,
+       cosine_distance('[1,1]'::vector, '[-1,-1]'::vector) AS opposite;
+SELECT '[1,2,3]'::vector <+> '[4,0,3]' AS l1, l1_distance('[1,2,3]'::vector, '[4,0,3]'::vector);
 SELECT vector_l2_squared_distance('[1,2,3]', '[4,6,3]'), vector_negative_inner_product('[1,2]', '[3,4]');
 -- cosine distance of a zero vector is undefined
-SELECT cosine_distance('[0,0]', '[1,1]');
+SELECT cosine_distance('[0,0]'::vector, '[1,1]'::vector);
 -- odd lengths exercise the kernels' tails
 SELECT round((v <-> w)::numeric, 4) AS l2, round((v <#> w)::numeric, 4) AS neg_ip,
        round((v <+> w)::numeric, 4) AS l1, round((v <=> w)::numeric, 6) AS cosine
@@ -24,7 +25,7 @@ SELECT sqlstate_of($$SELECT '[1,2]'::vector + '[1,2,3]'$$);
 SELECT sqlstate_of($$SELECT '[1,2]'::vector - '[1,2,3]'$$);
 SELECT sqlstate_of($$SELECT '[1,2]'::vector * '[1,2,3]'$$);
 SELECT sqlstate_of($$SELECT vector_l2_squared_distance('[1,2]', '[1,2,3]')$$);
-SELECT sqlstate_of($$SELECT inner_product('[1,2]', '[1,2,3]')$$);
+SELECT sqlstate_of($$SELECT inner_product('[1,2]'::vector, '[1,2,3]'::vector)$$);
 
 -- element-wise arithmetic and its overflow checks
 SELECT '[1,2,3]'::vector + '[4,5,6]' AS sum, '[1,2,3]'::vector - '[4,5,6]' AS diff,
@@ -37,13 +38,13 @@ SELECT '[1,2]'::vector || '[3]' AS concat;
 SELECT sqlstate_of($$SELECT array_fill(1, ARRAY[8000])::vector || array_fill(1, ARRAY[8001])::vector$$);
 
 -- dims, norm, normalize, subvector, binary_quantize
-SELECT vector_dims('[1,2,3]'), vector_norm('[3,4]'), vector_norm('[0,0]');
-SELECT l2_normalize('[3,4]'), l2_normalize('[0,0]'), vector_norm(l2_normalize('[1,2,3,4,5]'));
-SELECT subvector('[1,2,3,4,5]', 2, 3), subvector('[1,2,3,4,5]', 4, 10), subvector('[1,2,3,4,5]', -1, 3);
-SELECT sqlstate_of($$SELECT subvector('[1,2,3]', 1, 0)$$);
-SELECT sqlstate_of($$SELECT subvector('[1,2,3]', 4, 2)$$);
-SELECT sqlstate_of($$SELECT subvector('[1,2,3]', -5, 3)$$);
-SELECT binary_quantize('[1,-2,0,3.5,-0.1,7,8,9,-1]');
+SELECT vector_dims('[1,2,3]'::vector), vector_norm('[3,4]'), vector_norm('[0,0]');
+SELECT l2_normalize('[3,4]'::vector), l2_normalize('[0,0]'::vector), vector_norm(l2_normalize('[1,2,3,4,5]'::vector));
+SELECT subvector('[1,2,3,4,5]'::vector, 2, 3), subvector('[1,2,3,4,5]'::vector, 4, 10), subvector('[1,2,3,4,5]'::vector, -1, 3);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]'::vector, 1, 0)$$);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]'::vector, 4, 2)$$);
+SELECT sqlstate_of($$SELECT subvector('[1,2,3]'::vector, -5, 3)$$);
+SELECT binary_quantize('[1,-2,0,3.5,-0.1,7,8,9,-1]'::vector);
 
 -- comparison operators and the btree opclass
 SELECT '[1,2]'::vector < '[1,3]' AS lt, '[1,2]'::vector <= '[1,2]' AS le, '[1,2]'::vector = '[1,2]' AS eq,

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <locale.h>
 #include <string>
@@ -29,8 +30,8 @@ locale_t c_locale() {
     return loc;
 }
 
-[[noreturn]] void syntax_error(const char* text) {
-    throw InvalidTextRepresentation(std::string("invalid input syntax for type vector: \"") + text + "\"");
+[[noreturn]] void syntax_error(const char* type, const char* text) {
+    throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"");
 }
 
 }  // namespace
@@ -44,34 +45,37 @@ std::size_t vector_text_capacity(const char* text) {
     return commas + 1 < limit ? commas + 1 : limit;
 }
 
-int parse_vector_text(const char* text, float* out, std::size_t capacity) {
+int parse_vector_text(const char* text, float* out, std::size_t capacity, TextElement element) {
+    const char* type = element == TextElement::Half ? "halfvec" : "vector";
+    // Finite floats from 65520 on round to an infinite half.
+    const float limit = element == TextElement::Half ? 65520.0f : std::numeric_limits<float>::infinity();
     const char* p = skip_space(text);
-    if (*p != '[') syntax_error(text);
+    if (*p != '[') syntax_error(type, text);
     p = skip_space(p + 1);
 
     std::size_t dims = 0;
     if (*p == ']') {
-        throw DataError("vector must have at least 1 dimension");
+        throw DataError(std::string(type) + " must have at least 1 dimension");
     }
     for (;;) {
         p = skip_space(p);
         // strtof would skip leading white space itself but also accept an empty
         // element between commas as a parse failure; make that explicit.
-        if (*p == ',' || *p == ']' || *p == '\0') syntax_error(text);
+        if (*p == ',' || *p == ']' || *p == '\0') syntax_error(type, text);
 
         char* end = nullptr;
         errno = 0;
         const float value = strtof_l(p, &end, c_locale());
-        if (end == p) syntax_error(text);
-        if (errno == ERANGE && std::isinf(value)) {
+        if (end == p) syntax_error(type, text);
+        if ((errno == ERANGE && std::isinf(value)) || (std::isfinite(value) && std::fabs(value) >= limit)) {
             std::string token(p, static_cast<std::size_t>(end - p));
-            throw NumericOutOfRange("\"" + token + "\" is out of range for type vector");
+            throw NumericOutOfRange("\"" + token + "\" is out of range for type " + type);
         }
-        if (std::isnan(value)) throw DataError("NaN not allowed in vector");
-        if (std::isinf(value)) throw DataError("infinite value not allowed in vector");
+        if (std::isnan(value)) throw DataError(std::string("NaN not allowed in ") + type);
+        if (std::isinf(value)) throw DataError(std::string("infinite value not allowed in ") + type);
 
         if (dims >= static_cast<std::size_t>(kMaxDimensions)) {
-            throw LimitExceeded("vector cannot have more than " + std::to_string(kMaxDimensions) +
+            throw LimitExceeded(std::string(type) + " cannot have more than " + std::to_string(kMaxDimensions) +
                                 " dimensions");
         }
         if (dims >= capacity) throw InvalidArgument("vector parse buffer too small");
@@ -83,10 +87,10 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity) {
             continue;
         }
         if (*p == ']') break;
-        syntax_error(text);
+        syntax_error(type, text);
     }
     p = skip_space(p + 1);
-    if (*p != '\0') syntax_error(text);
+    if (*p != '\0') syntax_error(type, text);
     return static_cast<int>(dims);
 }
 

@@ -15,10 +15,14 @@ constexpr int kMaxDimensions = 16000;
 // the limit; parse_vector_text detects the overflow itself.
 std::size_t vector_text_capacity(const char* text);
 
+// What the parsed elements will be stored as: float (vector) or half
+// (halfvec, whose messages name that type and whose range ends at 65504).
+enum class TextElement { Float, Half };
+
 // Parses `text` into out[0 .. capacity) and returns the number of dimensions.
 // Throws InvalidTextRepresentation on bad syntax, NumericOutOfRange for a
-// value outside float32, DataError for NaN, infinity or an empty vector,
-// LimitExceeded for more than kMaxDimensions elements.
-int parse_vector_text(const char* text, float* out, std::size_t capacity);
+// value outside the element type's range, DataError for NaN, infinity or an
+// empty vector, LimitExceeded for more than kMaxDimensions elements.
+int parse_vector_text(const char* text, float* out, std::size_t capacity, TextElement element = TextElement::Float);
 
 }  // namespace vectordb

@@ -13,10 +13,11 @@ using vectordb::pg::Vector;
 
 namespace {
 
-// The state's elements; validates that it is a 1-D float8[] without NULLs.
-float8* state_values(ArrayType* state, int* n) {
-    if (ARR_NDIM(state) != 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("invalid vector aggregate state")));
+// The state's elements; ERROR unless it is a 1-D float8[] of at least one
+// element without NULLs (pgvector's check and message).
+float8* state_values(ArrayType* state, const char* caller, int* n) {
+    if (ARR_NDIM(state) != 1 || ARR_DIMS(state)[0] < 1 || ARR_HASNULL(state) || ARR_ELEMTYPE(state) != FLOAT8OID)
+        elog(ERROR, "%s: expected state array", caller);
     *n = ARR_DIMS(state)[0];
     return reinterpret_cast<float8*>(ARR_DATA_PTR(state));
 }
@@ -30,29 +31,28 @@ ArrayType* make_state(const float8* values, int n) {
     return state;
 }
 
-void check_state_dims(int state_len, int dim) {
-    if (state_len != dim + 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("different vector dimensions %d and %d", state_len - 1, dim)));
+void check_sum(double v) {
+    if (std::isinf(v))
+        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: overflow")));
 }
 
 }  // namespace
 
-// vector_accum(state float8[], v vector): add v to the running sums.
+// vector_accum(state float8[], v vector): add v to the running sums. A state
+// of one element ({0}, the initial one) takes v's dimensions; any other must
+// match them.
 VECTORDB_FUNCTION(vector_accum) {
     ArrayType* state = PG_GETARG_ARRAYTYPE_P(0);
     const Vector* v = PG_GETARG_VECTOR_P(1);
     int n;
-    float8* values = state_values(state, &n);
-
-    if (values[0] == 0) {
-        // First row: the state grows from {0} to {1, v...}.
+    float8* values = state_values(state, "vector_accum", &n);
+    if (n == 1) {
         auto* fresh = static_cast<float8*>(palloc(sizeof(float8) * (v->dim + 1)));
-        fresh[0] = 1;
+        fresh[0] = values[0] + 1;
         for (int i = 0; i < v->dim; i++) fresh[i + 1] = v->x[i];
         PG_RETURN_ARRAYTYPE_P(make_state(fresh, v->dim + 1));
     }
-    check_state_dims(n, v->dim);
+    vectordb::pg::check_typmod_dims(v->dim, n - 1);
     // Inside an aggregate the state array is ours: update it in place rather
     // than copying d + 1 doubles per row.
     if (!AggCheckCallContext(fcinfo, nullptr)) {
@@ -60,22 +60,35 @@ VECTORDB_FUNCTION(vector_accum) {
         values = reinterpret_cast<float8*>(ARR_DATA_PTR(state));
     }
     values[0] += 1;
-    for (int i = 0; i < v->dim; i++) values[i + 1] += v->x[i];
+    for (int i = 0; i < v->dim; i++) {
+        values[i + 1] += v->x[i];
+        check_sum(values[i + 1]);
+    }
     PG_RETURN_ARRAYTYPE_P(state);
 }
 
-// vector_combine(a float8[], b float8[]): merge two partial avg states.
+// vector_combine(a float8[], b float8[]): merge two partial avg states (of
+// vector or halfvec). An empty one gives the other, whose dimensions must be
+// a vector's.
 VECTORDB_FUNCTION(vector_combine) {
     ArrayType* a = PG_GETARG_ARRAYTYPE_P(0);
     ArrayType* b = PG_GETARG_ARRAYTYPE_P(1);
     int na, nb;
-    const float8* va = state_values(a, &na);
-    const float8* vb = state_values(b, &nb);
-    if (va[0] == 0) PG_RETURN_ARRAYTYPE_P(make_state(vb, nb));
-    if (vb[0] == 0) PG_RETURN_ARRAYTYPE_P(make_state(va, na));
-    check_state_dims(na, nb - 1);
+    const float8* va = state_values(a, "vector_combine", &na);
+    const float8* vb = state_values(b, "vector_combine", &nb);
+    if (va[0] == 0 || vb[0] == 0) {
+        const float8* only = va[0] == 0 ? vb : va;
+        const int n = va[0] == 0 ? nb : na;
+        vectordb::pg::check_dim_range(n - 1);
+        PG_RETURN_ARRAYTYPE_P(make_state(only, n));
+    }
+    vectordb::pg::check_dim_range(na - 1);
+    vectordb::pg::check_typmod_dims(nb - 1, na - 1);
     auto* sum = static_cast<float8*>(palloc(sizeof(float8) * na));
-    for (int i = 0; i < na; i++) sum[i] = va[i] + vb[i];
+    for (int i = 0; i < na; i++) {
+        sum[i] = va[i] + vb[i];
+        check_sum(sum[i]);
+    }
     PG_RETURN_ARRAYTYPE_P(make_state(sum, na));
 }
 
@@ -83,7 +96,7 @@ VECTORDB_FUNCTION(vector_combine) {
 VECTORDB_FUNCTION(vector_avg) {
     ArrayType* state = PG_GETARG_ARRAYTYPE_P(0);
     int n;
-    const float8* values = state_values(state, &n);
+    const float8* values = state_values(state, "vector_avg", &n);
     if (values[0] == 0) PG_RETURN_NULL();
     vectordb::pg::check_dim_range(n - 1);
     Vector* result = vectordb::pg::new_vector(n - 1);
