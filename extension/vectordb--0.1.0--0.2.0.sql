@@ -215,3 +215,20 @@ CREATE OPERATOR CLASS halfvec_ops
     OPERATOR 4 >=,
     OPERATOR 5 >,
     FUNCTION 1 halfvec_cmp(halfvec, halfvec);
+
+-- vtree over halfvec: the index reads halves as floats (exactly), so it is
+-- the same index as over vector, with the distances of the halfvec operators.
+CREATE OPERATOR CLASS halfvec_l2_ops
+    DEFAULT FOR TYPE halfvec USING vtree AS
+    OPERATOR 1 <-> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 l2_distance(halfvec, halfvec);
+
+CREATE OPERATOR CLASS halfvec_ip_ops
+    FOR TYPE halfvec USING vtree AS
+    OPERATOR 1 <#> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 halfvec_negative_inner_product(halfvec, halfvec);
+
+CREATE OPERATOR CLASS halfvec_cosine_ops
+    FOR TYPE halfvec USING vtree AS
+    OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
+    FUNCTION 1 cosine_distance(halfvec, halfvec);

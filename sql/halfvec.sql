@@ -119,3 +119,27 @@ INSERT INTO hcol VALUES (1, '[1,2,3,4]'), (2, ARRAY[4,3,2,1]);
 SELECT * FROM hcol ORDER BY v <-> '[1,2,3,5]' LIMIT 1;
 SELECT sqlstate_of($$INSERT INTO hcol VALUES (3, '[1,2]')$$);
 DROP TABLE hcol;
+
+-- vtree over halfvec: halfvec_l2_ops (the default), halfvec_ip_ops,
+-- halfvec_cosine_ops; with every leaf probed, the exact scan's rows
+CREATE TABLE hidx (id int PRIMARY KEY, v halfvec(16));
+INSERT INTO hidx SELECT i, (SELECT array_agg(sin(i * 13 + j * 7) * 2) FROM generate_series(1, 16) j)::real[]::halfvec
+FROM generate_series(1, 3000) i;
+CREATE INDEX hidx_l2 ON hidx USING vtree (v) WITH (max_leaf_size = 100);
+CREATE INDEX hidx_ip ON hidx USING vtree (v halfvec_ip_ops) WITH (max_leaf_size = 100);
+CREATE INDEX hidx_cos ON hidx USING vtree (v halfvec_cosine_ops) WITH (max_leaf_size = 100);
+SELECT vectordb_check('hidx_l2') AND vectordb_check('hidx_ip') AND vectordb_check('hidx_cos') AS checked;
+SET enable_seqscan = off;
+SET vtree.probes = 100000;
+SELECT count(*) FILTER (WHERE ARRAY(SELECT round((v <-> q.v)::numeric, 5) FROM hidx ORDER BY v <-> q.v LIMIT 10)
+                          IS DISTINCT FROM ARRAY(SELECT round(l2_distance(v, q.v)::numeric, 5) FROM hidx ORDER BY 1 LIMIT 10)) AS l2_differ,
+       count(*) FILTER (WHERE ARRAY(SELECT round((v <#> q.v)::numeric, 4) FROM hidx ORDER BY v <#> q.v LIMIT 10)
+                          IS DISTINCT FROM ARRAY(SELECT round((-inner_product(v, q.v))::numeric, 4) FROM hidx ORDER BY 1 LIMIT 10)) AS ip_differ,
+       count(*) FILTER (WHERE ARRAY(SELECT round((v <=> q.v)::numeric, 6) FROM hidx ORDER BY v <=> q.v LIMIT 10)
+                          IS DISTINCT FROM ARRAY(SELECT round(cosine_distance(v, q.v)::numeric, 6) FROM hidx ORDER BY 1 LIMIT 10)) AS cosine_differ
+FROM (SELECT v FROM hidx WHERE id % 300 = 7) q;
+EXPLAIN (COSTS OFF) SELECT id FROM hidx ORDER BY v <=> (SELECT v FROM hidx WHERE id = 1) LIMIT 5;
+RESET enable_seqscan;
+RESET vtree.probes;
+SELECT sqlstate_of($$CREATE INDEX ON hidx USING vtree (v vector_l2_ops)$$);
+DROP TABLE hidx;

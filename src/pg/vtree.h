@@ -125,6 +125,9 @@ struct VtreeMeta {
     // and the sidecar generation it belongs to (another: no stack).
     BlockNumber free_slots_head;
     uint64 free_slots_generation;
+    // 1 when the indexed column is halfvec: its values are read as floats
+    // (exactly), so the index itself is the same as over vector.
+    uint32 half_elements;
 };
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).
@@ -325,12 +328,12 @@ void vtree_costestimate(struct PlannerInfo* root, struct IndexPath* path, double
 bool vtree_validate(Oid opclass);
 
 // The vector of the heap row whose HOT chain starts at tid, as `snapshot`
-// sees it, copied into out (dim floats); false if no version is visible, or it
+// sees it, copied into out (dim floats; half: the column is halfvec); false if no version is visible, or it
 // is NULL or of another dimension. The snapshot must not see versions VACUUM
 // may have removed (MVCC or non-vacuumable, never SnapshotAny).
 // PostgreSQL code only: may ereport (entry_vector.cpp).
 bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
-                       ItemPointerData tid, uint32 dim, float* out);
+                       ItemPointerData tid, uint32 dim, bool half, float* out);
 
 // What reading an entry's record gave (entry_vector.cpp).
 enum class RecordRead {
@@ -347,6 +350,15 @@ enum class RecordRead {
 // through pg_call (may throw PgError) and rethrows bad_alloc.
 RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore* store, uint64 locator,
                              const ItemPointerData& tid, float* out, BlockNumber* nblocks, std::string* error);
+
+// --- indexed values (indexed_value.cpp); PostgreSQL code, may ereport ---------
+
+struct Vector;  // pg/vector_type.h
+// Whether the index's column is of type halfvec (else vector).
+bool column_is_halfvec(Relation index);
+// The value d of an indexed column as a vector: datum_get_vector(d) for
+// vector, a palloc'd exact conversion for halfvec (never d's own memory then).
+Vector* datum_get_indexed_vector(Datum d, bool half);
 
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock);

@@ -118,6 +118,7 @@ struct BuildState {
     Relation heap = nullptr;
     Relation index = nullptr;
     Metric metric = Metric::L2;
+    bool half = false;  // the column is halfvec
     VtreeOptions options{};
     uint32 dim = 0;
     std::size_t budget_rows = 0;  // rows that fit maintenance_work_mem
@@ -138,7 +139,7 @@ struct BuildState {
 // Takes a vector Datum out of a heap scan callback: NULLs, zero vectors under
 // cosine and dimension mismatches are handled here, in PostgreSQL frames.
 Vector* callback_vector(BuildState* st, Datum value) {
-    Vector* v = datum_get_vector(value);
+    Vector* v = datum_get_indexed_vector(value, st->half);
     if (st->dim == 0) {
         check_dim_range(v->dim);
         st->dim = static_cast<uint32>(v->dim);
@@ -146,7 +147,10 @@ Vector* callback_vector(BuildState* st, Datum value) {
     if (static_cast<uint32>(v->dim) != st->dim)
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
                         errmsg("expected %u dimensions, not %d", st->dim, static_cast<int>(v->dim))));
-    if (st->metric == Metric::Cosine && squared_norm(v->x, v->dim) == 0.0f) return nullptr;
+    if (st->metric == Metric::Cosine && squared_norm(v->x, v->dim) == 0.0f) {
+        if (reinterpret_cast<Pointer>(v) != DatumGetPointer(value)) pfree(v);
+        return nullptr;
+    }
     return v;
 }
 
@@ -539,7 +543,10 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     BuildState st;
     st.heap = heap;
     st.index = index;
-    pg_call([&] { st.metric = index_metric(index); });
+    pg_call([&] {
+        st.metric = index_metric(index);
+        st.half = column_is_halfvec(index);
+    });
     st.options = options_of(index);
     const int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
     if (typmod > 0) st.dim = static_cast<uint32>(typmod);
@@ -627,6 +634,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     meta.vector_tail = InvalidBlockNumber;
     meta.build_sampled = st.sampled ? 1 : 0;
     meta.radii_cover_rows = 1;  // built on every row, or widened by the assigning phase
+    meta.half_elements = st.half ? 1 : 0;
 
     // Block 0 is the metapage; its contents are written last.
     pg_call([&] {

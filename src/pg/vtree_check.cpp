@@ -401,7 +401,7 @@ bool check_index(Oid oid) {
                     const Datum d = slot_getattr(slot, attno, &isnull);
                     if (isnull) continue;
                     if (metric == Metric::Cosine) {
-                        Vector* v = datum_get_vector(d);
+                        Vector* v = datum_get_indexed_vector(d, meta.half_elements != 0);
                         const bool zero = squared_norm(v->x, static_cast<std::size_t>(v->dim)) == 0.0f;
                         if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
                         if (zero) continue;

@@ -32,6 +32,9 @@ extern "C" {
 Datum l2_distance(PG_FUNCTION_ARGS);
 Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 Datum cosine_distance(PG_FUNCTION_ARGS);
+Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
+Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
+Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(vtree_handler);
 Datum vtree_handler(PG_FUNCTION_ARGS);
@@ -171,13 +174,14 @@ char* vtree_buildphasename(int64 phase) {
 
 Metric index_metric(Relation index) {
     FmgrInfo* proc = index_getprocinfo(index, 1, 1);
-    if (proc->fn_addr == vector_negative_inner_product) return Metric::InnerProduct;
-    if (proc->fn_addr == cosine_distance) return Metric::Cosine;
-    if (proc->fn_addr == l2_distance) return Metric::L2;
+    if (proc->fn_addr == vector_negative_inner_product || proc->fn_addr == halfvec_negative_inner_product)
+        return Metric::InnerProduct;
+    if (proc->fn_addr == cosine_distance || proc->fn_addr == halfvec_cosine_distance) return Metric::Cosine;
+    if (proc->fn_addr == l2_distance || proc->fn_addr == halfvec_l2_distance) return Metric::L2;
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("operator class of index \"%s\" has an unsupported distance function",
                            RelationGetRelationName(index)),
-                    errhint("Use vector_l2_ops, vector_ip_ops or vector_cosine_ops.")));
+                    errhint("Use vector_l2_ops, vector_ip_ops, vector_cosine_ops or their halfvec_ counterparts.")));
     pg_unreachable();
 }
 
@@ -227,10 +231,12 @@ bool vtree_validate(Oid opclass) {
     char* class_name = pstrdup(NameStr(form->opcname));
     ReleaseSysCache(class_tuple);
 
+    // The class indexes vector or halfvec, and its distance takes two of that type.
     const Oid vector_type = typenameTypeId(nullptr, typeStringToTypeName("vector"));
-    if (input_type != vector_type) {
+    const Oid halfvec_type = typenameTypeId(nullptr, typeStringToTypeName("halfvec"));
+    if (input_type != vector_type && input_type != halfvec_type) {
         ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                       errmsg("vtree operator class \"%s\" must index type vector", class_name)));
+                       errmsg("vtree operator class \"%s\" must index type vector or halfvec", class_name)));
         ok = false;
     }
     CatCList* procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));
@@ -238,7 +244,7 @@ bool vtree_validate(Oid opclass) {
     for (int i = 0; i < procs->n_members; i++) {
         const Form_pg_amproc proc = reinterpret_cast<Form_pg_amproc>(GETSTRUCT(&procs->members[i]->tuple));
         if (proc->amprocnum != 1 ||
-            !check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, vector_type, vector_type)) {
+            !check_amproc_signature(proc->amproc, FLOAT8OID, true, 2, 2, input_type, input_type)) {
             ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
                            errmsg("vtree operator family of \"%s\" has invalid support function %s with number %d",
                                   class_name, format_procedure(proc->amproc), proc->amprocnum)));
@@ -258,8 +264,8 @@ bool vtree_validate(Oid opclass) {
     for (int i = 0; i < ops->n_members; i++) {
         const Form_pg_amop op = reinterpret_cast<Form_pg_amop>(GETSTRUCT(&ops->members[i]->tuple));
         const bool shape_ok = op->amopstrategy == 1 && op->amoppurpose == AMOP_ORDER &&
-                              op->amoplefttype == vector_type && op->amoprighttype == vector_type &&
-                              check_amop_signature(op->amopopr, FLOAT8OID, vector_type, vector_type);
+                              op->amoplefttype == input_type && op->amoprighttype == input_type &&
+                              check_amop_signature(op->amopopr, FLOAT8OID, input_type, input_type);
         if (!shape_ok) {
             ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
                            errmsg("vtree operator family of \"%s\" has invalid operator %s with strategy %d",

@@ -73,6 +73,7 @@ struct ScanState {
     Relation index = nullptr;
     Relation heap = nullptr;
     AttrNumber heap_attno = 0;
+    bool half = false;  // the column (and so the query) is halfvec
     TupleTableSlot* slot = nullptr;  // for heap fetches, PostgreSQL-owned
     IndexFetchTableData* fetch = nullptr;  // heap fetches that follow HOT chains
     Snapshot snapshot = nullptr;           // the scan's
@@ -182,7 +183,8 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
     ScanState& s = s_;
     // The scan's own MVCC snapshot: a row it cannot see is not returned anyway.
     pg_call([&] {
-        found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.heap_attno, e.tid, s.tree->meta.dim, scratch);
+        found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.heap_attno, e.tid, s.tree->meta.dim,
+                                  s.tree->meta.half_elements != 0, scratch);
     });
     return found ? scratch : nullptr;
 }
@@ -316,10 +318,12 @@ IndexScanDesc vtree_beginscan(Relation index, int nkeys, int norderbys) {
     MemoryContextRegisterResetCallback(CurrentMemoryContext, &cleanup->callback);
     scan->opaque = cleanup;
     const AttrNumber attno = index->rd_index->indkey.values[0];
+    const bool half = column_is_halfvec(index);  // the query comes as the column's type
     guarded([&] {
         auto state = std::make_unique<ScanState>();
         state->index = index;
         state->heap_attno = attno;
+        state->half = half;
         cleanup->state = state.release();
     });
     return scan;
@@ -331,7 +335,7 @@ void vtree_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
         memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
     Vector* query = nullptr;
     if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
-        query = datum_get_vector(scan->orderByData[0].sk_argument);
+        query = datum_get_indexed_vector(scan->orderByData[0].sk_argument, state_of(scan)->half);
     guarded([&] {
         ScanState& s = *state_of(scan);
         s.searcher.reset();

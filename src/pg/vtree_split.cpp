@@ -101,7 +101,7 @@ public:
         if (r == RecordRead::Ok) return true;
         if (r == RecordRead::Unreadable) store_.reset();  // the table has every vector
         bool found = false;
-        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, meta_.dim, out); });
+        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, meta_.dim, meta_.half_elements != 0, out); });
         return found;
     }
 

@@ -1,8 +1,9 @@
 // The differential harness: random histories of a table with a vtree index,
 // every query checked against an exact scan of the same rows.
 //
-// A case is one table with one index, chosen from its seed: metric (l2, ip,
-// cosine), dimensions (1 .. 16,000), quantizer, storage, tree shape, and when
+// A case is one table with one index, chosen from its seed: column type
+// (vector or halfvec), metric (l2, ip, cosine), dimensions (1 .. 16,000),
+// quantizer, storage, tree shape, and when
 // the index is created (on an empty table, on a few rows, on a full table).
 // Then a random sequence of operations (INSERT, UPDATE that is HOT or not,
 // DELETE, VACUUM, REINDEX, TRUNCATE, sidecar damage and repair), each followed
@@ -218,6 +219,7 @@ private:
     std::size_t dim_ = 0;
     std::size_t target_rows_ = 0;
     bool mmap_ = true;
+    bool half_ = false;  // the column is halfvec
     std::unique_ptr<DataGenerator> data_;
     long next_id_ = 1;
     std::size_t queries_ = 0;
@@ -245,17 +247,22 @@ void Case::create_table() {
     const int leaf = static_cast<int>(std::max<std::size_t>(10, target_rows_ / (4 + rng_.below(40))));
     const int branching = 2 + static_cast<int>(rng_.below(15));
     const char* order = rng_.pick(std::vector<const char*>{"empty", "tiny", "full"});
+    // A third of the cases index a halfvec column, chosen from the seed apart
+    // from rng_ so that every other choice of a seed stays what it was.
+    half_ = ((seed_ * 0x9E3779B97F4A7C15ull) >> 61) < 3;
+    const std::string type = half_ ? "halfvec" : "vector";
+    const std::string opclass = half_ ? std::string("halfvec_") + (metric_.opclass + 7) : metric_.opclass;
     std::ostringstream d;
-    d << "seed " << seed_ << ": " << metric_.name << ", " << dim_ << " dims, " << target_rows_ << " rows, "
+    d << "seed " << seed_ << ": " << type << ", " << metric_.name << ", " << dim_ << " dims, " << target_rows_ << " rows, "
       << (hamming ? "hamming" : "rabitq") << ", " << (mmap_ ? "mmap" : "pages") << ", leaf " << leaf << ", branching "
       << branching << ", index on " << order << " table";
     description_ = d.str();
 
     w_.exec("SET client_min_messages = error; DROP TABLE IF EXISTS " + table_);
     // fillfactor leaves room on heap pages, so updates of other columns are HOT.
-    w_.exec("CREATE TABLE " + table_ + " (id int8 PRIMARY KEY, cat int NOT NULL, note text, v vector(" +
+    w_.exec("CREATE TABLE " + table_ + " (id int8 PRIMARY KEY, cat int NOT NULL, note text, v " + type + "(" +
             std::to_string(dim_) + ")) WITH (fillfactor = 60)");
-    const std::string create = "CREATE INDEX " + index_ + " ON " + table_ + " USING vtree (v " + metric_.opclass +
+    const std::string create = "CREATE INDEX " + index_ + " ON " + table_ + " USING vtree (v " + opclass +
                                ") WITH (max_leaf_size = " + std::to_string(leaf) +
                                ", branching_factor = " + std::to_string(branching) +
                                ", quantizer = " + (hamming ? "hamming" : "rabitq") +
