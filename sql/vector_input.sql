@@ -30,6 +30,12 @@ SELECT sqlstate_of($$SELECT '[-inf]'::vector$$);
 SELECT sqlstate_of($$SELECT '[1e39]'::vector$$);
 SELECT sqlstate_of($$SELECT '[-1e39]'::vector$$);
 
+-- pgvector's DETAIL lines
+SELECT '1,2'::vector;
+SELECT '[1,2] x'::vector;
+SELECT ' 1'::halfvec;
+SELECT '[1]]'::halfvec;
+
 -- dimension limits: 16,000 is the maximum
 SELECT vector_dims(('[' || array_to_string(array_fill(1, ARRAY[16000]), ',') || ']')::vector);
 SELECT sqlstate_of($$SELECT ('[' || array_to_string(array_fill(1, ARRAY[16001]), ',') || ']')::vector$$);

@@ -7,13 +7,20 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace vectordb {
 
-// Base of every error the core raises on purpose.
+// Base of every error the core raises on purpose. `detail` becomes the
+// PostgreSQL error's DETAIL line when not empty.
 class Error : public std::runtime_error {
 public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+    explicit Error(const std::string& message, std::string detail = {})
+        : std::runtime_error(message), detail_(std::move(detail)) {}
+    const std::string& detail() const { return detail_; }
+
+private:
+    std::string detail_;
 };
 
 // A caller passed a parameter outside its documented range (SQLSTATE 22023).

@@ -30,8 +30,8 @@ locale_t c_locale() {
     return loc;
 }
 
-[[noreturn]] void syntax_error(const char* type, const char* text) {
-    throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"");
+[[noreturn]] void syntax_error(const char* type, const char* text, const char* detail = "") {
+    throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"", detail);
 }
 
 }  // namespace
@@ -50,7 +50,7 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity, TextEl
     // Finite floats from 65520 on round to an infinite half.
     const float limit = element == TextElement::Half ? 65520.0f : std::numeric_limits<float>::infinity();
     const char* p = skip_space(text);
-    if (*p != '[') syntax_error(type, text);
+    if (*p != '[') syntax_error(type, text, "Vector contents must start with \"[\".");
     p = skip_space(p + 1);
 
     std::size_t dims = 0;
@@ -90,7 +90,7 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity, TextEl
         syntax_error(type, text);
     }
     p = skip_space(p + 1);
-    if (*p != '\0') syntax_error(type, text);
+    if (*p != '\0') syntax_error(type, text, "Junk after closing right brace.");
     return static_cast<int>(dims);
 }
 

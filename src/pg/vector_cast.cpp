@@ -21,14 +21,10 @@ float element_to_float(Datum value, Oid elemtype) {
             return static_cast<float>(DatumGetInt32(value));
         case FLOAT4OID:
             return DatumGetFloat4(value);
-        case FLOAT8OID: {
-            const double d = DatumGetFloat8(value);
-            const float f = static_cast<float>(d);
-            if (std::isinf(f) && !std::isinf(d))
-                ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                                errmsg("\"%g\" is out of range for type vector", d)));
-            return f;
-        }
+        case FLOAT8OID:
+            // Beyond the float range the element becomes infinite, which the
+            // element check then rejects (pgvector's order and message).
+            return static_cast<float>(DatumGetFloat8(value));
         case NUMERICOID:
             return DatumGetFloat4(DirectFunctionCall1(numeric_float4, value));
         default:
