@@ -143,3 +143,35 @@ RESET enable_seqscan;
 RESET vtree.probes;
 SELECT sqlstate_of($$CREATE INDEX ON hidx USING vtree (v vector_l2_ops)$$);
 DROP TABLE hidx;
+
+-- pgvector's pattern for wide embeddings: index a vector column as halfvec,
+-- through an expression; the table fallback (a lost sidecar) evaluates it
+CREATE TABLE wide (id int PRIMARY KEY, v vector(32));
+INSERT INTO wide SELECT i, (SELECT array_agg(sin(i * 3 + j)) FROM generate_series(1, 32) j)::vector
+FROM generate_series(1, 3000) i;
+CREATE INDEX wide_h ON wide USING vtree ((v::halfvec(32)) halfvec_cosine_ops) WITH (max_leaf_size = 200);
+SELECT vectordb_check('wide_h') AS checked;
+SET enable_seqscan = off;
+SET vtree.probes = 100000;
+EXPLAIN (COSTS OFF) SELECT id FROM wide ORDER BY v::halfvec(32) <=> '[1,2]'::halfvec LIMIT 5;
+CREATE FUNCTION pg_temp.wide_mismatches() RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM (SELECT v FROM wide WHERE id % 300 = 3) q
+    WHERE ARRAY(SELECT round((v::halfvec(32) <=> q.v::halfvec(32))::numeric, 6) FROM wide
+                ORDER BY v::halfvec(32) <=> q.v::halfvec(32) LIMIT 10)
+          IS DISTINCT FROM ARRAY(SELECT round(cosine_distance(v::halfvec(32), q.v::halfvec(32))::numeric, 6)
+                                 FROM wide ORDER BY 1 LIMIT 10) $$;
+SELECT pg_temp.wide_mismatches() AS mismatches;
+SELECT sidecar_path AS wide_sidecar FROM vectordb_index_stats('wide_h') \gset
+SET vectordb.heal_sidecars = off;
+COPY (SELECT 1 WHERE false) TO :'wide_sidecar';
+SET client_min_messages = error;
+SELECT pg_temp.wide_mismatches() AS mismatches_from_the_table;
+INSERT INTO wide SELECT i, (SELECT array_agg(cos(i * 3 + j)) FROM generate_series(1, 32) j)::vector
+FROM generate_series(3001, 4000) i;
+RESET client_min_messages;
+SELECT vectordb_rebuild_sidecar('wide_h') > 0 AS rebuilt, vectordb_check('wide_h') AS checked;
+SELECT pg_temp.wide_mismatches() AS mismatches_after_growth;
+RESET vectordb.heal_sidecars;
+RESET enable_seqscan;
+RESET vtree.probes;
+DROP TABLE wide;

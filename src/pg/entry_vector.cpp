@@ -60,13 +60,13 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
     }
 }
 
-bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
+bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, IndexedColumn& column,
                        ItemPointerData tid, uint32 dim, bool half, float* out) {
     bool call_again = false;
     bool all_dead = false;
     if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead)) return false;
     bool isnull = false;
-    const Datum d = slot_getattr(slot, attno, &isnull);
+    const Datum d = indexed_column_value(column, slot, &isnull);
     bool ok = false;
     if (!isnull) {
         Vector* v = datum_get_indexed_vector(d, half);

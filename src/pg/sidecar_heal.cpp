@@ -132,10 +132,11 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
     const VtreeMeta& meta = tc.meta;
     TupleTableSlot* slot = nullptr;
     IndexFetchTableData* fetch = nullptr;
-    const AttrNumber attno = index->rd_index->indkey.values[0];
+    IndexedColumn column;
     pg_call([&] {
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);
+        column = open_indexed_column(index);
     });
     const LeafLayout layout = leaf_layout(meta.words);
     std::vector<ItemPointerData> tids(layout.capacity);
@@ -173,7 +174,7 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
                     RecordRead::Ok)
                     continue;
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, snapshot, slot, attno, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
+                pg_call([&] { found = fetch_heap_vector(fetch, snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
                 if (!found) continue;  // the row is gone: VACUUM removes its entry
                 page_to_heal.fixes.push_back(Fix{i, tids[i], locators[i]});
                 page_to_heal.vectors.insert(page_to_heal.vectors.end(), vec.begin(), vec.end());
@@ -185,6 +186,7 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
     pg_call([&] {
         table_index_fetch_end(fetch);
         ExecDropSingleTupleTableSlot(slot);
+        close_indexed_column(column);
     });
     return written;
 }

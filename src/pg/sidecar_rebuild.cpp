@@ -43,7 +43,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     TupleTableSlot* slot = nullptr;
     IndexFetchTableData* fetch = nullptr;
     SnapshotData snapshot;  // every version VACUUM may not remove yet: entries of open snapshots get records too
-    AttrNumber attno = 0;
+    IndexedColumn column;
     pg_call([&] {
         // Ownership first, from the catalog: a non-owner must not queue for the
         // lock and hold up writers behind it.
@@ -52,7 +52,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);
         InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));
-        attno = index->rd_index->indkey.values[0];
+        column = open_indexed_column(index);
     });
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     VtreeMeta meta = tc->meta;
@@ -94,7 +94,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
             });
             for (uint16 i = 0; i < count; i++) {
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, attno, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
+                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
                 locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
                 records += found ? 1 : 0;
             }
@@ -125,6 +125,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     pg_call([&] {
         table_index_fetch_end(fetch);
         ExecDropSingleTupleTableSlot(slot);
+        close_indexed_column(column);
         table_close(heap, AccessShareLock);
         relation_close(index, ExclusiveLock);
     });

@@ -35,6 +35,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/generic_xlog.h"
 #include "executor/tuptable.h"
+#include "nodes/execnodes.h"
 #include "access/relscan.h"
 #include "access/reloptions.h"
 #include "storage/block.h"
@@ -327,12 +328,13 @@ void vtree_costestimate(struct PlannerInfo* root, struct IndexPath* path, double
                         Cost* total_cost, Selectivity* selectivity, double* correlation, double* pages);
 bool vtree_validate(Oid opclass);
 
+struct IndexedColumn;  // below
 // The vector of the heap row whose HOT chain starts at tid, as `snapshot`
 // sees it, copied into out (dim floats; half: the column is halfvec); false if no version is visible, or it
 // is NULL or of another dimension. The snapshot must not see versions VACUUM
 // may have removed (MVCC or non-vacuumable, never SnapshotAny).
 // PostgreSQL code only: may ereport (entry_vector.cpp).
-bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, AttrNumber attno,
+bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, IndexedColumn& column,
                        ItemPointerData tid, uint32 dim, bool half, float* out);
 
 // What reading an entry's record gave (entry_vector.cpp).
@@ -356,6 +358,19 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
 struct Vector;  // pg/vector_type.h
 // Whether the index's column is of type halfvec (else vector).
 bool column_is_halfvec(Relation index);
+
+// Reads an index's value from heap rows: its table column, or its expression
+// (an index on (v::halfvec(n)), say) evaluated on the row.
+struct IndexedColumn {
+    AttrNumber attno = 0;            // the table column, 0 for an expression
+    ::IndexInfo* info = nullptr;  // expression: the index's, and an executor state to evaluate it in
+    ::EState* estate = nullptr;
+};
+IndexedColumn open_indexed_column(Relation index);
+// The value for the row in slot, valid until the next call (expressions are
+// evaluated in per-row memory, reset each time).
+Datum indexed_column_value(IndexedColumn& column, TupleTableSlot* slot, bool* isnull);
+void close_indexed_column(IndexedColumn& column);
 // The value d of an indexed column as a vector: datum_get_vector(d) for
 // vector, a palloc'd exact conversion for halfvec (never d's own memory then).
 Vector* datum_get_indexed_vector(Datum d, bool half);

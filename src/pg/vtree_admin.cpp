@@ -20,6 +20,7 @@
 
 extern "C" {
 #include "catalog/index.h"
+#include "utils/ruleutils.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
@@ -342,11 +343,11 @@ VECTORDB_FUNCTION(vectordb_recall) {
         VtreeMeta meta;
         read_meta(index, &meta);
         const Oid heap_oid = index->rd_index->indrelid;
-        const AttrNumber attno = index->rd_index->indkey.values[0];
         vector_type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
         const char* table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(heap_oid)),
                                                        get_rel_name(heap_oid));
-        const char* column = quote_identifier(get_attname(heap_oid, attno, false));
+        // The index's key as SQL: its column, or its expression (in parentheses).
+        const char* column = psprintf("(%s)", pg_get_indexdef_columns(oid, false));
         std::snprintf(sql, sizeof(sql), "SELECT ctid FROM %s WHERE %s IS NOT NULL ORDER BY %s %s $1 LIMIT %d", table,
                       column, column, metric_operator(meta.metric), k);
         relation_close(index, AccessShareLock);

@@ -531,12 +531,6 @@ void write_blob_and_meta(Relation index, const std::vector<char>& blob, VtreeMet
 }
 
 IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
-    if (info->ii_IndexAttrNumbers[0] == 0)
-        pg_call([&] {
-            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                            errmsg("vtree indexes a plain column, not an expression"),
-                            errhint("Store the expression in a generated column and index that.")));
-        });
     if (RelationGetNumberOfBlocks(index) != 0)
         pg_call([&] { elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index)); });
 

@@ -382,12 +382,12 @@ bool check_index(Oid oid) {
             std::vector<uint64> visible_through_index;
             visible_through_index.reserve(entry_tids.size());
             const Metric metric = static_cast<Metric>(meta.metric);
-            const AttrNumber attno = index->rd_index->indkey.values[0];
             std::vector<ItemPointerData> live_rows;
             attempt(report, "table", [&] {
                 Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
                 IndexFetchTableData* fetch = table_index_fetch_begin(heap);
                 TupleTableSlot* slot = table_slot_create(heap, nullptr);
+                IndexedColumn column = open_indexed_column(index);
                 for (ItemPointerData tid : entry_tids) {
                     bool call_again = false, all_dead = false;
                     if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
@@ -398,7 +398,7 @@ bool check_index(Oid oid) {
                 while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
                     CHECK_FOR_INTERRUPTS();
                     bool isnull = false;
-                    const Datum d = slot_getattr(slot, attno, &isnull);
+                    const Datum d = indexed_column_value(column, slot, &isnull);
                     if (isnull) continue;
                     if (metric == Metric::Cosine) {
                         Vector* v = datum_get_indexed_vector(d, meta.half_elements != 0);
@@ -409,6 +409,7 @@ bool check_index(Oid oid) {
                     live_rows.push_back(slot->tts_tid);
                 }
                 table_endscan(scan);
+                close_indexed_column(column);
                 ExecDropSingleTupleTableSlot(slot);
                 UnregisterSnapshot(snapshot);
             });

@@ -72,7 +72,7 @@ private:
 struct ScanState {
     Relation index = nullptr;
     Relation heap = nullptr;
-    AttrNumber heap_attno = 0;
+    IndexedColumn column;  // reads the index's value from table rows (opened with the heap fetch)
     bool half = false;  // the column (and so the query) is halfvec
     TupleTableSlot* slot = nullptr;  // for heap fetches, PostgreSQL-owned
     IndexFetchTableData* fetch = nullptr;  // heap fetches that follow HOT chains
@@ -183,7 +183,7 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
     ScanState& s = s_;
     // The scan's own MVCC snapshot: a row it cannot see is not returned anyway.
     pg_call([&] {
-        found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.heap_attno, e.tid, s.tree->meta.dim,
+        found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.column, e.tid, s.tree->meta.dim,
                                   s.tree->meta.half_elements != 0, scratch);
     });
     return found ? scratch : nullptr;
@@ -245,6 +245,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
         pg_call([&] {
             s.slot = table_slot_create(s.heap, nullptr);
             s.fetch = table_index_fetch_begin(s.heap);
+            s.column = open_indexed_column(scan->indexRelation);
         });
     }
     s.snapshot = scan->xs_snapshot;
@@ -317,12 +318,10 @@ IndexScanDesc vtree_beginscan(Relation index, int nkeys, int norderbys) {
     cleanup->callback.arg = cleanup;
     MemoryContextRegisterResetCallback(CurrentMemoryContext, &cleanup->callback);
     scan->opaque = cleanup;
-    const AttrNumber attno = index->rd_index->indkey.values[0];
     const bool half = column_is_halfvec(index);  // the query comes as the column's type
     guarded([&] {
         auto state = std::make_unique<ScanState>();
         state->index = index;
-        state->heap_attno = attno;
         state->half = half;
         cleanup->state = state.release();
     });
@@ -367,6 +366,7 @@ void vtree_endscan(IndexScanDesc scan) {
     auto* cleanup = static_cast<ScanCleanup*>(scan->opaque);
     if (cleanup->state != nullptr && cleanup->state->fetch != nullptr) table_index_fetch_end(cleanup->state->fetch);
     if (cleanup->state != nullptr && cleanup->state->slot != nullptr) ExecDropSingleTupleTableSlot(cleanup->state->slot);
+    if (cleanup->state != nullptr) close_indexed_column(cleanup->state->column);
     guarded([&] {
         delete cleanup->state;
         cleanup->state = nullptr;

@@ -67,14 +67,15 @@ public:
             slot_ = table_slot_create(heap, nullptr);
             fetch_ = table_index_fetch_begin(heap);
             InitNonVacuumableSnapshot(snapshot_, GlobalVisTestFor(heap));
+            column_ = open_indexed_column(index);
         });
-        attno_ = index->rd_index->indkey.values[0];
     }
     // PostgreSQL resources are released by finish(), or by the transaction's abort.
     void finish() {
         pg_call([&] {
             table_index_fetch_end(fetch_);
             ExecDropSingleTupleTableSlot(slot_);
+            close_indexed_column(column_);
         });
     }
     // Whether the entry's row counts toward the leaf's size: inserted (even by
@@ -101,7 +102,7 @@ public:
         if (r == RecordRead::Ok) return true;
         if (r == RecordRead::Unreadable) store_.reset();  // the table has every vector
         bool found = false;
-        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, attno_, e.tid, meta_.dim, meta_.half_elements != 0, out); });
+        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, column_, e.tid, meta_.dim, meta_.half_elements != 0, out); });
         return found;
     }
 
@@ -113,7 +114,7 @@ private:
     TupleTableSlot* slot_ = nullptr;
     IndexFetchTableData* fetch_ = nullptr;
     SnapshotData snapshot_;
-    AttrNumber attno_ = 0;
+    IndexedColumn column_;
     BlockNumber nblocks_ = 0;
 };
 
