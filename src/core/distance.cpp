@@ -293,10 +293,13 @@ void inner_products(const float* const* rows, std::size_t row_count, const float
 double cosine_distance(const float* a, const float* b, std::size_t n) {
     float dot = 0.0f, norm_a_sq = 0.0f, norm_b_sq = 0.0f;
     active().dot_and_norms(a, b, n, &dot, &norm_a_sq, &norm_b_sq);
-    if (norm_a_sq == 0.0f || norm_b_sq == 0.0f) return std::numeric_limits<double>::quiet_NaN();
     // Double product: na * nb cannot overflow or lose bits (float^2 fits in 53 bits).
-    double similarity =
-        static_cast<double>(dot) / std::sqrt(static_cast<double>(norm_a_sq) * norm_b_sq);
+    return cosine_distance_from_sums(dot, norm_a_sq, norm_b_sq);
+}
+
+double cosine_distance_from_sums(double dot, double norm_a_sq, double norm_b_sq) {
+    if (norm_a_sq == 0.0 || norm_b_sq == 0.0) return std::numeric_limits<double>::quiet_NaN();
+    double similarity = dot / std::sqrt(norm_a_sq * norm_b_sq);
     // Rounding can push |similarity| just past 1; NaN (from NaN/inf inputs) passes through.
     if (similarity > 1.0)
         similarity = 1.0;

@@ -31,6 +31,8 @@ void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, fl
 // 1 - dot / sqrt(|a|^2 |b|^2), computed in double from the float sums with the
 // similarity clamped to [-1, 1]; NaN if either vector has norm 0.
 double cosine_distance(const float* a, const float* b, std::size_t n);
+// The same from the three sums: NaN if a norm is 0, the similarity clamped to [-1, 1].
+double cosine_distance_from_sums(double dot, double norm_a_sq, double norm_b_sq);
 
 // Every inner product of `row_count` rows (pointers to n floats each) with
 // `column_count` contiguous vectors of n floats (columns[j * n ...]):

@@ -140,13 +140,7 @@ double half_cosine_distance(const std::uint16_t* a, const std::uint16_t* b, std:
         norm_a += na;
         norm_b += nb;
     });
-    if (norm_a == 0 || norm_b == 0) return std::numeric_limits<double>::quiet_NaN();
-    double similarity = dot / std::sqrt(norm_a * norm_b);
-    if (similarity > 1.0)
-        similarity = 1.0;
-    else if (similarity < -1.0)
-        similarity = -1.0;
-    return 1.0 - similarity;
+    return cosine_distance_from_sums(dot, norm_a, norm_b);
 }
 
 }  // namespace vectordb

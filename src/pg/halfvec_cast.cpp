@@ -4,6 +4,7 @@
 
 #include "pg/guard.h"
 #include "pg/halfvec_type.h"
+#include "pg/vector_common.h"
 #include "pg/vector_type.h"
 
 extern "C" {
@@ -20,17 +21,9 @@ using vectordb::pg::Vector;
 VECTORDB_FUNCTION(array_to_halfvec) {
     ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
     const int32 typmod = PG_GETARG_INT32(1);
-    if (ARR_NDIM(array) > 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
-    if (ARR_HASNULL(array) && array_contains_nulls(array))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("array must not contain nulls")));
-    const Oid elemtype = ARR_ELEMTYPE(array);
-    int16 typlen;
-    bool typbyval;
-    char typalign;
-    get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-    Datum* elems;
+    Oid elemtype;
     int nelems;
-    deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, nullptr, &nelems);
+    Datum* elems = vectordb::pg::array_elements(array, &nelems, &elemtype);
     vectordb::pg::check_halfvec_dim(nelems);
     vectordb::pg::check_halfvec_typmod(nelems, typmod);
     HalfVector* result = vectordb::pg::new_halfvec(nelems);

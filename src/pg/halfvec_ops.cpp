@@ -6,6 +6,7 @@
 
 #include "pg/guard.h"
 #include "pg/halfvec_type.h"
+#include "pg/vector_common.h"
 
 #include <cmath>
 #include <vector>
@@ -139,30 +140,17 @@ VECTORDB_FUNCTION(halfvec_l2_normalize) {
 // subvector(v, start, count): count elements from 1-based start, clipped to v.
 VECTORDB_FUNCTION(halfvec_subvector) {
     const HalfVector* v = PG_GETARG_HALFVEC_P(0);
-    int64 start = PG_GETARG_INT32(1);
-    const int64 count = PG_GETARG_INT32(2);
-    if (count < 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("halfvec must have at least 1 dimension")));
-    int64 end = start + count;  // exclusive; no overflow in int64
-    if (start < 1) start = 1;
-    if (end > v->dim + 1) end = v->dim + 1;
-    const int64 dim = end - start;
-    if (dim < 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("halfvec must have at least 1 dimension")));
-    HalfVector* result = vectordb::pg::new_halfvec(static_cast<int>(dim));
-    std::memcpy(result->x, v->x + (start - 1), sizeof(std::uint16_t) * static_cast<std::size_t>(dim));
+    int taken = 0;
+    const int first = vectordb::pg::subvector_range(v->dim, PG_GETARG_INT32(1), PG_GETARG_INT32(2), "halfvec", &taken);
+    HalfVector* result = vectordb::pg::new_halfvec(taken);
+    std::memcpy(result->x, v->x + first, sizeof(std::uint16_t) * static_cast<std::size_t>(taken));
     PG_RETURN_POINTER(result);
 }
 
 // binary_quantize(v): one bit per dimension, set where the element is > 0.
 VECTORDB_FUNCTION(halfvec_binary_quantize) {
     const HalfVector* v = PG_GETARG_HALFVEC_P(0);
-    const int len = VARBITTOTALLEN(v->dim);
-    auto* result = static_cast<VarBit*>(palloc0(len));
-    SET_VARSIZE(result, len);
-    VARBITLEN(result) = v->dim;
-    bits8* bits = VARBITS(result);
-    for (int i = 0; i < v->dim; i++)
-        if (vectordb::half_to_float(v->x[i]) > 0) bits[i / 8] |= static_cast<bits8>(1 << (7 - (i % 8)));
-    PG_RETURN_VARBIT_P(result);
+    PG_RETURN_VARBIT_P(vectordb::pg::quantize_bits(v->dim, [v](int i) { return vectordb::half_to_float(v->x[i]) > 0; }));
 }
 
 // ---- element-wise arithmetic and concatenation -------------------------------

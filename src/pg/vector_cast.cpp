@@ -1,6 +1,7 @@
 // Casts between vector and SQL arrays (integer[], real[], double precision[],
 // numeric[] to vector; vector to real[] and double precision[]).
 #include "pg/guard.h"
+#include "pg/vector_common.h"
 #include "pg/vector_type.h"
 
 extern "C" {
@@ -41,21 +42,9 @@ VECTORDB_FUNCTION(array_to_vector) {
     ArrayType* array = PG_GETARG_ARRAYTYPE_P(0);
     const int32 typmod = PG_GETARG_INT32(1);
 
-    if (ARR_NDIM(array) > 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("array must be 1-D")));
-    if (ARR_HASNULL(array) && array_contains_nulls(array))
-        ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-                        errmsg("array must not contain nulls")));
-
-    const Oid elemtype = ARR_ELEMTYPE(array);
-    int16 typlen;
-    bool typbyval;
-    char typalign;
-    get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-
-    Datum* elems;
+    Oid elemtype;
     int nelems;
-    deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, nullptr, &nelems);
+    Datum* elems = vectordb::pg::array_elements(array, &nelems, &elemtype);
 
     vectordb::pg::check_dim_range(nelems);
     vectordb::pg::check_typmod_dims(nelems, typmod);
