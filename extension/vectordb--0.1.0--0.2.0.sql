@@ -232,3 +232,13 @@ CREATE OPERATOR CLASS halfvec_cosine_ops
     FOR TYPE halfvec USING vtree AS
     OPERATOR 1 <=> (halfvec, halfvec) FOR ORDER BY float_ops,
     FUNCTION 1 cosine_distance(halfvec, halfvec);
+
+-- ============================================================== bit distances
+-- pgvector's distances between values of PostgreSQL's bit type (for
+-- binary_quantize(v)::bit(n) and the like).
+CREATE FUNCTION hamming_distance(bit, bit) RETURNS float8
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION jaccard_distance(bit, bit) RETURNS float8
+    AS 'MODULE_PATHNAME' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OPERATOR <~> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = hamming_distance, COMMUTATOR = '<~>');
+CREATE OPERATOR <%> (LEFTARG = bit, RIGHTARG = bit, PROCEDURE = jaccard_distance, COMMUTATOR = '<%>');
