@@ -139,6 +139,9 @@ SELECT count(*) FILTER (WHERE ARRAY(SELECT round((v <-> q.v)::numeric, 5) FROM h
                           IS DISTINCT FROM ARRAY(SELECT round(cosine_distance(v, q.v)::numeric, 6) FROM hidx ORDER BY 1 LIMIT 10)) AS cosine_differ
 FROM (SELECT v FROM hidx WHERE id % 300 = 7) q;
 EXPLAIN (COSTS OFF) SELECT id FROM hidx ORDER BY v <=> (SELECT v FROM hidx WHERE id = 1) LIMIT 5;
+-- vectordb_recall takes a vector query; the index's key casts it (implicitly, to halfvec)
+SELECT vectordb_recall('hidx_cos', (SELECT v FROM hidx WHERE id = 7)::vector, 10) AS recall_cos,
+       vectordb_recall('hidx_l2', (SELECT v FROM hidx WHERE id = 7)::vector, 10) AS recall_l2;
 RESET enable_seqscan;
 RESET vtree.probes;
 SELECT sqlstate_of($$CREATE INDEX ON hidx USING vtree (v vector_l2_ops)$$);
@@ -171,6 +174,7 @@ FROM generate_series(3001, 4000) i;
 RESET client_min_messages;
 SELECT vectordb_rebuild_sidecar('wide_h') > 0 AS rebuilt, vectordb_check('wide_h') AS checked;
 SELECT pg_temp.wide_mismatches() AS mismatches_after_growth;
+SELECT vectordb_recall('wide_h', (SELECT v FROM wide WHERE id = 5), 10) AS recall_expression_index;
 RESET vectordb.heal_sidecars;
 RESET enable_seqscan;
 RESET vtree.probes;

@@ -343,7 +343,9 @@ VECTORDB_FUNCTION(vectordb_recall) {
         VtreeMeta meta;
         read_meta(index, &meta);
         const Oid heap_oid = index->rd_index->indrelid;
-        vector_type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+        // The query's own type (vector): the ORDER BY casts it to a halfvec key's as SQL would.
+        vector_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+        if (!OidIsValid(vector_type)) vector_type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
         const char* table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(heap_oid)),
                                                        get_rel_name(heap_oid));
         // The index's key as SQL: its column, or its expression (in parentheses).
