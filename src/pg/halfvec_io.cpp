@@ -71,10 +71,7 @@ VECTORDB_FUNCTION(halfvec_recv) {
     HalfVector* result = vectordb::pg::new_halfvec(dim);
     for (int i = 0; i < dim; i++) {
         result->x[i] = static_cast<std::uint16_t>(pq_getmsgint(buf, sizeof(int16)));
-        if (vectordb::half_is_nan(result->x[i]))
-            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in halfvec")));
-        if (vectordb::half_is_inf(result->x[i]))
-            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in halfvec")));
+        vectordb::pg::check_half_element(result->x[i]);
     }
     PG_RETURN_POINTER(result);
 }

@@ -40,17 +40,21 @@ void check_halfvec_typmod(int dim, int32 typmod) {
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
-std::uint16_t checked_half(float value) {
-    if (std::isnan(value)) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in halfvec")));
-    if (std::isinf(value))
+void check_half_element(std::uint16_t h) {
+    if (half_is_nan(h)) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in halfvec")));
+    if (half_is_inf(h))
         ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in halfvec")));
-    const std::uint16_t h = float_to_half(value);
-    if (half_is_inf(h)) {
+}
+
+std::uint16_t checked_half(float value) {
+    const std::uint16_t h = float_to_half(value);  // NaN stays NaN, infinity infinity
+    if (half_is_inf(h) && !std::isinf(value)) {
         char text[FLOAT_SHORTEST_DECIMAL_LEN];
         float_to_shortest_decimal_buf(value, text);
         ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
                         errmsg("\"%s\" is out of range for type halfvec", text)));
     }
+    check_half_element(h);
     return h;
 }
 

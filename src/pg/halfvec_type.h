@@ -33,6 +33,8 @@ void check_same_halfvec_dims(const HalfVector* a, const HalfVector* b);
 void check_halfvec_dim(int dim);
 // ERROR 22000 if typmod fixes another dimension count.
 void check_halfvec_typmod(int dim, int32 typmod);
+// ERROR 22000 if the element is NaN or infinite (pgvector's messages).
+void check_half_element(std::uint16_t h);
 // The half of a float that must be a finite element: ERROR 22003 if it is
 // beyond the half range, 22000 if it is NaN or infinite.
 std::uint16_t checked_half(float value);
