@@ -261,6 +261,14 @@ int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
     return best_leaf;
 }
 
+void Tree::path_distances(std::size_t leaf, const float* v, std::vector<PathDistance>* out) const {
+    out->clear();
+    for (int32_t node = leaves[leaf].node; node >= 0; node = nodes[static_cast<std::size_t>(node)].parent) {
+        const auto n = static_cast<std::size_t>(node);
+        out->push_back({n, euclid(centroid(n), v, dim)});
+    }
+}
+
 Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps) {
     check(params);
     if (data.rows == 0 || data.dim == 0) throw InvalidArgument("cannot build a tree over no vectors");

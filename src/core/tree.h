@@ -55,6 +55,12 @@ struct TreeLeaf {
     uint32_t count;
 };
 
+// A node on a leaf's path to the root and the distance from a vector to its centroid.
+struct PathDistance {
+    std::size_t node;
+    float distance;
+};
+
 struct TreeStats {
     int depth = 0;
     std::size_t nodes = 0, leaves = 0, min_leaf_size = 0, max_leaf_size = 0;
@@ -83,6 +89,10 @@ public:
     // tree's space (unit for cosine). Removed leaves (nodes that are neither
     // leaves nor have children) are passed over; -1 only if no leaf is left.
     int32_t nearest_leaf(const float* v, std::size_t beam) const;
+    // The Euclidean distance (in the tree's space) from v to the centroid of
+    // every node from leaf `leaf`'s up to the root, in that order, into *out:
+    // what the radii of those nodes must cover for v to lie within them.
+    void path_distances(std::size_t leaf, const float* v, std::vector<PathDistance>* out) const;
 };
 
 Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps = {});

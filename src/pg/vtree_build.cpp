@@ -391,12 +391,11 @@ struct Assigner {
     std::vector<float> nav;
     std::vector<uint64_t> code;
 
+    std::vector<PathDistance> path;
+
     void cover(std::size_t leaf, const float* x) {
-        const Tree& tree = core.tree;
-        for (int32_t node = tree.leaves[leaf].node; node >= 0; node = tree.nodes[static_cast<std::size_t>(node)].parent) {
-            const auto n = static_cast<std::size_t>(node);
-            radius[n] = std::max(radius[n], std::sqrt(l2_squared_distance(tree.centroid(n), x, core.dim)));
-        }
+        core.tree.path_distances(leaf, x, &path);
+        for (const PathDistance& p : path) radius[p.node] = std::max(radius[p.node], p.distance);
     }
 
     void assign(const float* v, const ItemPointerData& tid) {

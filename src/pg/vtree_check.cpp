@@ -167,14 +167,13 @@ bool within_radii(const TreeCache& tc, uint32 leaf, float* v, std::size_t* node)
     const Tree& tree = tc.tree;
     if (leaf >= tree.leaves.size()) return true;  // reported by the page checks
     if (tree.metric == Metric::Cosine) normalize(v, tree.dim);
-    for (int32_t n = tree.leaves[leaf].node; n >= 0; n = tree.nodes[static_cast<std::size_t>(n)].parent) {
-        const auto at = static_cast<std::size_t>(n);
-        const float d = std::sqrt(l2_squared_distance(tree.centroid(at), v, tree.dim));
-        if (d > tree.radius[at] * 1.0001f + 1e-6f) {
-            *node = at;
+    std::vector<PathDistance> path;
+    tree.path_distances(leaf, v, &path);
+    for (const PathDistance& p : path)
+        if (p.distance > tree.radius[p.node] * 1.0001f + 1e-6f) {
+            *node = p.node;
             return false;
         }
-    }
     return true;
 }
 

@@ -394,12 +394,12 @@ void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_ra
 }
 
 std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v) {
+    std::vector<PathDistance> path;
+    tree.path_distances(leaf, v, &path);
     std::vector<RadiusRaise> raises;
-    for (int32_t node = tree.leaves[leaf].node; node >= 0; node = tree.nodes[static_cast<std::size_t>(node)].parent) {
-        const auto n = static_cast<std::size_t>(node);
-        const float d = std::sqrt(l2_squared_distance(tree.centroid(n), v, tree.dim));
-        if (d > tree.radius[n]) raises.push_back({static_cast<uint32>(node), d * kRaiseHeadroom});
-    }
+    for (const PathDistance& p : path)
+        if (p.distance > tree.radius[p.node])
+            raises.push_back({static_cast<uint32>(p.node), p.distance * kRaiseHeadroom});
     return raises;
 }
 
