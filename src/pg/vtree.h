@@ -208,6 +208,10 @@ int build_threads();
 
 VtreePageOpaque* page_opaque(Page page);
 void init_page(Page page, PageType type);
+// Whether the page is an initialised vtree page (special space and page id),
+// and of this type: the tests check_page makes, without raising.
+bool is_vtree_page(Page page);
+bool is_page_of_type(Page page, PageType type);
 // ERROR XX001 unless the page is an initialised vtree page of this type; for
 // a leaf page, also unless its entry counts fit `layout` (the index's: a
 // garbled capacity must not lead a reader past the page's arrays).

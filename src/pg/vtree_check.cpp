@@ -113,14 +113,11 @@ void copy_block(Relation index, BlockNumber b, char* page) {
 // Page header and type of one copied block; records what the chain walk needs.
 void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page page, BlockInfo* info,
                  Report& report) {
-    const PageHeader header = reinterpret_cast<PageHeader>(page);
     if (PageIsNew(page)) {
         report.add(block_name(b) + " is an uninitialised page");
         return;
     }
-    if (PageGetSpecialSize(page) != MAXALIGN(sizeof(VtreePageOpaque)) ||
-        header->pd_special != BLCKSZ - MAXALIGN(sizeof(VtreePageOpaque)) ||
-        page_opaque(page)->page_id != kVtreePageId) {
+    if (!is_vtree_page(page)) {
         report.add(block_name(b) + " is not a vtree page (bad special space)");
         return;
     }

@@ -79,9 +79,7 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
     // the leaf retired (only a tree older than every snapshot routes there):
     // route again, like a retired one.
     const Page current_head = BufferGetPage(head_buffer);
-    if (PageIsNew(current_head) || PageGetSpecialSize(current_head) != MAXALIGN(sizeof(VtreePageOpaque)) ||
-        page_opaque(current_head)->type != static_cast<uint16>(PageType::Leaf) ||
-        page_opaque(current_head)->leaf != leaf) {
+    if (!is_page_of_type(current_head, PageType::Leaf) || page_opaque(current_head)->leaf != leaf) {
         UnlockReleaseBuffer(head_buffer);
         return Appended::Retired;
     }

@@ -58,11 +58,18 @@ void init_page(Page page, PageType type) {
     reinterpret_cast<PageHeader>(page)->pd_lower = reinterpret_cast<PageHeader>(page)->pd_upper;
 }
 
-void check_page(Relation index, BlockNumber block, Page page, PageType type) {
+bool is_vtree_page(Page page) {
     const PageHeader header = reinterpret_cast<PageHeader>(page);
-    const bool shape_ok = !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
-                          header->pd_special == BLCKSZ - MAXALIGN(sizeof(VtreePageOpaque));
-    if (!shape_ok || page_opaque(page)->page_id != kVtreePageId)
+    return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
+           header->pd_special == BLCKSZ - MAXALIGN(sizeof(VtreePageOpaque)) && page_opaque(page)->page_id == kVtreePageId;
+}
+
+bool is_page_of_type(Page page, PageType type) {
+    return is_vtree_page(page) && page_opaque(page)->type == static_cast<uint16>(type);
+}
+
+void check_page(Relation index, BlockNumber block, Page page, PageType type) {
+    if (!is_vtree_page(page))
         ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
                         errmsg("index \"%s\" contains a corrupted page at block %u", RelationGetRelationName(index),
                                block),
@@ -146,10 +153,7 @@ Buffer new_buffer(Relation index) {
         Buffer buffer = ReadBuffer(index, block);
         if (ConditionalLockBuffer(buffer)) {
             const Page page = BufferGetPage(buffer);
-            if (PageIsNew(page) || (PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
-                                    page_opaque(page)->page_id == kVtreePageId &&
-                                    page_opaque(page)->type == static_cast<uint16>(PageType::Free)))
-                return buffer;
+            if (PageIsNew(page) || is_page_of_type(page, PageType::Free)) return buffer;
             LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
         }
         ReleaseBuffer(buffer);

@@ -147,11 +147,8 @@ BlockNumber recycle_pages(Relation index, BufferAccessStrategy strategy, const R
         Buffer buffer = ReadBufferExtended(index, MAIN_FORKNUM, block, RBM_NORMAL, strategy);
         LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
         Page page = BufferGetPage(buffer);
-        const bool ours = !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
-                          page_opaque(page)->page_id == kVtreePageId;
-        const auto type = ours ? static_cast<PageType>(page_opaque(page)->type) : PageType::Meta;
-        bool free_page = PageIsNew(page) || type == PageType::Free;
-        if (type == PageType::Leaf && recyclable(page_opaque(page)->leaf)) {
+        bool free_page = PageIsNew(page) || is_page_of_type(page, PageType::Free);
+        if (is_page_of_type(page, PageType::Leaf) && recyclable(page_opaque(page)->leaf)) {
             GenericXLogState* xlog = GenericXLogStart(index);
             init_page(GenericXLogRegisterBuffer(xlog, buffer, GENERIC_XLOG_FULL_IMAGE), PageType::Free);
             GenericXLogFinish(xlog);
