@@ -72,6 +72,7 @@ wal_level = replica
 max_wal_senders = 4
 hot_standby = on
 max_standby_streaming_delay = -1
+autovacuum = off
 EOF
 start_server "$work/primary" "$p1"
 check $? "the primary starts ($memory_note)"
@@ -139,8 +140,28 @@ phase() {  # label
   # Those scans met records the standby's sidecar lacks and started its healer.
   during=$(standby_mismatches)
   [ "$during" = 0 ]; check $? "$1: while it heals, too (mismatches: $during)"
+  # What healing costs the primary: the healer reads only the standby's own
+  # table, so nothing of it should reach the primary. Its counters while the
+  # standby heals (no client of ours runs on it meanwhile; autovacuum is off):
+  # WAL written, transactions, blocks read, and the standby's connections to it.
+  local counters='SELECT pg_current_wal_lsn(), sum(xact_commit + xact_rollback), sum(blks_read + blks_hit) FROM pg_stat_database'
+  local primary_before primary_after
+  sleep 1  # so that the sessions before this one have exited and flushed their counters
+  primary_before=$(P -F ' ' -c "$counters")
   took=$(until_healed)
   [ "$took" != never ]; check $? "$1: the standby's healer finishes"
+  primary_after=$(P -F ' ' -c "$counters")
+  local standby_connections
+  standby_connections=$(P -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type NOT IN ('walsender', 'checkpointer', 'background writer', 'walwriter', 'archiver', 'logical replication launcher', 'autovacuum launcher') AND pid <> pg_backend_pid()")
+  # The first counters session's own: two transactions (its start-up and its
+  # query) and its catalog reads.
+  local wal_bytes xacts blocks
+  read -r wal_bytes xacts blocks < <(P -F ' ' -c "SELECT pg_wal_lsn_diff('${primary_after%% *}', '${primary_before%% *}'),
+      $(echo "$primary_after" | cut -d' ' -f2) - $(echo "$primary_before" | cut -d' ' -f2) - 2,
+      $(echo "$primary_after" | cut -d' ' -f3) - $(echo "$primary_before" | cut -d' ' -f3)")
+  echo "# $1: on the primary while the standby healed: ${wal_bytes} WAL bytes, ${xacts} transactions, ${blocks} blocks accessed (the counters session's own), ${standby_connections} connections besides the walsender"
+  [ "$xacts" -le 0 ] && [ "$standby_connections" = 0 ]
+  check $? "$1: healing the standby runs nothing on the primary (transactions: $xacts, connections: $standby_connections)"
   # How long the healers worked, from their own log lines since this phase began.
   took=$(sed -n "$log_mark,\$p" "$work/standby.log" | sed -n 's/.*records rewritten in \([0-9.]*\) s.*/\1/p' |
          awk '{ t += $1 } END { printf "%.1f", t }')
@@ -154,7 +175,7 @@ phase() {  # label
   echo "# $1: healed in ${took} s; QPS standby ${standby:-?}, primary ${primary:-?} (ratio $ratio)"
   [ -n "$standby" ] && [ -n "$primary" ]; check $? "$1: pgbench ran on both servers$( [ -s "$work/pgbench.err" ] && echo " ($(tail -c 300 "$work/pgbench.err" | tr '\n' ' '))")"
   : >"$work/pgbench.err"
-  summary="$summary; $1: heal ${took} s, standby/primary QPS ${standby:-?}/${primary:-?} = $ratio"
+  summary="$summary; $1: heal ${took} s (primary meanwhile: ${xacts} transactions, ${wal_bytes} WAL bytes), standby/primary QPS ${standby:-?}/${primary:-?} = $ratio"
 }
 
 P -c "INSERT INTO t SELECT $rows + i, (SELECT array_agg(random()::real) FROM generate_series(1, $dims) WHERE i > 0)::vector FROM generate_series(1, $inserts) i" >/dev/null
