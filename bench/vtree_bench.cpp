@@ -275,8 +275,8 @@ int main(int argc, char** argv) try {
                     index.memory_bytes() / 1e6, disk_per_vector, disk_per_vector * base.rows / 1e6);
         std::printf("code scan: %.1f million %zu-bit codes/s on one core (kernel alone: %.1f million)\n",
                     scan_rate(index, queries) / 1e6, index.quantizer.words() * 64, kernel_rate(index, queries) / 1e6);
-        std::printf("%-8s %6s %6s %9s %9s %8s %8s %9s %10s\n", "quant", "probes", "rerank", "recall@k", "QPS",
-                    "p50 ms", "p99 ms", "scanned%", "reranked/q");
+        std::printf("%-8s %6s %6s %9s %9s %8s %8s %9s %10s %8s\n", "quant", "probes", "rerank", "recall@k", "QPS",
+                    "p50 ms", "p99 ms", "scanned%", "reranked/q", "nodes/q");
         MatrixSource matrix_source(base);
         VectorSource* source = &matrix_source;
         std::optional<VectorStore> store;
@@ -301,11 +301,11 @@ int main(int argc, char** argv) try {
                 sp.epsilon = o.epsilon;
                 std::vector<int32_t> result(queries.rows * o.k, -1);
                 std::vector<double> latency;
-                double scanned = 0, reranked = 0;
+                double scanned = 0, reranked = 0, nodes = 0;
                 // Warm-up pass, then the timed pass.
                 for (int pass = 0; pass < 2; pass++) {
                     latency.clear();
-                    scanned = reranked = 0;
+                    scanned = reranked = nodes = 0;
                     const auto start = std::chrono::steady_clock::now();
                     for (std::size_t qi = 0; qi < queries.rows; qi++) {
                         const auto q0 = std::chrono::steady_clock::now();
@@ -315,14 +315,15 @@ int main(int argc, char** argv) try {
                         for (std::size_t j = 0; j < found.size(); j++) result[qi * o.k + j] = static_cast<int32_t>(found[j].id);
                         scanned += st.codes_scanned;
                         reranked += st.reranked;
+                        nodes += st.nodes_scored;
                     }
                     if (pass == 1) {
                         const double total = seconds_since(start);
                         const double recall = recall_at_k(result.data(), truth.data(), queries.rows, o.k, truth_k, o.k);
-                        std::printf("%-8s %6zu %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f\n", quantizer_name(kind),
+                        std::printf("%-8s %6zu %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f %8.0f\n", quantizer_name(kind),
                                     probes, rerank, recall, queries.rows / total, percentile(latency, 0.5),
                                     percentile(latency, 0.99), 100.0 * scanned / queries.rows / base.rows,
-                                    reranked / queries.rows);
+                                    reranked / queries.rows, nodes / queries.rows);
                     }
                 }
             }

@@ -53,47 +53,33 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     }
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
-    if (params_.strict_order) opened_.assign(tree_.nodes.size(), 0);
-    if (!tree_.nodes.empty()) push_node(0);
+    beam_ = tree_.effective_beam(std::max(kRouteBeam, 2 * params.probes));
+    opened_.assign(tree_.nodes.size(), 0);
+    if (tree_.nodes.empty()) every_leaf_reached_ = true;
+    else if (params_.strict_order) push_bound(0);
 }
 
-float Searcher::node_score(std::size_t node, float* bound) const {
+float Searcher::node_bound(std::size_t node) {
+    stats_.nodes_scored++;
+    if (!index_.radii_cover_rows) return -std::numeric_limits<float>::infinity();
     const float* c = tree_.centroid(node);
-    const bool leaf = tree_.nodes[node].leaf >= 0;
     const float radius = tree_.radius[node];
-    // Leaves rank by centroid distance (as an inverted file does); internal
-    // nodes by a lower bound on the distance to anything below them, from the
-    // subtree's radius, so no subtree is passed over for a far-off centroid.
-    // *bound: the lowest score a row below the node can have (its ball's
-    // nearest point), less a margin for the float rounding of centroid,
-    // radius and exact distances, so that it never exceeds a true score.
+    // The lowest score a row below the node can have (its ball's nearest
+    // point), less a margin for the float rounding of centroid, radius and
+    // exact distances, so that it never exceeds a true score.
     constexpr float kRounding = 1e-4f;
     if (index_.metric == Metric::InnerProduct) {
         // <v, q> = <c, q> + <v - c, q> <= <c, q> + |q| |v - c|
         const float ip = inner_product(c, nav_query_.data(), index_.dim);
         const float reach = query_norm_ * radius;
-        if (bound) *bound = -ip - reach - kRounding * (std::fabs(ip) + reach);
-        if (bound && !index_.radii_cover_rows) *bound = -std::numeric_limits<float>::infinity();
-        return -ip - (leaf ? 0.0f : reach);
+        return -ip - reach - kRounding * (std::fabs(ip) + reach);
     }
-    const float d2 = l2_squared_distance(c, nav_query_.data(), index_.dim);
-    const float d = std::sqrt(d2);
-    if (bound) {
-        const float gap = d - radius - kRounding * (d + radius);
-        *bound = gap > 0 ? gap * gap : 0.0f;
-        if (!index_.radii_cover_rows) *bound = -std::numeric_limits<float>::infinity();
-    }
-    if (leaf) return d2;
-    const float gap = std::max(0.0f, d - radius);
-    return gap * gap;
+    const float d = std::sqrt(l2_squared_distance(c, nav_query_.data(), index_.dim));
+    const float gap = d - radius - kRounding * (d + radius);
+    return gap > 0 ? gap * gap : 0.0f;
 }
 
-void Searcher::push_node(int32_t node) {
-    float bound = 0;
-    const float score = node_score(static_cast<std::size_t>(node), params_.strict_order ? &bound : nullptr);
-    frontier_.push({score, node});
-    if (params_.strict_order) bound_frontier_.push({bound, node});
-}
+void Searcher::push_bound(int32_t node) { bound_frontier_.push({node_bound(static_cast<std::size_t>(node)), node}); }
 
 float Searcher::exact_score(uint32_t id) {
     const float* v = source_.vector(id, scratch_.data());
@@ -124,31 +110,44 @@ float Searcher::to_distance(float score) const {
 
 bool Searcher::open_node(int32_t n) {
     const auto node = static_cast<std::size_t>(n);
-    if (params_.strict_order) {
-        if (opened_[node]) return false;  // reached through the other queue already
-        opened_[node] = 1;
-    }
+    if (opened_[node]) return false;  // a leaf the beam probed already
+    opened_[node] = 1;
     const TreeNode& tn = tree_.nodes[node];
     if (tn.leaf >= 0) {
         probe_leaf(static_cast<std::size_t>(tn.leaf));
         return true;
     }
-    for (int32_t c = tn.first_child; c < tn.first_child + tn.child_count; c++) push_node(c);
+    for (int32_t c = tn.first_child; c < tn.first_child + tn.child_count; c++) push_bound(c);
     return false;
 }
 
-bool Searcher::probe_first_of(NodeQueue& queue) {
-    while (!queue.empty()) {
-        const int32_t node = queue.top().node;
-        queue.pop();
+bool Searcher::probe_next_leaf() {
+    for (;;) {
+        while (next_reached_ < reached_.size()) {
+            const auto node = static_cast<std::size_t>(reached_[next_reached_++].node);
+            if (opened_[node]) continue;  // probed already (an earlier beam, or strict order's bounds)
+            opened_[node] = 1;
+            probe_leaf(static_cast<std::size_t>(tree_.nodes[node].leaf));
+            return true;
+        }
+        if (every_leaf_reached_) return false;
+        // A wider beam: it reaches the leaves of the narrower ones again (and
+        // passes over them) and further ones. Doubling keeps the rescoring
+        // within twice the last beam's cost.
+        every_leaf_reached_ = tree_.beam_leaves(nav_query_.data(), beam_, &reached_, &stats_.nodes_scored);
+        next_reached_ = 0;
+        beam_ *= 2;
+    }
+}
+
+bool Searcher::probe_lowest_bound_leaf() {
+    while (!bound_frontier_.empty()) {
+        const int32_t node = bound_frontier_.top().node;
+        bound_frontier_.pop();
         if (open_node(node)) return true;
     }
     return false;
 }
-
-bool Searcher::probe_next_leaf() { return probe_first_of(frontier_); }
-
-bool Searcher::probe_lowest_bound_leaf() { return probe_first_of(bound_frontier_); }
 
 float Searcher::unprobed_min_bound() {
     while (!bound_frontier_.empty() && opened_[static_cast<std::size_t>(bound_frontier_.top().node)])
@@ -159,9 +158,7 @@ float Searcher::unprobed_min_bound() {
 bool Searcher::can_widen() {
     if (!params_.widen) return false;
     if (params_.max_scan_codes > 0 && stats_.codes_scanned >= params_.max_scan_codes) return false;
-    while (params_.strict_order && !frontier_.empty() && opened_[static_cast<std::size_t>(frontier_.top().node)])
-        frontier_.pop();
-    return !frontier_.empty();
+    return !every_leaf_reached_ || next_reached_ < reached_.size();
 }
 
 void Searcher::probe_leaf(std::size_t leaf_index) {

@@ -206,59 +206,64 @@ int32_t Tree::route(const float* v) const {
     return nodes[node].leaf;
 }
 
-int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
-    const auto score = [&](std::size_t node) {
-        return metric == Metric::InnerProduct ? -inner_product(centroid(node), v, dim)
-                                              : l2_squared_distance(centroid(node), v, dim);
-    };
-    int32_t best_leaf = -1;
-    float best = std::numeric_limits<float>::infinity();
-    std::size_t widest = 1;
-    int depth = 1;
+void Tree::note_shape() {
+    widest = 1;
+    depth = 1;
     for (const TreeNode& n : nodes) {
         widest = std::max<std::size_t>(widest, static_cast<std::size_t>(n.child_count));
         depth = std::max(depth, n.depth + 1);
     }
-    if (leaves.size() <= beam * widest * static_cast<std::size_t>(depth)) {
-        // A beam would look at about as many centroids: look at every leaf.
-        for (std::size_t l = 0; l < leaves.size(); l++) {
-            const std::size_t node = static_cast<std::size_t>(leaves[l].node);
-            if (nodes[node].leaf != static_cast<int32_t>(l)) continue;  // split: no longer a leaf
-            const float s = score(node);
-            if (s < best) {
-                best = s;
-                best_leaf = static_cast<int32_t>(l);
-            }
-        }
-        return best_leaf;
-    }
-    std::vector<std::pair<float, int32_t>> level{{score(0), 0}}, next;
+}
+
+std::size_t Tree::effective_beam(std::size_t beam) const {
+    return leaves.size() <= beam * widest * static_cast<std::size_t>(depth) ? std::max(beam, nodes.size()) : beam;
+}
+
+int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
+    // A beam whose paths all ended in removed leaves looks at every leaf.
+    beam = effective_beam(beam);
+    std::vector<ReachedLeaf> reached;
+    std::size_t scored = 0;
+    beam_leaves(v, beam, &reached, &scored);
+    if (reached.empty() && beam < nodes.size()) beam_leaves(v, nodes.size(), &reached, &scored);
+    return reached.empty() ? -1 : nodes[static_cast<std::size_t>(reached.front().node)].leaf;
+}
+
+bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored) const {
+    const auto score = [&](std::size_t node) {
+        ++*scored;
+        return metric == Metric::InnerProduct ? -inner_product(centroid(node), v, dim)
+                                              : l2_squared_distance(centroid(node), v, dim);
+    };
+    const auto nearer = [](const ReachedLeaf& a, const ReachedLeaf& b) {
+        return a.score < b.score || (a.score == b.score && a.node < b.node);
+    };
+    out->clear();
+    bool whole = true;
+    std::vector<ReachedLeaf> level{{score(0), 0}}, next;
     while (!level.empty()) {
         next.clear();
-        for (const auto& [s, n] : level) {
-            const TreeNode& node = nodes[static_cast<std::size_t>(n)];
+        for (const ReachedLeaf& r : level) {
+            const TreeNode& node = nodes[static_cast<std::size_t>(r.node)];
             if (node.leaf >= 0) {
-                if (s < best) {
-                    best = s;
-                    best_leaf = node.leaf;
-                }
+                out->push_back(r);
                 continue;
             }
             for (int32_t c = node.first_child; c < node.first_child + node.child_count; c++) {
                 const TreeNode& child = nodes[static_cast<std::size_t>(c)];
                 if (child.leaf < 0 && child.child_count == 0) continue;  // a removed leaf: nothing below
-                next.emplace_back(score(static_cast<std::size_t>(c)), c);
+                next.push_back({score(static_cast<std::size_t>(c)), c});
             }
         }
         if (next.size() > beam) {
-            std::nth_element(next.begin(), next.begin() + static_cast<long>(beam) - 1, next.end());
+            std::nth_element(next.begin(), next.begin() + static_cast<long>(beam) - 1, next.end(), nearer);
             next.resize(beam);
+            whole = false;
         }
         level.swap(next);
     }
-    // Every path the beam kept ended in removed leaves: look at every leaf.
-    if (best_leaf < 0) return nearest_leaf(v, leaves.size());
-    return best_leaf;
+    std::sort(out->begin(), out->end(), nearer);
+    return whole;
 }
 
 void Tree::path_distances(std::size_t leaf, const float* v, std::vector<PathDistance>* out) const {
@@ -356,6 +361,7 @@ Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCall
                                static_cast<uint32_t>(rows.size())});
         tree.permutation.insert(tree.permutation.end(), rows.begin(), rows.end());
     }
+    tree.note_shape();
     return tree;
 }
 

@@ -61,6 +61,13 @@ struct PathDistance {
     float distance;
 };
 
+// A leaf a beam descent reached, and its centroid's score against the vector
+// (squared L2, or negative inner product for InnerProduct).
+struct ReachedLeaf {
+    float score;
+    int32_t node;
+};
+
 struct TreeStats {
     int depth = 0;
     std::size_t nodes = 0, leaves = 0, min_leaf_size = 0, max_leaf_size = 0;
@@ -77,7 +84,19 @@ public:
     std::vector<uint32_t> permutation;   // row ids in leaf order
     std::vector<float> radius;           // per node: largest distance from its centroid to a row below
 
+    // The tree's depth (levels) and widest fan-out, for choosing between a
+    // beam descent and looking at every leaf. Kept by whoever builds or grows
+    // the tree (note_shape); a stale shape only makes that choice worse.
+    int depth = 1;
+    std::size_t widest = 1;
+
     const float* centroid(std::size_t node) const { return centroids.data() + node * dim; }
+    // Recomputes depth and widest from the nodes: O(nodes).
+    void note_shape();
+    // The beam to use for `beam`: unchanged where a beam descent scores fewer
+    // centroids than there are leaves, every node where it would not (then
+    // looking at every leaf costs no more, and finds the exact order).
+    std::size_t effective_beam(std::size_t beam) const;
     TreeStats stats() const;
     // Leaf reached by greedy descent: the nearest child centroid at each level.
     int32_t route(const float* v) const;
@@ -89,6 +108,12 @@ public:
     // tree's space (unit for cosine). Removed leaves (nodes that are neither
     // leaves nor have children) are passed over; -1 only if no leaf is left.
     int32_t nearest_leaf(const float* v, std::size_t beam) const;
+    // Every leaf a beam descent reaches, keeping the `beam` nearest nodes of
+    // each level (leaves and internal nodes compete for the places), nearest
+    // centroid first, into *out; removed leaves are passed over. Scores at
+    // most beam x branching x depth centroids (*scored counts them). Returns
+    // true if no level needed cutting, so every leaf was reached.
+    bool beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored) const;
     // The Euclidean distance (in the tree's space) from v to the centroid of
     // every node from leaf `leaf`'s up to the root, in that order, into *out:
     // what the radii of those nodes must cover for v to lie within them.

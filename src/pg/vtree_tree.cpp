@@ -156,6 +156,7 @@ std::shared_ptr<TreeCache> parse(const VtreeMeta& meta, const std::vector<char>&
     for (std::size_t l = 0; l < h.leaves && h.rotated_dim > 0; l++)
         tc->quantizer.rotate(t.centroid(static_cast<std::size_t>(leaf_nodes[l])),
                              tc->rotated_centroids.data() + l * h.rotated_dim);
+    t.note_shape();
     tc->generation = meta.sidecar_generation;
     return tc;
 }
@@ -208,6 +209,7 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
         size_below += ch.size;
     }
     t.nodes[parent].size = size_below;
+    t.note_shape();
     tc.tree_version++;
 }
 

@@ -283,6 +283,53 @@ TEST(Search, StrictOrderWithoutLimitIsExactFromOneProbe) {
             }
 }
 
+// The descent's cost does not grow with the tree: a beam descent scores at
+// most beam x branching x depth centroids, here a small part of a tree of
+// ~1,000 leaves. And what it finds is what an inverted file over every leaf
+// would probe first: the leaf of nearest centroid is among those probed. The
+// rows a search returns when it may not widen are those of the leaves it probed.
+TEST(Search, BeamDescentScoresFewNodesAndFindsTheNearestLeaf) {
+    for (Metric metric : {Metric::L2, Metric::InnerProduct, Metric::Cosine}) {
+        const std::size_t n = 20000, dim = 16;
+        const std::vector<float> data = clustered(n, dim, 60, 31);
+        const std::vector<float> queries = clustered(20, dim, 60, 31);
+        const CoreIndex index = build(MatrixView{data.data(), n, dim}, metric, QuantizerKind::RaBitQ, 20);
+        const TreeStats ts = index.tree.stats();
+        ASSERT_GT(ts.leaves, 500u);
+        MatrixSource source(MatrixView{data.data(), n, dim});
+        SearchParams sp;
+        sp.k = n;
+        sp.probes = 4;
+        sp.widen = false;
+        const std::size_t beam = std::max(kRouteBeam, 2 * sp.probes);
+        const std::size_t most = 1 + beam * 4 /* branching */ * static_cast<std::size_t>(ts.depth);
+        ASSERT_LT(most, ts.nodes / 2);
+        std::size_t found_nearest = 0;
+        for (std::size_t qi = 0; qi < 20; qi++) {
+            const float* q = queries.data() + qi * dim;
+            std::vector<float> nav(q, q + dim);
+            if (metric == Metric::Cosine) normalize(nav.data(), dim);
+            std::size_t nearest = 0;
+            float best = std::numeric_limits<float>::infinity();
+            for (std::size_t l = 0; l < index.tree.leaves.size(); l++) {
+                const float* c = index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[l].node));
+                const float score = metric == Metric::InnerProduct ? -inner_product(c, nav.data(), dim)
+                                                                   : l2_squared_distance(c, nav.data(), dim);
+                if (score < best) best = score, nearest = l;
+            }
+            SearchStats st;
+            const auto got = search(index, q, sp, source, &st);
+            EXPECT_EQ(st.leaves_probed, sp.probes);
+            EXPECT_LE(st.nodes_scored, most) << "metric " << static_cast<int>(metric) << " query " << qi;
+            const std::vector<uint32_t>& ids = index.leaves[nearest].ids;
+            found_nearest += std::any_of(got.begin(), got.end(), [&](const Neighbor& nb) {
+                return std::find(ids.begin(), ids.end(), nb.id) != ids.end();
+            });
+        }
+        EXPECT_GE(found_nearest, 18u) << "metric " << static_cast<int>(metric);
+    }
+}
+
 // strict order under a scan limit: rows stay in order and none repeats, and
 // nothing is dropped: every row comes out once the limit stops the widening.
 TEST(Search, StrictOrderUnderAScanLimitStaysInOrder) {
