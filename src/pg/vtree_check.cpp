@@ -31,6 +31,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/relation.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -207,8 +208,15 @@ bool check_index(Oid oid) {
     Relation index = nullptr;
     Relation heap = nullptr;
     pg_call([&] {
-        // SHARE on the table: writes wait, so the comparison is exact. The
-        // owner is checked first, so that a non-owner holds up no writer.
+        // SHARE on the table: writes wait, so the comparison is exact. A hot
+        // standby cannot hold replay up that way (nor take the lock).
+        if (RecoveryInProgress())
+            ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                            errmsg("vectordb_check cannot run during recovery"),
+                            errdetail("It blocks writes to the table while it compares the index with it, "
+                                      "and a standby cannot block the replay of its primary's writes."),
+                            errhint("Run it on the primary: a standby's index pages are the primary's.")));
+        // The owner is checked first, so that a non-owner holds up no writer.
         if (OidIsValid(IndexGetRelation(oid, true))) require_owner_of(oid);
         index = open_vtree_and_table(oid, AccessShareLock, ShareLock, &heap);
         require_owner(index);
