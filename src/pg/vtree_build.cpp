@@ -8,7 +8,8 @@
 //               vector to its nearest leaf
 //   writing     write leaf pages, the sidecar (or vector pages) and the tree
 // Pages are written through shared buffers without WAL and logged in one pass
-// at the end (log_newpage_range), as a new relation needs nothing finer.
+// at the end (vtree_page_writers.h). An unlogged table's index also gets an
+// empty index in its init fork (ambuildempty, build_empty_index).
 //
 // Error handling: every PostgreSQL call runs inside pg_call, so an ERROR or a
 // cancel becomes a C++ exception that unwinds the build's memory; heap scan
@@ -33,6 +34,7 @@
 #include "pg/sidecar_lifecycle.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
+#include "pg/vtree_page_writers.h"
 
 extern "C" {
 #include "access/tableam.h"
@@ -107,7 +109,9 @@ public:
     }
 
 private:
-    static std::size_t round_up(std::size_t n) { return (n + (std::size_t{2} << 20) - 1) & ~((std::size_t{2} << 20) - 1); }
+    static std::size_t round_up(std::size_t n) {
+        return (n + (std::size_t{2} << 20) - 1) & ~((std::size_t{2} << 20) - 1);
+    }
     float* base_ = nullptr;
     std::size_t bytes_ = 0;
     std::size_t rows_ = 0;
@@ -121,9 +125,9 @@ struct BuildState {
     bool half = false;  // the column is halfvec
     VtreeOptions options{};
     uint32 dim = 0;
-    std::size_t budget_rows = 0;  // rows that fit maintenance_work_mem
+    std::size_t budget_rows = 0;    // rows that fit maintenance_work_mem
     std::size_t expected_rows = 0;  // the planner's row estimate, plus a margin
-    std::size_t seen = 0;         // indexable rows met in the heap
+    std::size_t seen = 0;           // indexable rows met in the heap
     bool sampled = false;
     SplitMix64 rng{0x5EED};
     RowBuffer data;  // loaded rows (or the sample), row-major
@@ -186,168 +190,17 @@ void load_callback(Relation, ItemPointer tid, Datum* values, bool* isnull, bool,
         st->failure = std::current_exception();
     }
     report_parked_failure(st);
-    if (st->seen % 1024 == 0) pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->seen));
+    if (st->seen % 1024 == 0)
+        pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(st->seen));
     if (reinterpret_cast<Pointer>(v) != DatumGetPointer(values[0])) pfree(v);
 }
-
-// A new block at the end of the index (the build is the only writer: no lock needed).
-BlockNumber allocate_block(Relation index) {
-    BlockNumber block = InvalidBlockNumber;
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, P_NEW);
-        block = BufferGetBlockNumber(buffer);
-        ReleaseBuffer(buffer);
-    });
-    return block;
-}
-
-// Copies a page image built in C++ memory into block `block` through shared buffers.
-void write_page(Relation index, BlockNumber block, const char* image) {
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, block);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
-        MarkBufferDirty(buffer);
-        UnlockReleaseBuffer(buffer);
-    });
-}
-
-// Writes leaf chains. Each leaf's current last page is kept as an image in
-// C++ memory and written out when full, so entries can arrive for any leaf in
-// any order; the head pages (blocks 1 .. L) are allocated up front.
-class LeafWriter {
-public:
-    LeafWriter(Relation index, const LeafLayout& layout, std::size_t leaves)
-        : index_(index), layout_(layout), images_(leaves), blocks_(leaves), counts_(leaves, 0) {
-        for (std::size_t l = 0; l < leaves; l++) {
-            images_[l].assign(BLCKSZ, 0);
-            init_leaf_page(image(l), layout_, static_cast<uint32>(l));
-            blocks_[l] = allocate();
-        }
-        heads_ = blocks_;
-    }
-
-    void append(std::size_t leaf, const uint64_t* code, const CodeFactors& factors, uint64 locator,
-                const ItemPointerData& tid) {
-        Page page = image(leaf);
-        LeafHeader* h = leaf_header(page);
-        if (h->count == layout_.capacity) {
-            const BlockNumber next = allocate();
-            page_opaque(page)->next = next;
-            write(blocks_[leaf], page);
-            init_leaf_page(page, layout_, static_cast<uint32>(leaf));
-            blocks_[leaf] = next;
-        }
-        put_entry(page, layout_, h->count, code, factors, locator, tid);
-        h->count++;
-        counts_[leaf]++;
-    }
-
-    // Writes the last pages and records each chain's tail in its head page.
-    void finish() {
-        for (std::size_t l = 0; l < images_.size(); l++) {
-            if (blocks_[l] == heads_[l]) page_opaque(image(l))->tail = heads_[l];
-            write(blocks_[l], image(l));
-            if (blocks_[l] != heads_[l]) {
-                const BlockNumber head = heads_[l], tail = blocks_[l];
-                pg_call([&] {
-                    Buffer buffer = ReadBuffer(index_, head);
-                    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-                    page_opaque(BufferGetPage(buffer))->tail = tail;
-                    MarkBufferDirty(buffer);
-                    UnlockReleaseBuffer(buffer);
-                });
-            }
-        }
-    }
-
-    const std::vector<BlockNumber>& heads() const { return heads_; }
-    const std::vector<std::size_t>& counts() const { return counts_; }
-
-private:
-    Page image(std::size_t leaf) { return reinterpret_cast<Page>(images_[leaf].data()); }
-
-    BlockNumber allocate() { return allocate_block(index_); }
-    void write(BlockNumber block, Page image) { write_page(index_, block, image); }
-
-    Relation index_;
-    LeafLayout layout_;
-    std::vector<std::vector<char>> images_;
-    std::vector<BlockNumber> blocks_;  // block of each leaf's current page
-    std::vector<BlockNumber> heads_;
-    std::vector<std::size_t> counts_;
-};
-
-// storage = pages: appends vector records to a chain of vector pages.
-class VectorPageWriter {
-public:
-    explicit VectorPageWriter(Relation index) : index_(index), image_(BLCKSZ, 0) {}
-
-    uint64 append(uint64 tag, const float* v, uint32 dim) {
-        if (head_ == InvalidBlockNumber) start_page();
-        if (used_ == kPageContentSize) next_page();
-        const uint64 locator = vector_locator(block_, used_);
-        put(reinterpret_cast<const char*>(&tag), 8);
-        put(reinterpret_cast<const char*>(v), std::size_t{dim} * 4);
-        return locator;
-    }
-
-    void finish() {
-        if (head_ != InvalidBlockNumber) flush();
-    }
-    BlockNumber head() const { return head_; }
-    BlockNumber tail() const { return block_; }
-
-private:
-    Page page() { return reinterpret_cast<Page>(image_.data()); }
-
-    void put(const char* src, std::size_t n) {
-        while (n > 0) {
-            if (used_ == kPageContentSize) next_page();
-            const std::size_t take = std::min<std::size_t>(n, kPageContentSize - used_);
-            std::memcpy(page_contents(page()) + used_, src, take);
-            used_ += static_cast<uint32>(take);
-            src += take;
-            n -= take;
-        }
-    }
-
-    void start_page() {
-        block_ = allocate();
-        if (head_ == InvalidBlockNumber) head_ = block_;
-        init_page(page(), PageType::Vectors);
-        used_ = 0;
-    }
-
-    void next_page() {
-        const BlockNumber next = allocate();
-        page_opaque(page())->next = next;
-        flush();
-        init_page(page(), PageType::Vectors);
-        block_ = next;
-        used_ = 0;
-    }
-
-    void flush() {
-        set_vector_page_used(page(), used_);
-        write_page(index_, block_, image_.data());
-    }
-
-    BlockNumber allocate() { return allocate_block(index_); }
-
-    Relation index_;
-    std::vector<char> image_;
-    BlockNumber head_ = InvalidBlockNumber;
-    BlockNumber block_ = InvalidBlockNumber;
-    uint32 used_ = 0;
-};
 
 // Where the full vectors go: the sidecar (mmap) or vector pages (pages).
 class VectorSink {
 public:
     VectorSink(Relation index, Storage storage, uint32 dim, const VtreeMeta& meta) : storage_(storage), dim_(dim) {
         if (storage == Storage::Pages) {
-            pages_ = std::make_unique<VectorPageWriter>(index);
+            pages_ = std::make_unique<VectorPageWriter>(index, MAIN_FORKNUM);
             return;
         }
         sidecar_directory(true);
@@ -482,51 +335,68 @@ CoreIndex empty_core(uint32 dim, Metric metric, QuantizerKind kind) {
     core.tree.centroids.assign(dim, 0.0f);
     core.tree.radius.assign(1, 0.0f);
     core.tree.leaves.push_back(TreeLeaf{0, 0, 0});
-    core.quantizer = Quantizer::restore(kind, metric, dim, 42, kind == QuantizerKind::Hamming
-                                                                    ? std::vector<float>(dim, 0.0f)
-                                                                    : std::vector<float>{});
+    core.quantizer = Quantizer::restore(
+        kind, metric, dim, 42, kind == QuantizerKind::Hamming ? std::vector<float>(dim, 0.0f) : std::vector<float>{});
     core.leaves.resize(1);
     if (kind == QuantizerKind::RaBitQ) core.rotated_centroids.assign(core.quantizer.rotated_dim(), 0.0f);
     return core;
 }
 
-void write_blob_and_meta(Relation index, const std::vector<char>& blob, VtreeMeta* meta) {
-    meta->blob_bytes = blob.size();
-    meta->blob_pages = static_cast<uint32>((blob.size() + kPageContentSize - 1) / kPageContentSize);
-    const char* bytes = blob.data();
-    const std::size_t size = blob.size();
-    const VtreeMeta m = *meta;
-    pg_call([&] {
-        BlockNumber start = InvalidBlockNumber;
-        for (uint32 i = 0; i < m.blob_pages; i++) {
-            Buffer buffer = ReadBuffer(index, P_NEW);
-            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-            const BlockNumber block = BufferGetBlockNumber(buffer);
-            if (i == 0) start = block;
-            if (block != start + i) elog(ERROR, "vtree build: blob pages are not contiguous");
-            Page page = BufferGetPage(buffer);
-            init_page(page, PageType::Blob);
-            const std::size_t off = std::size_t{i} * kPageContentSize;
-            std::memcpy(page_contents(page), bytes + off, std::min<std::size_t>(kPageContentSize, size - off));
-            MarkBufferDirty(buffer);
-            UnlockReleaseBuffer(buffer);
-        }
-        VtreeMeta final_meta = m;
-        final_meta.blob_start = start;
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        Page page = BufferGetPage(buffer);
-        init_page(page, PageType::Meta);
-        std::memcpy(page_meta(page), &final_meta, sizeof(VtreeMeta));
-        MarkBufferDirty(buffer);
-        UnlockReleaseBuffer(buffer);
-    });
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_SHARE);
-        meta->blob_start = page_meta(BufferGetPage(buffer))->blob_start;
-        UnlockReleaseBuffer(buffer);
-    });
+// The metapage of an index over `core`, but for its sidecar's identity and
+// what the writing phases fill in (blob, vector pages, entries).
+VtreeMeta new_meta(const CoreIndex& core, const VtreeOptions& options, Metric metric, Storage storage, bool sampled,
+                   bool half) {
+    VtreeMeta meta{};
+    meta.magic = kVtreeMagic;
+    meta.version = kVtreeVersion;
+    meta.dim = static_cast<uint32>(core.dim);
+    meta.metric = static_cast<uint8>(metric);
+    meta.quantizer = static_cast<uint8>(core.quantizer.kind());
+    meta.storage = static_cast<uint8>(storage);
+    meta.branching_factor = options.branching_factor;
+    meta.max_leaf_size = options.max_leaf_size;
+    meta.max_iterations = options.max_iterations;
+    meta.words = static_cast<uint32>(core.quantizer.words());
+    meta.leaf_capacity = leaf_layout(meta.words).capacity;
+    meta.nodes = static_cast<uint32>(core.tree.nodes.size());
+    meta.leaves = static_cast<uint32>(core.tree.leaves.size());
+    meta.depth = static_cast<uint32>(core.tree.stats().depth);
+    meta.seed = core.quantizer.seed();
+    meta.vector_head = InvalidBlockNumber;
+    meta.vector_tail = InvalidBlockNumber;
+    meta.build_sampled = sampled ? 1 : 0;
+    meta.radii_cover_rows = 1;  // built on every row, or widened by the assigning phase
+    meta.half_elements = half ? 1 : 0;
+    return meta;
+}
+
+// ambuildempty: an unlogged table's index, empty, in the init fork (crash
+// recovery copies it over the main fork). ambuild has just written the main
+// fork, so its options, dimensions and sidecar are known: the empty index
+// names the same sidecar file. After a reset the file's old records match no
+// entry (each is checked against its entry's slot, TID and checksum before
+// use) and new rows' records are appended to it; DROP removes it as usual.
+void build_empty_index(Relation index) {
+    VtreeMeta main_meta{};
+    read_meta(index, &main_meta);
+    VtreeOptions options{};
+    bool half = false;
+    pg_call([&] { half = column_is_halfvec(index); });
+    options = options_of(index);
+    const auto metric = static_cast<Metric>(main_meta.metric);
+    const auto storage = static_cast<Storage>(main_meta.storage);
+    const CoreIndex core = empty_core(main_meta.dim, metric, static_cast<QuantizerKind>(main_meta.quantizer));
+    VtreeMeta meta = new_meta(core, options, metric, storage, false, half);
+    meta.sidecar_database = main_meta.sidecar_database;
+    meta.sidecar_system_id = main_meta.sidecar_system_id;
+    meta.sidecar_generation = main_meta.sidecar_generation;
+    meta.sidecar_index_oid = main_meta.sidecar_index_oid;
+
+    start_metapage(index, INIT_FORKNUM);
+    LeafWriter writer(index, INIT_FORKNUM, leaf_layout(meta.words), 1);
+    writer.finish();
+    write_blob_and_meta(index, INIT_FORKNUM, serialize_tree(core.tree, core.quantizer, writer.heads()), &meta);
+    log_fork(index, INIT_FORKNUM);
 }
 
 IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
@@ -605,40 +475,13 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
                         : empty_core(st.dim, st.metric, kind);
     }
 
-    VtreeMeta meta{};
-    meta.magic = kVtreeMagic;
-    meta.version = kVtreeVersion;
-    meta.dim = st.dim;
-    meta.metric = static_cast<uint8>(st.metric);
-    meta.quantizer = static_cast<uint8>(kind);
-    meta.storage = static_cast<uint8>(storage);
-    meta.branching_factor = st.options.branching_factor;
-    meta.max_leaf_size = st.options.max_leaf_size;
-    meta.max_iterations = st.options.max_iterations;
-    meta.words = static_cast<uint32>(core.quantizer.words());
+    VtreeMeta meta = new_meta(core, st.options, st.metric, storage, st.sampled, st.half);
     const LeafLayout layout = leaf_layout(meta.words);
-    meta.leaf_capacity = layout.capacity;
-    meta.nodes = static_cast<uint32>(core.tree.nodes.size());
-    meta.leaves = static_cast<uint32>(core.tree.leaves.size());
-    meta.depth = static_cast<uint32>(core.tree.stats().depth);
-    meta.seed = core.quantizer.seed();
     claim_new_sidecar(index, &meta);
-    meta.vector_head = InvalidBlockNumber;
-    meta.vector_tail = InvalidBlockNumber;
-    meta.build_sampled = st.sampled ? 1 : 0;
-    meta.radii_cover_rows = 1;  // built on every row, or widened by the assigning phase
-    meta.half_elements = st.half ? 1 : 0;
 
     // Block 0 is the metapage; its contents are written last.
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, P_NEW);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        if (BufferGetBlockNumber(buffer) != kMetaBlock) elog(ERROR, "vtree build: metapage is not block 0");
-        init_page(BufferGetPage(buffer), PageType::Meta);
-        MarkBufferDirty(buffer);
-        UnlockReleaseBuffer(buffer);
-    });
-    LeafWriter writer(index, layout, core.tree.leaves.size());
+    start_metapage(index, MAIN_FORKNUM);
+    LeafWriter writer(index, MAIN_FORKNUM, layout, core.tree.leaves.size());
     VectorSink sink(index, storage, st.dim, meta);
 
     if (!st.sampled) {
@@ -664,8 +507,8 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
         // Phase: assigning every row to its leaf, in heap order.
         st.data.release();
         set_phase(kPhaseAssigning, static_cast<int64>(st.seen));
-        Assigner assigner{core, core.tree.radius, writer, sink, std::vector<float>(st.dim),
-                          std::vector<uint64_t>(core.quantizer.words())};
+        Assigner assigner{core, core.tree.radius,           writer,
+                          sink, std::vector<float>(st.dim), std::vector<uint64_t>(core.quantizer.words())};
         AssignState as{&st, &assigner};
         scan_heap(&st, info, assign_callback, &as);
     }
@@ -677,12 +520,8 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     meta.built_entries = entries;
 
     const std::vector<char> blob = serialize_tree(core.tree, core.quantizer, writer.heads());
-    write_blob_and_meta(index, blob, &meta);
-
-    pg_call([&] {
-        if (RelationNeedsWAL(index))
-            log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
-    });
+    write_blob_and_meta(index, MAIN_FORKNUM, blob, &meta);
+    log_fork(index, MAIN_FORKNUM);
 
     set_phase(0, 0);
     IndexBuildResult* result = nullptr;
@@ -702,9 +541,7 @@ IndexBuildResult* vtree_build(Relation heap, Relation index, IndexInfo* info) {
 }
 
 void vtree_buildempty(Relation index) {
-    ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                    errmsg("vtree indexes on unlogged tables are not supported"),
-                    errdetail("Index \"%s\" would need an init fork.", RelationGetRelationName(index))));
+    guarded([&] { build_empty_index(index); });
 }
 
 }  // namespace pg
