@@ -52,56 +52,40 @@ void register_isa(KernelIsa isa) {
     const std::string prefix = std::string(vectordb::isa_name(isa)) + "/";
     for (std::size_t n : kDims) {
         const std::string dim = "/" + std::to_string(n);
-        benchmark::RegisterBenchmark(
-            (prefix + "l2_squared" + dim).c_str(), [&k, n](benchmark::State& s) {
-                run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) {
-                    return k.l2_squared(a, b, m);
-                });
-            });
-        benchmark::RegisterBenchmark(
-            (prefix + "inner_product" + dim).c_str(), [&k, n](benchmark::State& s) {
-                run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) {
-                    return k.inner_product(a, b, m);
-                });
-            });
-        benchmark::RegisterBenchmark((prefix + "l1" + dim).c_str(), [&k, n](benchmark::State& s) {
-            run(s, n, 2,
-                [&k](const float* a, const float* b, std::size_t m) { return k.l1(a, b, m); });
+        benchmark::RegisterBenchmark((prefix + "l2_squared" + dim).c_str(), [&k, n](benchmark::State& s) {
+            run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) { return k.l2_squared(a, b, m); });
         });
-        benchmark::RegisterBenchmark(
-            (prefix + "squared_norm" + dim).c_str(), [&k, n](benchmark::State& s) {
-                run(s, n, 1, [&k](const float* a, const float*, std::size_t m) {
-                    return k.squared_norm(a, m);
-                });
+        benchmark::RegisterBenchmark((prefix + "inner_product" + dim).c_str(), [&k, n](benchmark::State& s) {
+            run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) { return k.inner_product(a, b, m); });
+        });
+        benchmark::RegisterBenchmark((prefix + "l1" + dim).c_str(), [&k, n](benchmark::State& s) {
+            run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) { return k.l1(a, b, m); });
+        });
+        benchmark::RegisterBenchmark((prefix + "squared_norm" + dim).c_str(), [&k, n](benchmark::State& s) {
+            run(s, n, 1, [&k](const float* a, const float*, std::size_t m) { return k.squared_norm(a, m); });
+        });
+        benchmark::RegisterBenchmark((prefix + "dot_and_norms" + dim).c_str(), [&k, n](benchmark::State& s) {
+            run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) {
+                float dot, na, nb;
+                k.dot_and_norms(a, b, m, &dot, &na, &nb);
+                return dot + na + nb;
             });
-        benchmark::RegisterBenchmark(
-            (prefix + "dot_and_norms" + dim).c_str(), [&k, n](benchmark::State& s) {
-                run(s, n, 2, [&k](const float* a, const float* b, std::size_t m) {
-                    float dot, na, nb;
-                    k.dot_and_norms(a, b, m, &dot, &na, &nb);
-                    return dot + na + nb;
-                });
-            });
+        });
     }
 }
 
 void register_dispatch() {
-    const std::string prefix =
-        std::string("dispatch(") + vectordb::isa_name(vectordb::active_isa()) + ")/";
+    const std::string prefix = std::string("dispatch(") + vectordb::isa_name(vectordb::active_isa()) + ")/";
     for (std::size_t n : kDims) {
         const std::string dim = "/" + std::to_string(n);
-        benchmark::RegisterBenchmark(
-            (prefix + "l2_squared_distance" + dim).c_str(), [n](benchmark::State& s) {
-                run(s, n, 2, [](const float* a, const float* b, std::size_t m) {
-                    return vectordb::l2_squared_distance(a, b, m);
-                });
-            });
-        benchmark::RegisterBenchmark(
-            (prefix + "cosine_distance" + dim).c_str(), [n](benchmark::State& s) {
-                run(s, n, 2, [](const float* a, const float* b, std::size_t m) {
-                    return vectordb::cosine_distance(a, b, m);
-                });
-            });
+        benchmark::RegisterBenchmark((prefix + "l2_squared_distance" + dim).c_str(), [n](benchmark::State& s) {
+            run(s, n, 2,
+                [](const float* a, const float* b, std::size_t m) { return vectordb::l2_squared_distance(a, b, m); });
+        });
+        benchmark::RegisterBenchmark((prefix + "cosine_distance" + dim).c_str(), [n](benchmark::State& s) {
+            run(s, n, 2,
+                [](const float* a, const float* b, std::size_t m) { return vectordb::cosine_distance(a, b, m); });
+        });
     }
 }
 

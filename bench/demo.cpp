@@ -121,7 +121,8 @@ int main() try {
         d.queries.assign(all.end() - static_cast<long>(nq * d.dim), all.end());
         all.resize((rows - nq) * d.dim);
         d.base = std::move(all);
-        std::printf("== 1. %s: %zu vectors of %zu dimensions, %zu held out as queries\n", fvecs, d.base_rows(), d.dim, nq);
+        std::printf("== 1. %s: %zu vectors of %zu dimensions, %zu held out as queries\n", fvecs, d.base_rows(), d.dim,
+                    nq);
     } else {
         SynthParams p;
         p.base_rows = env_size("DEMO_ROWS", 100000);
@@ -142,7 +143,8 @@ int main() try {
         load_table(c, table, d.base.data(), d.base_rows(), d.dim);
     }
     std::vector<std::string> params;
-    for (std::size_t q = 0; q < d.query_rows(); q++) params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
+    for (std::size_t q = 0; q < d.query_rows(); q++)
+        params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
 
     std::printf("\n== 2. storage = pages: full vectors in index pages (the in-memory comparison)\n");
     std::fflush(stdout);
@@ -167,13 +169,14 @@ int main() try {
     std::printf("%-26s %14.4f %14.4f\n", "recall@10", pages.recall, mmap.recall);
     std::printf("%-26s %8.3f/%.3f %8.3f/%.3f   (mmap: cold, sidecar evicted)\n", "first pass p50/p99 ms",
                 pages.first.p50, pages.first.p99, mmap.first.p50, mmap.first.p99);
-    std::printf("%-26s %8.3f/%.3f %8.3f/%.3f\n", "warm pass p50/p99 ms", pages.warm.p50, pages.warm.p99,
-                mmap.warm.p50, mmap.warm.p99);
+    std::printf("%-26s %8.3f/%.3f %8.3f/%.3f\n", "warm pass p50/p99 ms", pages.warm.p50, pages.warm.p99, mmap.warm.p50,
+                mmap.warm.p99);
     std::printf("%-26s %8.3f/%.3f %8.3f/%.3f\n", "hot query p50/p99 ms", pages.hot.p50, pages.hot.p99, mmap.hot.p50,
                 mmap.hot.p99);
     const double saved = pages.ram_mb - mmap.ram_mb;
-    std::printf("\nmemory the index needs resident: %.1f MB instead of %.1f MB, %.1f MB saved (%.1f%%); raw vectors %.1f MB\n",
-                mmap.ram_mb, pages.ram_mb, saved, pages.ram_mb > 0 ? 100.0 * saved / pages.ram_mb : 0.0, raw_mb);
+    std::printf(
+        "\nmemory the index needs resident: %.1f MB instead of %.1f MB, %.1f MB saved (%.1f%%); raw vectors %.1f MB\n",
+        mmap.ram_mb, pages.ram_mb, saved, pages.ram_mb > 0 ? 100.0 * saved / pages.ram_mb : 0.0, raw_mb);
     std::printf("latency mmap/pages (p50): cold %.2fx, warm %.2fx, hot %.2fx\n", mmap.first.p50 / pages.first.p50,
                 mmap.warm.p50 / pages.warm.p50, mmap.hot.p50 / pages.hot.p50);
     std::printf("recall@10: pages %.4f, mmap %.4f\n", pages.recall, mmap.recall);

@@ -82,24 +82,42 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) usage("missing value for " + a);
             return argv[++i];
         };
-        if (a == "--rows") o.synth.base_rows = std::stoul(value());
-        else if (a == "--dim") o.synth.dim = std::stoul(value());
-        else if (a == "--queries") o.synth.query_rows = std::stoul(value());
-        else if (a == "--probes") o.probes = split_ints(value());
-        else if (a == "--rerank") o.rerank = split_ints(value());
-        else if (a == "--storage") o.storage = split(value());
-        else if (a == "--clients") o.clients = std::stoi(value());
-        else if (a == "--repeat") o.repeat = std::max(1, std::stoi(value()));
-        else if (a == "--builds") o.builds = std::max(1, std::stoi(value()));
-        else if (a == "--compare") o.compare = value();
-        else if (a == "--table") o.table = value();
-        else if (a == "--skip-load") o.skip_load = true;
-        else if (a == "--base") o.base_path = value();
-        else if (a == "--query") o.query_path = value();
-        else if (a == "--truth") o.truth_path = value();
-        else if (a == "--out") o.out_dir = value();
-        else if (a == "--name") o.name = value();
-        else usage("unknown option " + a);
+        if (a == "--rows")
+            o.synth.base_rows = std::stoul(value());
+        else if (a == "--dim")
+            o.synth.dim = std::stoul(value());
+        else if (a == "--queries")
+            o.synth.query_rows = std::stoul(value());
+        else if (a == "--probes")
+            o.probes = split_ints(value());
+        else if (a == "--rerank")
+            o.rerank = split_ints(value());
+        else if (a == "--storage")
+            o.storage = split(value());
+        else if (a == "--clients")
+            o.clients = std::stoi(value());
+        else if (a == "--repeat")
+            o.repeat = std::max(1, std::stoi(value()));
+        else if (a == "--builds")
+            o.builds = std::max(1, std::stoi(value()));
+        else if (a == "--compare")
+            o.compare = value();
+        else if (a == "--table")
+            o.table = value();
+        else if (a == "--skip-load")
+            o.skip_load = true;
+        else if (a == "--base")
+            o.base_path = value();
+        else if (a == "--query")
+            o.query_path = value();
+        else if (a == "--truth")
+            o.truth_path = value();
+        else if (a == "--out")
+            o.out_dir = value();
+        else if (a == "--name")
+            o.name = value();
+        else
+            usage("unknown option " + a);
     }
     if (!o.compare.empty() && o.compare != "pgvector") usage("--compare takes pgvector");
     return o;
@@ -137,8 +155,12 @@ Point measure(Connection& c, const std::vector<std::string>& params, const std::
         qps.push_back(static_cast<double>(params.size()) / last.seconds);
         latencies.insert(latencies.end(), last.latency_ms.begin(), last.latency_ms.end());
     }
-    Point p{method, knob, recall_at_k(last.ids.data(), truth.data(), params.size(), k, k, k), median(qps),
-            percentile(latencies, 0.5), percentile(latencies, 0.99)};
+    Point p{method,
+            knob,
+            recall_at_k(last.ids.data(), truth.data(), params.size(), k, k, k),
+            median(qps),
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99)};
     std::printf("%-18s %-22s %9.4f %9.0f %8.3f %8.3f\n", method.c_str(), knob.c_str(), p.recall, p.qps, p.p50_ms,
                 p.p99_ms);
     std::fflush(stdout);
@@ -279,7 +301,8 @@ int main(int argc, char** argv) try {
             std::size_t tk = 0;
             const std::vector<int32_t> t = read_ivecs(o.truth_path, &tk);
             if (tk < o.k) usage("ground truth has fewer than 10 neighbours per query");
-            for (std::size_t q = 0; q < d.query_rows(); q++) truth.insert(truth.end(), t.begin() + q * tk, t.begin() + q * tk + o.k);
+            for (std::size_t q = 0; q < d.query_rows(); q++)
+                truth.insert(truth.end(), t.begin() + q * tk, t.begin() + q * tk + o.k);
         }
     } else {
         std::printf("generating %s: %zu x %zu, %zu queries\n", o.name.c_str(), o.synth.base_rows, o.synth.dim,
@@ -292,7 +315,8 @@ int main(int argc, char** argv) try {
         std::printf("exact ground truth in %.1f s\n", seconds_since(t0));
     }
     std::vector<std::string> params;
-    for (std::size_t q = 0; q < d.query_rows(); q++) params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
+    for (std::size_t q = 0; q < d.query_rows(); q++)
+        params.push_back(vector_binary(d.queries.data() + q * d.dim, d.dim));
 
     Results res;
     const std::string machine = machine_description();
@@ -313,12 +337,14 @@ int main(int argc, char** argv) try {
             c.exec("DROP INDEX IF EXISTS " + index);
             c.exec("CHECKPOINT");
             std::string build_phases;
-            const std::string label = "building " + method + (o.builds > 1 ? " (" + std::to_string(b + 1) + "/" +
-                                                                                  std::to_string(o.builds) + ")"
-                                                                            : "");
-            const double seconds = create_index_with_progress(
-                c, "CREATE INDEX " + index + " ON " + o.table + " USING vtree (embedding) WITH (storage = " + storage + ")",
-                label, &build_phases);
+            const std::string label =
+                "building " + method +
+                (o.builds > 1 ? " (" + std::to_string(b + 1) + "/" + std::to_string(o.builds) + ")" : "");
+            const double seconds =
+                create_index_with_progress(c,
+                                           "CREATE INDEX " + index + " ON " + o.table +
+                                               " USING vtree (embedding) WITH (storage = " + storage + ")",
+                                           label, &build_phases);
             builds.emplace_back(seconds, build_phases);
         }
         std::vector<std::pair<double, std::string>> sorted = builds;
@@ -332,9 +358,12 @@ int main(int argc, char** argv) try {
             phases += " s";
         }
         const std::string stats = "FROM vectordb_index_stats('" + index + "')";
-        IndexRecord rec{method, build_s, std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
+        IndexRecord rec{method,
+                        build_s,
+                        std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
                         std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
-                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)), phases};
+                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)),
+                        phases};
         res.indexes.push_back(rec);
         std::printf("%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n", method.c_str(),
                     build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
@@ -351,8 +380,7 @@ int main(int argc, char** argv) try {
         c.exec("RESET vtree.probes");
         c.exec("RESET vtree.rerank_factor");
         if (o.clients > 0) {
-            const double qps =
-                concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
+            const double qps = concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
             char note[256];
             std::snprintf(note, sizeof(note), "%s with %d clients at the default settings: %.0f queries/s in all",
                           method.c_str(), o.clients, qps);
@@ -363,8 +391,7 @@ int main(int argc, char** argv) try {
     }
 
     if (o.compare == "pgvector") {
-        const std::string available =
-            c.value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'");
+        const std::string available = c.value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'");
         if (available == "0") {
             const std::string note = "pgvector is not installed in this server: no comparison";
             std::printf("%s\n", note.c_str());
@@ -382,16 +409,20 @@ int main(int argc, char** argv) try {
                 std::vector<int> knobs;
             };
             const std::vector<Spec> specs = {
-                {"pgvector-hnsw", "USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
-                 "hnsw.ef_search", {40, 80, 160, 320}},
-                {"pgvector-ivfflat", "USING ivfflat (embedding vector_l2_ops) WITH (lists = 316)", "ivfflat.probes",
+                {"pgvector-hnsw",
+                 "USING hnsw (embedding vector_l2_ops) WITH (m = 16, ef_construction = 64)",
+                 "hnsw.ef_search",
+                 {40, 80, 160, 320}},
+                {"pgvector-ivfflat",
+                 "USING ivfflat (embedding vector_l2_ops) WITH (lists = 316)",
+                 "ivfflat.probes",
                  {1, 2, 4, 8}},
             };
             for (const Spec& s : specs) {
                 pv.exec("DROP INDEX IF EXISTS pv_idx");
                 pv.exec("CHECKPOINT");
-                const double build_s =
-                    create_index_with_progress(pv, "CREATE INDEX pv_idx ON " + o.table + " " + s.create, "building " + s.method);
+                const double build_s = create_index_with_progress(
+                    pv, "CREATE INDEX pv_idx ON " + o.table + " " + s.create, "building " + s.method);
                 res.indexes.push_back({s.method, build_s,
                                        std::stod(pv.value("SELECT pg_relation_size('pv_idx') / 1048576.0")), 0, 0, ""});
                 res.indexes.back().ram_mb = res.indexes.back().relation_mb;
@@ -399,7 +430,8 @@ int main(int argc, char** argv) try {
                 prepare_knn(pv, "knn", o.table, "<->", o.k);
                 for (int knob : s.knobs) {
                     pv.exec("SET " + s.knob_name + " = " + std::to_string(knob));
-                    res.points.push_back(measure(pv, params, truth, o.k, o.repeat, s.method, s.knob_name + "=" + std::to_string(knob)));
+                    res.points.push_back(
+                        measure(pv, params, truth, o.k, o.repeat, s.method, s.knob_name + "=" + std::to_string(knob)));
                 }
             }
             pv.exec("DROP TABLE " + o.table);

@@ -153,8 +153,11 @@ double create_index_with_progress(Connection& c, const std::string& sql, const s
             Connection w;
             Progress progress(label, 0);
             while (!done.load()) {
-                PGresult* r = PQexec(w.get(), ("SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index "
-                                               "WHERE pid = " + std::to_string(pid)).c_str());
+                PGresult* r =
+                    PQexec(w.get(), ("SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index "
+                                     "WHERE pid = " +
+                                     std::to_string(pid))
+                                        .c_str());
                 if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
                     std::string phase = PQgetvalue(r, 0, 0);
                     const std::string prefix = "building index: ";
@@ -162,7 +165,8 @@ double create_index_with_progress(Connection& c, const std::string& sql, const s
                     const long long done_n = std::atoll(PQgetvalue(r, 0, 1));
                     const long long total = std::atoll(PQgetvalue(r, 0, 2));
                     const bool counted = total > 0 && done_n > 0;
-                    progress.update(0, phase + (counted ? " " + std::to_string(done_n) + "/" + std::to_string(total) : ""));
+                    progress.update(
+                        0, phase + (counted ? " " + std::to_string(done_n) + "/" + std::to_string(total) : ""));
                 }
                 PQclear(r);
                 std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -202,8 +206,7 @@ void prepare_knn(Connection& c, const std::string& name, const std::string& tabl
                  std::size_t k) {
     PGresult* d = PQexec(c.get(), ("DEALLOCATE " + name).c_str());
     PQclear(d);
-    const std::string sql =
-        "SELECT id FROM " + table + " ORDER BY embedding " + op + " $1 LIMIT " + std::to_string(k);
+    const std::string sql = "SELECT id FROM " + table + " ORDER BY embedding " + op + " $1 LIMIT " + std::to_string(k);
     PGresult* r = PQprepare(c.get(), name.c_str(), sql.c_str(), 1, nullptr);
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     const std::string e = result_error(r);

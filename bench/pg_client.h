@@ -53,8 +53,8 @@ double create_index_with_progress(Connection& c, const std::string& sql, const s
 
 // One pass of k-NN queries through a prepared statement.
 struct PassResult {
-    std::vector<int32_t> ids;       // queries x k, -1 where fewer rows came back
-    std::vector<double> latency_ms; // per query
+    std::vector<int32_t> ids;        // queries x k, -1 where fewer rows came back
+    std::vector<double> latency_ms;  // per query
     double seconds = 0;
 };
 

@@ -72,25 +72,44 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) usage(("missing value for " + a).c_str());
             return argv[++i];
         };
-        if (a == "--base") o.base_path = value();
-        else if (a == "--queries") o.query_path = value();
-        else if (a == "--truth") o.truth_path = value();
-        else if (a == "--sidecar") o.sidecar_dir = value();
-        else if (a == "--save") o.save_dir = value();
-        else if (a == "--rows") o.synth.base_rows = std::stoul(value());
-        else if (a == "--query-rows") o.synth.query_rows = std::stoul(value());
-        else if (a == "--dim") o.synth.dim = std::stoul(value());
-        else if (a == "--clusters") o.synth.clusters = std::stoul(value());
-        else if (a == "--seed") o.synth.seed = std::stoull(value());
-        else if (a == "--branching") o.branching = std::stoi(value());
-        else if (a == "--leaf") o.leaf = std::stoi(value());
-        else if (a == "--iterations") o.iterations = std::stoi(value());
-        else if (a == "--refine") o.refine = std::stoi(value());
-        else if (a == "--threads") o.threads = o.synth.threads = std::stoi(value());
-        else if (a == "--k") o.k = std::stoul(value());
-        else if (a == "--epsilon") o.epsilon = std::stof(value());
-        else if (a == "--probes") o.probes = parse_list(value());
-        else if (a == "--rerank") o.rerank = parse_list(value());
+        if (a == "--base")
+            o.base_path = value();
+        else if (a == "--queries")
+            o.query_path = value();
+        else if (a == "--truth")
+            o.truth_path = value();
+        else if (a == "--sidecar")
+            o.sidecar_dir = value();
+        else if (a == "--save")
+            o.save_dir = value();
+        else if (a == "--rows")
+            o.synth.base_rows = std::stoul(value());
+        else if (a == "--query-rows")
+            o.synth.query_rows = std::stoul(value());
+        else if (a == "--dim")
+            o.synth.dim = std::stoul(value());
+        else if (a == "--clusters")
+            o.synth.clusters = std::stoul(value());
+        else if (a == "--seed")
+            o.synth.seed = std::stoull(value());
+        else if (a == "--branching")
+            o.branching = std::stoi(value());
+        else if (a == "--leaf")
+            o.leaf = std::stoi(value());
+        else if (a == "--iterations")
+            o.iterations = std::stoi(value());
+        else if (a == "--refine")
+            o.refine = std::stoi(value());
+        else if (a == "--threads")
+            o.threads = o.synth.threads = std::stoi(value());
+        else if (a == "--k")
+            o.k = std::stoul(value());
+        else if (a == "--epsilon")
+            o.epsilon = std::stof(value());
+        else if (a == "--probes")
+            o.probes = parse_list(value());
+        else if (a == "--rerank")
+            o.rerank = parse_list(value());
         else if (a == "--quantizers") {
             o.quantizers.clear();
             std::stringstream ss(value());
@@ -98,9 +117,12 @@ Options parse(int argc, char** argv) {
             while (std::getline(ss, item, ',')) o.quantizers.push_back(parse_quantizer(item));
         } else if (a == "--metric") {
             const std::string m = value();
-            o.metric = m == "l2" ? Metric::L2 : m == "ip" ? Metric::InnerProduct : m == "cosine" ? Metric::Cosine
-                                                                                                  : (usage("bad --metric"), Metric::L2);
-        } else usage(("unknown option " + a).c_str());
+            o.metric = m == "l2"       ? Metric::L2
+                       : m == "ip"     ? Metric::InnerProduct
+                       : m == "cosine" ? Metric::Cosine
+                                       : (usage("bad --metric"), Metric::L2);
+        } else
+            usage(("unknown option " + a).c_str());
     }
     return o;
 }
@@ -134,7 +156,8 @@ double kernel_rate(const CoreIndex& index, const MatrixView& queries) {
             if (index.quantizer.kind() == QuantizerKind::Hamming)
                 scan_hamming(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(), out.data());
             else
-                scan_weighted_popcount(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(), out.data());
+                scan_weighted_popcount(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(),
+                                       out.data());
             codes += leaf.count();
         }
     }
@@ -150,8 +173,10 @@ double scan_rate(const CoreIndex& index, const MatrixView& queries) {
     std::size_t codes = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t qi = 0; qi < std::min<std::size_t>(queries.rows, 50); qi++) {
-        if (index.quantizer.kind() == QuantizerKind::Hamming) index.quantizer.prepare_hamming(queries.row(qi), &pq);
-        else index.quantizer.rotate(queries.row(qi), rq.data());
+        if (index.quantizer.kind() == QuantizerKind::Hamming)
+            index.quantizer.prepare_hamming(queries.row(qi), &pq);
+        else
+            index.quantizer.rotate(queries.row(qi), rq.data());
         for (std::size_t l = 0; l < index.leaves.size(); l++) {
             const LeafCodes& leaf = index.leaves[l];
             const std::size_t blocks = code_blocks(leaf.count());
@@ -161,7 +186,8 @@ double scan_rate(const CoreIndex& index, const MatrixView& queries) {
             } else {
                 // The per-leaf query preparation is part of the cost of scanning a leaf.
                 index.quantizer.prepare_leaf(rq.data(), index.rotated_centroid(l), 0.0f, &pq);
-                scan_weighted_popcount(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(), out.data());
+                scan_weighted_popcount(leaf.blocks.data(), blocks, index.quantizer.words(), pq.planes.data(),
+                                       out.data());
             }
             codes += leaf.count();
         }
@@ -172,7 +198,8 @@ double scan_rate(const CoreIndex& index, const MatrixView& queries) {
 // Serves vectors from a sidecar file written in leaf order, as the index does.
 class StoreSource : public VectorSource {
 public:
-    StoreSource(const VectorStore& store, std::vector<uint64_t> slot_of) : store_(store), slot_of_(std::move(slot_of)) {}
+    StoreSource(const VectorStore& store, std::vector<uint64_t> slot_of)
+        : store_(store), slot_of_(std::move(slot_of)) {}
     const float* vector(uint32_t id, float*) override {
         // Verified as the extension verifies every record it reranks with.
         const uint64_t slot = slot_of_[id];
@@ -224,14 +251,14 @@ int main(int argc, char** argv) try {
         name = o.base_path;
     } else {
         data = generate_synth(o.synth);
-        name = o.synth.base_rows == 100000 && o.synth.dim == 768 && o.synth.query_rows == 1000 &&
-                       o.synth.clusters == 1024
-                   ? "synth-768"
-                   : "synth";
+        name =
+            o.synth.base_rows == 100000 && o.synth.dim == 768 && o.synth.query_rows == 1000 && o.synth.clusters == 1024
+                ? "synth-768"
+                : "synth";
     }
     const MatrixView base = data.base_view(), queries = data.query_view();
-    std::printf("dataset %s: %zu base x %zu dims, %zu queries (%.1f s to load)\n", name.c_str(), base.rows,
-                base.dim, queries.rows, seconds_since(t0));
+    std::printf("dataset %s: %zu base x %zu dims, %zu queries (%.1f s to load)\n", name.c_str(), base.rows, base.dim,
+                queries.rows, seconds_since(t0));
 
     t0 = std::chrono::steady_clock::now();
     std::vector<int32_t> truth;
@@ -251,10 +278,11 @@ int main(int argc, char** argv) try {
         write_ivecs(o.save_dir + "/groundtruth.ivecs", truth.data(), queries.rows, truth_k);
         std::printf("saved base.fvecs, query.fvecs, groundtruth.ivecs in %s\n", o.save_dir.c_str());
     }
-    std::printf("kernels: distance %s, code scan %s; build threads %d, queries on 1 thread\n",
-                isa_name(active_isa()), code_scan_isa(), o.threads);
+    std::printf("kernels: distance %s, code scan %s; build threads %d, queries on 1 thread\n", isa_name(active_isa()),
+                code_scan_isa(), o.threads);
 
-    const double disk_per_vector = store_record_size(static_cast<uint32_t>(base.dim));  // sidecar record: tag, floats, checksum
+    const double disk_per_vector =
+        store_record_size(static_cast<uint32_t>(base.dim));  // sidecar record: tag, floats, checksum
     for (QuantizerKind kind : o.quantizers) {
         IndexParams params;
         params.tree.branching_factor = o.branching;
@@ -268,11 +296,12 @@ int main(int argc, char** argv) try {
         const CoreIndex index = CoreIndex::build(base, params);
         const double build_s = seconds_since(t0);
         const TreeStats ts = index.tree.stats();
-        std::printf("\n== %s: build %.2f s; tree depth %d, %zu nodes, %zu leaves, leaf size %zu/%.0f/%zu "
-                    "(min/avg/max); RAM %.1f B/vector (%.1f MB), disk %.0f B/vector (%.1f MB)\n",
-                    quantizer_name(kind), build_s, ts.depth, ts.nodes, ts.leaves, ts.min_leaf_size,
-                    ts.avg_leaf_size, ts.max_leaf_size, double(index.memory_bytes()) / base.rows,
-                    index.memory_bytes() / 1e6, disk_per_vector, disk_per_vector * base.rows / 1e6);
+        std::printf(
+            "\n== %s: build %.2f s; tree depth %d, %zu nodes, %zu leaves, leaf size %zu/%.0f/%zu "
+            "(min/avg/max); RAM %.1f B/vector (%.1f MB), disk %.0f B/vector (%.1f MB)\n",
+            quantizer_name(kind), build_s, ts.depth, ts.nodes, ts.leaves, ts.min_leaf_size, ts.avg_leaf_size,
+            ts.max_leaf_size, double(index.memory_bytes()) / base.rows, index.memory_bytes() / 1e6, disk_per_vector,
+            disk_per_vector * base.rows / 1e6);
         std::printf("code scan: %.1f million %zu-bit codes/s on one core (kernel alone: %.1f million)\n",
                     scan_rate(index, queries) / 1e6, index.quantizer.words() * 64, kernel_rate(index, queries) / 1e6);
         std::printf("%-8s %6s %6s %9s %9s %8s %8s %9s %10s %8s\n", "quant", "probes", "rerank", "recall@k", "QPS",
@@ -312,7 +341,8 @@ int main(int argc, char** argv) try {
                         SearchStats st;
                         const auto found = search(index, queries.row(qi), sp, *source, &st);
                         latency.push_back(seconds_since(q0) * 1e3);
-                        for (std::size_t j = 0; j < found.size(); j++) result[qi * o.k + j] = static_cast<int32_t>(found[j].id);
+                        for (std::size_t j = 0; j < found.size(); j++)
+                            result[qi * o.k + j] = static_cast<int32_t>(found[j].id);
                         scanned += st.codes_scanned;
                         reranked += st.reranked;
                         nodes += st.nodes_scored;
@@ -320,10 +350,11 @@ int main(int argc, char** argv) try {
                     if (pass == 1) {
                         const double total = seconds_since(start);
                         const double recall = recall_at_k(result.data(), truth.data(), queries.rows, o.k, truth_k, o.k);
-                        std::printf("%-8s %6zu %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f %8.0f\n", quantizer_name(kind),
-                                    probes, rerank, recall, queries.rows / total, percentile(latency, 0.5),
-                                    percentile(latency, 0.99), 100.0 * scanned / queries.rows / base.rows,
-                                    reranked / queries.rows, nodes / queries.rows);
+                        std::printf("%-8s %6zu %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f %8.0f\n",
+                                    quantizer_name(kind), probes, rerank, recall, queries.rows / total,
+                                    percentile(latency, 0.5), percentile(latency, 0.99),
+                                    100.0 * scanned / queries.rows / base.rows, reranked / queries.rows,
+                                    nodes / queries.rows);
                     }
                 }
             }

@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev           # Google Benchmark for core micro-benchmarks
   util-linux                 # runuser, to run the throwaway cluster as postgres
   gnuplot-nox                # the recall/QPS plot of `make bench`
+  clang-format               # the style check of .ci/run (scripts/check-format.sh)
 )
 
 # `make stress` also fuzzes, with clang's libFuzzer.

@@ -16,8 +16,8 @@ inline uint32_t popcount64(uint64_t x) {
     return static_cast<uint32_t>((x * 0x0101010101010101ull) >> 56);
 }
 
-void weighted_popcount_scalar(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                              const uint64_t* planes, uint32_t* out) {
+void weighted_popcount_scalar(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* planes,
+                              uint32_t* out) {
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;
         for (std::size_t j = 0; j < kCodeBlock; j++) {
@@ -31,8 +31,8 @@ void weighted_popcount_scalar(const uint64_t* blocks, std::size_t nblocks, std::
     }
 }
 
-void hamming_scalar(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                    const uint64_t* query, uint32_t* out) {
+void hamming_scalar(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query,
+                    uint32_t* out) {
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;
         for (std::size_t j = 0; j < kCodeBlock; j++) {
@@ -54,7 +54,7 @@ bool supports_avx512() {
 }
 
 const CodeScanKernels& best_kernels() {
-    static const CodeScanKernels* best = supports_avx512()  ? &kAvx512CodeScan
+    static const CodeScanKernels* best = supports_avx512() ? &kAvx512CodeScan
                                          : supports_avx2() ? &kAvx2CodeScan
                                                            : &kScalarCodeScan;
     return *best;
@@ -98,13 +98,13 @@ void load_code(const uint64_t* blocks, std::size_t index, std::size_t words, uin
     for (std::size_t w = 0; w < words; w++) code[w] = block[w * kCodeBlock + index % kCodeBlock];
 }
 
-void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                            const uint64_t* planes, uint32_t* out) {
+void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* planes,
+                            uint32_t* out) {
     detail::best_kernels().weighted_popcount(blocks, nblocks, words, planes, out);
 }
 
-void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                  const uint64_t* query, uint32_t* out) {
+void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query,
+                  uint32_t* out) {
     detail::best_kernels().hamming(blocks, nblocks, words, query, out);
 }
 

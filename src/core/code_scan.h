@@ -23,12 +23,11 @@ void load_code(const uint64_t* blocks, std::size_t index, std::size_t words, uin
 
 // For every code i of nblocks blocks: out[i] = sum_j 2^j * popcount(code_i & plane_j),
 // where plane j is planes[j * words .. (j + 1) * words), j < kQueryBits.
-void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                            const uint64_t* planes, uint32_t* out);
+void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* planes,
+                            uint32_t* out);
 
 // For every code i of nblocks blocks: out[i] = popcount(code_i ^ query).
-void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                  const uint64_t* query, uint32_t* out);
+void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query, uint32_t* out);
 
 // Quantises x[0 .. words*64) to levels round((x - low) * inv_delta) in 0..15 and
 // stores bit p of every level in planes[p * words ..], the query side of

@@ -14,8 +14,8 @@ namespace vectordb {
 namespace detail {
 namespace {
 
-void weighted_popcount_avx2(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                            const uint64_t* planes, uint32_t* out) {
+void weighted_popcount_avx2(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* planes,
+                            uint32_t* out) {
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;
         uint64_t acc[kCodeBlock] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -25,16 +25,16 @@ void weighted_popcount_avx2(const uint64_t* blocks, std::size_t nblocks, std::si
             const uint64_t* codes = block + w * kCodeBlock;
             for (std::size_t j = 0; j < kCodeBlock; j++) {
                 const uint64_t c = codes[j];
-                acc[j] += _mm_popcnt_u64(c & p0) + (_mm_popcnt_u64(c & p1) << 1) +
-                          (_mm_popcnt_u64(c & p2) << 2) + (_mm_popcnt_u64(c & p3) << 3);
+                acc[j] += _mm_popcnt_u64(c & p0) + (_mm_popcnt_u64(c & p1) << 1) + (_mm_popcnt_u64(c & p2) << 2) +
+                          (_mm_popcnt_u64(c & p3) << 3);
             }
         }
         for (std::size_t j = 0; j < kCodeBlock; j++) out[b * kCodeBlock + j] = static_cast<uint32_t>(acc[j]);
     }
 }
 
-void hamming_avx2(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                  const uint64_t* query, uint32_t* out) {
+void hamming_avx2(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query,
+                  uint32_t* out) {
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;
         uint64_t acc[kCodeBlock] = {0, 0, 0, 0, 0, 0, 0, 0};

@@ -14,8 +14,8 @@ namespace vectordb {
 namespace detail {
 namespace {
 
-void weighted_popcount_avx512(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                              const uint64_t* planes, uint32_t* out) {
+void weighted_popcount_avx512(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* planes,
+                              uint32_t* out) {
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;
         __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
@@ -24,9 +24,12 @@ void weighted_popcount_avx512(const uint64_t* blocks, std::size_t nblocks, std::
             const __m512i codes = _mm512_loadu_si512(block + w * kCodeBlock);
             const long long* p = reinterpret_cast<const long long*>(planes);
             acc0 = _mm512_add_epi64(acc0, _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[w]))));
-            acc1 = _mm512_add_epi64(acc1, _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[words + w]))));
-            acc2 = _mm512_add_epi64(acc2, _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[2 * words + w]))));
-            acc3 = _mm512_add_epi64(acc3, _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[3 * words + w]))));
+            acc1 =
+                _mm512_add_epi64(acc1, _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[words + w]))));
+            acc2 = _mm512_add_epi64(acc2,
+                                    _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[2 * words + w]))));
+            acc3 = _mm512_add_epi64(acc3,
+                                    _mm512_popcnt_epi64(_mm512_and_si512(codes, _mm512_set1_epi64(p[3 * words + w]))));
         }
         // total = acc0 + 2 acc1 + 4 acc2 + 8 acc3, then narrow the 8 lanes to uint32.
         // (maskz forms with a full mask: GCC 12 warns about the unmasked ones' undefined source.)
@@ -37,8 +40,8 @@ void weighted_popcount_avx512(const uint64_t* blocks, std::size_t nblocks, std::
     }
 }
 
-void hamming_avx512(const uint64_t* blocks, std::size_t nblocks, std::size_t words,
-                    const uint64_t* query, uint32_t* out) {
+void hamming_avx512(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query,
+                    uint32_t* out) {
     const long long* q = reinterpret_cast<const long long*>(query);
     for (std::size_t b = 0; b < nblocks; b++) {
         const uint64_t* block = blocks + b * words * kCodeBlock;

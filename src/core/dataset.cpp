@@ -121,13 +121,13 @@ struct Mixture {
     // first touched by the worker threads rather than zeroed by one thread.
     std::unique_ptr<float[]> centres;  // clusters x dim
     std::unique_ptr<float[]> bases;    // clusters x local_dim x dim
-    std::vector<double> scales;      // s_i = 0.4 / sqrt(i), i = 1..local_dim
+    std::vector<double> scales;        // s_i = 0.4 / sqrt(i), i = 1..local_dim
 
     // Cluster picked by a uniform u in [0, 1) with probability w_c / sum(w).
     std::size_t pick_cluster(double u) const {
         const double target = u * cumulative.back();
-        const std::size_t c = static_cast<std::size_t>(
-            std::upper_bound(cumulative.begin(), cumulative.end(), target) - cumulative.begin());
+        const std::size_t c = static_cast<std::size_t>(std::upper_bound(cumulative.begin(), cumulative.end(), target) -
+                                                       cumulative.begin());
         return std::min(c, clusters - 1);  // rounding could land exactly on the total
     }
 };
@@ -281,8 +281,8 @@ std::vector<T> read_vecs(const std::string& path, std::size_t* dim_out, std::siz
             int32_t row_dim;
             std::memcpy(&row_dim, row, 4);
             if (row_dim != header)
-                throw_data(path, "row " + std::to_string(r0 + r) + " has dimension " +
-                                     std::to_string(row_dim) + ", expected " + std::to_string(dim));
+                throw_data(path, "row " + std::to_string(r0 + r) + " has dimension " + std::to_string(row_dim) +
+                                     ", expected " + std::to_string(dim));
             std::memcpy(out.data() + (r0 + r) * dim, row + 4, 4 * dim);
         }
     }
@@ -373,8 +373,7 @@ struct InnerProductKey {
 struct CosineKey {
     const float* query_norms;
     const float* base_norms;
-    double operator()(const float* q, std::size_t qi, const float* b, std::size_t bi,
-                      std::size_t d) const {
+    double operator()(const float* q, std::size_t qi, const float* b, std::size_t bi, std::size_t d) const {
         const float nq = query_norms[qi], nb = base_norms[bi];
         if (nq == 0.0f || nb == 0.0f) return std::numeric_limits<double>::quiet_NaN();
         double sim = static_cast<double>(inner_product(q, b, d)) / std::sqrt(double(nq) * nb);
@@ -388,8 +387,8 @@ struct CosineKey {
 
 // Blocked brute-force scan writing k ids per query into out.
 template <typename Key>
-void knn_scan(const MatrixView& base, const MatrixView& queries, std::size_t k, int threads,
-              const Key& key, int32_t* out) {
+void knn_scan(const MatrixView& base, const MatrixView& queries, std::size_t k, int threads, const Key& key,
+              int32_t* out) {
     const std::size_t d = base.dim, nq = queries.rows, nb = base.rows;
     const std::size_t cap = std::min(k, nb);
     // About 256 KB of base rows per block (stays in L2 while a query block scans it).
@@ -435,8 +434,7 @@ Dataset generate_synth(const SynthParams& p) {
     if (p.dim == 0 || p.clusters == 0 || p.local_dim == 0)
         throw InvalidArgument("generate_synth: dim, clusters and local_dim must be at least 1");
     if (p.threads < 1) throw InvalidArgument("generate_synth: threads must be at least 1");
-    if (p.clusters > std::numeric_limits<uint32_t>::max())
-        throw InvalidArgument("generate_synth: too many clusters");
+    if (p.clusters > std::numeric_limits<uint32_t>::max()) throw InvalidArgument("generate_synth: too many clusters");
     checked_mul(checked_mul(checked_mul(p.clusters, p.local_dim, "clusters x local_dim x dim"), p.dim,
                             "clusters x local_dim x dim"),
                 sizeof(float), "clusters x local_dim x dim");
@@ -469,8 +467,8 @@ void write_ivecs(const std::string& path, const int32_t* data, std::size_t rows,
     write_vecs<int32_t>(path, data, rows, k);
 }
 
-std::vector<int32_t> exact_knn(const MatrixView& base, const MatrixView& queries, std::size_t k,
-                               Metric metric, int threads) {
+std::vector<int32_t> exact_knn(const MatrixView& base, const MatrixView& queries, std::size_t k, Metric metric,
+                               int threads) {
     if (k == 0) throw InvalidArgument("exact_knn: k must be at least 1");
     if (threads < 1) throw InvalidArgument("exact_knn: threads must be at least 1");
     if (base.dim != queries.dim)
@@ -503,11 +501,10 @@ std::vector<int32_t> exact_knn(const MatrixView& base, const MatrixView& queries
     return out;
 }
 
-double recall_at_k(const int32_t* result, const int32_t* truth, std::size_t queries,
-                   std::size_t result_stride, std::size_t truth_stride, std::size_t k) {
+double recall_at_k(const int32_t* result, const int32_t* truth, std::size_t queries, std::size_t result_stride,
+                   std::size_t truth_stride, std::size_t k) {
     if (k == 0 || queries == 0) throw InvalidArgument("recall_at_k: k and queries must be at least 1");
-    if (result_stride < k || truth_stride < k)
-        throw InvalidArgument("recall_at_k: a stride is smaller than k");
+    if (result_stride < k || truth_stride < k) throw InvalidArgument("recall_at_k: a stride is smaller than k");
     if (result == nullptr || truth == nullptr) throw InvalidArgument("recall_at_k: null input");
 
     std::vector<int32_t> r, t;

@@ -85,14 +85,14 @@ void write_ivecs(const std::string& path, const int32_t* data, std::size_t rows,
 // (a zero vector's cosine distance is NaN and ranks after every number).
 // When base.rows < k the tail of each row is -1. Throws InvalidArgument for
 // k == 0, threads < 1, mismatched dimensions or more than INT32_MAX base rows.
-std::vector<int32_t> exact_knn(const MatrixView& base, const MatrixView& queries, std::size_t k,
-                               Metric metric, int threads);
+std::vector<int32_t> exact_knn(const MatrixView& base, const MatrixView& queries, std::size_t k, Metric metric,
+                               int threads);
 
 // Mean over queries of |result top-k ∩ truth top-k| / k. Row q of result starts
 // at result + q * result_stride (likewise truth); -1 entries are ignored and a
 // repeated id counts once. Throws InvalidArgument if k == 0, queries == 0 or a
 // stride is smaller than k.
-double recall_at_k(const int32_t* result, const int32_t* truth, std::size_t queries,
-                   std::size_t result_stride, std::size_t truth_stride, std::size_t k);
+double recall_at_k(const int32_t* result, const int32_t* truth, std::size_t queries, std::size_t result_stride,
+                   std::size_t truth_stride, std::size_t k);
 
 }  // namespace vectordb

@@ -25,9 +25,7 @@ namespace {
 constexpr std::size_t kScalarLanes = 8;
 
 // Pairwise sum of the partials: a shorter rounding chain than a linear sum.
-float sum_lanes(const float* s) {
-    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
+float sum_lanes(const float* s) { return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])); }
 
 // One accumulation step per kernel; `acc` is a partial sum.
 struct L2Step {
@@ -55,30 +53,22 @@ float scalar_reduce(const float* a, const float* b, std::size_t n) {
 }
 
 // Scalar sum (a-b)^2.
-float l2_squared_scalar(const float* a, const float* b, std::size_t n) {
-    return scalar_reduce<L2Step>(a, b, n);
-}
+float l2_squared_scalar(const float* a, const float* b, std::size_t n) { return scalar_reduce<L2Step>(a, b, n); }
 
 // Scalar sum a*b.
-float inner_product_scalar(const float* a, const float* b, std::size_t n) {
-    return scalar_reduce<DotStep>(a, b, n);
-}
+float inner_product_scalar(const float* a, const float* b, std::size_t n) { return scalar_reduce<DotStep>(a, b, n); }
 
 // Scalar sum |a-b|.
-float l1_scalar(const float* a, const float* b, std::size_t n) {
-    return scalar_reduce<L1Step>(a, b, n);
-}
+float l1_scalar(const float* a, const float* b, std::size_t n) { return scalar_reduce<L1Step>(a, b, n); }
 
 // Scalar sum a*a (same loads for both operands; the compiler merges them).
-float squared_norm_scalar(const float* a, std::size_t n) {
-    return scalar_reduce<DotStep>(a, a, n);
-}
+float squared_norm_scalar(const float* a, std::size_t n) { return scalar_reduce<DotStep>(a, a, n); }
 
 // Scalar one-pass dot product and both squared norms. Three separate lane
 // loops (not one loop updating three arrays) let GCC keep the 24 partial sums
 // in SSE registers instead of on the stack.
-void dot_and_norms_scalar(const float* a, const float* b, std::size_t n, float* dot,
-                          float* norm_a_sq, float* norm_b_sq) {
+void dot_and_norms_scalar(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
+                          float* norm_b_sq) {
     float d[kScalarLanes] = {}, na[kScalarLanes] = {}, nb[kScalarLanes] = {};
     std::size_t i = 0;
     for (; i + kScalarLanes <= n; i += kScalarLanes) {
@@ -109,8 +99,8 @@ void inner_products_scalar(const float* const* rows, std::size_t row_count, cons
 
 namespace detail {
 extern const DistanceKernels kScalarKernels = {
-    l2_squared_scalar, inner_product_scalar, l1_scalar, squared_norm_scalar, dot_and_norms_scalar,
-    inner_products_scalar,
+    l2_squared_scalar,   inner_product_scalar, l1_scalar,
+    squared_norm_scalar, dot_and_norms_scalar, inner_products_scalar,
 };
 }  // namespace detail
 
@@ -192,11 +182,9 @@ const DistanceKernels& kernels_for(KernelIsa isa) {
             table = &detail::kAvx512Kernels;
             break;
     }
-    if (table == nullptr)
-        throw InvalidArgument("unknown kernel ISA " + std::to_string(static_cast<int>(isa)));
+    if (table == nullptr) throw InvalidArgument("unknown kernel ISA " + std::to_string(static_cast<int>(isa)));
     if (!isa_supported(isa))
-        throw InvalidArgument(std::string("this CPU does not support the ") + isa_name(isa) +
-                              " distance kernels");
+        throw InvalidArgument(std::string("this CPU does not support the ") + isa_name(isa) + " distance kernels");
     return *table;
 }
 
@@ -215,14 +203,14 @@ float l2_squared_resolve(const float* a, const float* b, std::size_t n);
 float inner_product_resolve(const float* a, const float* b, std::size_t n);
 float l1_resolve(const float* a, const float* b, std::size_t n);
 float squared_norm_resolve(const float* a, std::size_t n);
-void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float* dot,
-                           float* norm_a_sq, float* norm_b_sq);
+void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
+                           float* norm_b_sq);
 void inner_products_resolve(const float* const* rows, std::size_t row_count, const float* columns,
                             std::size_t column_count, std::size_t n, float* out);
 
 constexpr DistanceKernels kResolverKernels = {
-    l2_squared_resolve, inner_product_resolve, l1_resolve, squared_norm_resolve,
-    dot_and_norms_resolve, inner_products_resolve,
+    l2_squared_resolve,   inner_product_resolve, l1_resolve,
+    squared_norm_resolve, dot_and_norms_resolve, inner_products_resolve,
 };
 
 std::atomic<const DistanceKernels*> g_active{&kResolverKernels};
@@ -235,20 +223,14 @@ const DistanceKernels& resolve_active() {
 }
 
 // Resolver stubs: resolve once, then forward to the real kernel.
-float l2_squared_resolve(const float* a, const float* b, std::size_t n) {
-    return resolve_active().l2_squared(a, b, n);
-}
+float l2_squared_resolve(const float* a, const float* b, std::size_t n) { return resolve_active().l2_squared(a, b, n); }
 float inner_product_resolve(const float* a, const float* b, std::size_t n) {
     return resolve_active().inner_product(a, b, n);
 }
-float l1_resolve(const float* a, const float* b, std::size_t n) {
-    return resolve_active().l1(a, b, n);
-}
-float squared_norm_resolve(const float* a, std::size_t n) {
-    return resolve_active().squared_norm(a, n);
-}
-void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float* dot,
-                           float* norm_a_sq, float* norm_b_sq) {
+float l1_resolve(const float* a, const float* b, std::size_t n) { return resolve_active().l1(a, b, n); }
+float squared_norm_resolve(const float* a, std::size_t n) { return resolve_active().squared_norm(a, n); }
+void dot_and_norms_resolve(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
+                           float* norm_b_sq) {
     resolve_active().dot_and_norms(a, b, n, dot, norm_a_sq, norm_b_sq);
 }
 void inner_products_resolve(const float* const* rows, std::size_t row_count, const float* columns,
@@ -261,13 +243,9 @@ inline const DistanceKernels& active() { return *g_active.load(std::memory_order
 
 }  // namespace
 
-float l2_squared_distance(const float* a, const float* b, std::size_t n) {
-    return active().l2_squared(a, b, n);
-}
+float l2_squared_distance(const float* a, const float* b, std::size_t n) { return active().l2_squared(a, b, n); }
 
-float inner_product(const float* a, const float* b, std::size_t n) {
-    return active().inner_product(a, b, n);
-}
+float inner_product(const float* a, const float* b, std::size_t n) { return active().inner_product(a, b, n); }
 
 float l1_distance(const float* a, const float* b, std::size_t n) { return active().l1(a, b, n); }
 
@@ -280,13 +258,12 @@ float normalize(float* v, std::size_t n) {
     return norm;
 }
 
-void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
-                   float* norm_b_sq) {
+void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq, float* norm_b_sq) {
     active().dot_and_norms(a, b, n, dot, norm_a_sq, norm_b_sq);
 }
 
-void inner_products(const float* const* rows, std::size_t row_count, const float* columns,
-                    std::size_t column_count, std::size_t n, float* out) {
+void inner_products(const float* const* rows, std::size_t row_count, const float* columns, std::size_t column_count,
+                    std::size_t n, float* out) {
     active().inner_products(rows, row_count, columns, column_count, n, out);
 }
 

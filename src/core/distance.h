@@ -26,8 +26,7 @@ float squared_norm(const float* a, std::size_t n);
 // Scales v to unit length (a zero vector stays as it is); returns its former length.
 float normalize(float* v, std::size_t n);
 // One pass computing sum a*b, sum a*a and sum b*b (what cosine needs).
-void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
-                   float* norm_b_sq);
+void dot_and_norms(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq, float* norm_b_sq);
 // 1 - dot / sqrt(|a|^2 |b|^2), computed in double from the float sums with the
 // similarity clamped to [-1, 1]; NaN if either vector has norm 0.
 double cosine_distance(const float* a, const float* b, std::size_t n);
@@ -42,8 +41,8 @@ double cosine_distance_from_sums(double dot, double norm_a_sq, double norm_b_sq)
 // summed in the same order whatever tile it falls in, so a pair's value does
 // not depend on how the caller groups rows; it may differ in the last bits
 // from inner_product(), which sums in a different order.
-void inner_products(const float* const* rows, std::size_t row_count, const float* columns,
-                    std::size_t column_count, std::size_t n, float* out);
+void inner_products(const float* const* rows, std::size_t row_count, const float* columns, std::size_t column_count,
+                    std::size_t n, float* out);
 
 // Instruction sets with a kernel implementation, in increasing order of width.
 enum class KernelIsa { Scalar, Avx2, Avx512 };

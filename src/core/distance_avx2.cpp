@@ -15,12 +15,11 @@
 namespace vectordb {
 namespace {
 
-constexpr std::size_t kWidth = 8;               // floats per __m256
-constexpr std::size_t kUnroll = 4 * kWidth;     // 4 independent accumulators
+constexpr std::size_t kWidth = 8;            // floats per __m256
+constexpr std::size_t kUnroll = 4 * kWidth;  // 4 independent accumulators
 
 // Sliding window: loading 8 ints at kTailMask + 8 - r enables the first r lanes.
-alignas(32) const std::int32_t kTailMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                0,  0,  0,  0,  0,  0,  0,  0};
+alignas(32) const std::int32_t kTailMask[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 // Mask for a tail of r (1..7) elements; maskload never touches disabled lanes.
 __m256i tail_mask(std::size_t r) {
@@ -67,8 +66,7 @@ float reduce(const float* a, const float* b, std::size_t n) {
         acc2 = Op::step(acc2, _mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
         acc3 = Op::step(acc3, _mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
     }
-    for (; i + kWidth <= n; i += kWidth)
-        acc0 = Op::step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    for (; i + kWidth <= n; i += kWidth) acc0 = Op::step(acc0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
     if (i < n) {
         const __m256i m = tail_mask(n - i);
         acc1 = Op::step(acc1, _mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
@@ -77,14 +75,10 @@ float reduce(const float* a, const float* b, std::size_t n) {
 }
 
 // AVX2 sum (a-b)^2.
-float l2_squared_avx2(const float* a, const float* b, std::size_t n) {
-    return reduce<L2Step>(a, b, n);
-}
+float l2_squared_avx2(const float* a, const float* b, std::size_t n) { return reduce<L2Step>(a, b, n); }
 
 // AVX2 sum a*b.
-float inner_product_avx2(const float* a, const float* b, std::size_t n) {
-    return reduce<DotStep>(a, b, n);
-}
+float inner_product_avx2(const float* a, const float* b, std::size_t n) { return reduce<DotStep>(a, b, n); }
 
 // AVX2 sum |a-b|.
 float l1_avx2(const float* a, const float* b, std::size_t n) { return reduce<L1Step>(a, b, n); }
@@ -122,20 +116,17 @@ struct Sums {
 
 // Adds x*y, x*x and y*y to the three sums.
 Sums accumulate(Sums s, __m256 x, __m256 y) {
-    return {_mm256_fmadd_ps(x, y, s.dot), _mm256_fmadd_ps(x, x, s.norm_a),
-            _mm256_fmadd_ps(y, y, s.norm_b)};
+    return {_mm256_fmadd_ps(x, y, s.dot), _mm256_fmadd_ps(x, x, s.norm_a), _mm256_fmadd_ps(y, y, s.norm_b)};
 }
 
 // Lane-wise sum of two accumulator sets.
 Sums add(Sums s, Sums t) {
-    return {_mm256_add_ps(s.dot, t.dot), _mm256_add_ps(s.norm_a, t.norm_a),
-            _mm256_add_ps(s.norm_b, t.norm_b)};
+    return {_mm256_add_ps(s.dot, t.dot), _mm256_add_ps(s.norm_a, t.norm_a), _mm256_add_ps(s.norm_b, t.norm_b)};
 }
 
 // AVX2 one-pass dot product and both squared norms: 4 x 3 accumulators plus
 // the two loaded vectors fit in the 16 ymm registers.
-void dot_and_norms_avx2(const float* a, const float* b, std::size_t n, float* dot,
-                        float* norm_a_sq, float* norm_b_sq) {
+void dot_and_norms_avx2(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq, float* norm_b_sq) {
     const __m256 zero = _mm256_setzero_ps();
     Sums s0{zero, zero, zero}, s1 = s0, s2 = s0, s3 = s0;
     std::size_t i = 0;
@@ -145,8 +136,7 @@ void dot_and_norms_avx2(const float* a, const float* b, std::size_t n, float* do
         s2 = accumulate(s2, _mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16));
         s3 = accumulate(s3, _mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24));
     }
-    for (; i + kWidth <= n; i += kWidth)
-        s0 = accumulate(s0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+    for (; i + kWidth <= n; i += kWidth) s0 = accumulate(s0, _mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
     if (i < n) {
         const __m256i m = tail_mask(n - i);
         s1 = accumulate(s1, _mm256_maskload_ps(a + i, m), _mm256_maskload_ps(b + i, m));
@@ -177,24 +167,22 @@ float dot_pair(const float* a, const float* b, std::size_t n) {
 
 // Two rows against four columns: 6 loads feed 8 FMAs; 8 accumulators and the
 // 6 loaded vectors fit in the 16 ymm registers.
-#define VDB_TILE_STEP(LOAD)                                                         \
-    {                                                                               \
-        const __m256 x0 = LOAD(r0 + i), x1 = LOAD(r1 + i);                          \
+#define VDB_TILE_STEP(LOAD)                                                                      \
+    {                                                                                            \
+        const __m256 x0 = LOAD(r0 + i), x1 = LOAD(r1 + i);                                       \
         const __m256 y0 = LOAD(c0 + i), y1 = LOAD(c1 + i), y2 = LOAD(c2 + i), y3 = LOAD(c3 + i); \
-        a00 = _mm256_fmadd_ps(x0, y0, a00), a01 = _mm256_fmadd_ps(x0, y1, a01);     \
-        a02 = _mm256_fmadd_ps(x0, y2, a02), a03 = _mm256_fmadd_ps(x0, y3, a03);     \
-        a10 = _mm256_fmadd_ps(x1, y0, a10), a11 = _mm256_fmadd_ps(x1, y1, a11);     \
-        a12 = _mm256_fmadd_ps(x1, y2, a12), a13 = _mm256_fmadd_ps(x1, y3, a13);     \
+        a00 = _mm256_fmadd_ps(x0, y0, a00), a01 = _mm256_fmadd_ps(x0, y1, a01);                  \
+        a02 = _mm256_fmadd_ps(x0, y2, a02), a03 = _mm256_fmadd_ps(x0, y3, a03);                  \
+        a10 = _mm256_fmadd_ps(x1, y0, a10), a11 = _mm256_fmadd_ps(x1, y1, a11);                  \
+        a12 = _mm256_fmadd_ps(x1, y2, a12), a13 = _mm256_fmadd_ps(x1, y3, a13);                  \
     }
 #define VDB_FULL_LOAD(p) _mm256_loadu_ps(p)
 #define VDB_TAIL_LOAD(p) _mm256_maskload_ps(p, m)
 
-void dot_tile_2x4(const float* const* rows, const float* columns, std::size_t n, float* out,
-                  std::size_t out_stride) {
+void dot_tile_2x4(const float* const* rows, const float* columns, std::size_t n, float* out, std::size_t out_stride) {
     const float *r0 = rows[0], *r1 = rows[1];
     const float *c0 = columns, *c1 = columns + n, *c2 = columns + 2 * n, *c3 = columns + 3 * n;
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
-           a13 = a00;
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
     std::size_t i = 0;
     for (; i + kWidth <= n; i += kWidth) VDB_TILE_STEP(VDB_FULL_LOAD)
     if (i < n) {
@@ -229,8 +217,7 @@ void inner_products_avx2(const float* const* rows, std::size_t row_count, const 
 
 namespace detail {
 extern const DistanceKernels kAvx2Kernels = {
-    l2_squared_avx2, inner_product_avx2, l1_avx2, squared_norm_avx2, dot_and_norms_avx2,
-    inner_products_avx2,
+    l2_squared_avx2, inner_product_avx2, l1_avx2, squared_norm_avx2, dot_and_norms_avx2, inner_products_avx2,
 };
 }  // namespace detail
 

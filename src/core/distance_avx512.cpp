@@ -6,8 +6,7 @@
 // Everything here has internal linkage and no standard-library function is
 // used: an inline function emitted in this file could otherwise be merged by
 // the linker with the generic copy, and then AVX-512 code would run on any CPU.
-#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || \
-    !defined(__AVX512VL__)
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512DQ__) || !defined(__AVX512VL__)
 #error "distance_avx512.cpp must be compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl"
 #endif
 
@@ -18,8 +17,8 @@
 namespace vectordb {
 namespace {
 
-constexpr std::size_t kWidth = 16;              // floats per __m512
-constexpr std::size_t kUnroll = 4 * kWidth;     // 4 independent accumulators
+constexpr std::size_t kWidth = 16;           // floats per __m512
+constexpr std::size_t kUnroll = 4 * kWidth;  // 4 independent accumulators
 
 // Mask enabling the first r (1..15) lanes; masked-off lanes are neither read
 // (no fault past the end of the array) nor nonzero.
@@ -28,8 +27,8 @@ __mmask16 tail_mask(std::size_t r) { return static_cast<__mmask16>((1u << r) - 1
 // Sum of the 16 lanes. Hand-written rather than _mm512_reduce_add_ps, whose
 // GCC 12 expansion trips a false -Wuninitialized (via _mm256_undefined_pd).
 float hsum(__m512 v) {
-    const __m256 halves = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0),
-                                        _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
+    const __m256 halves =
+        _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xFF, v, 0), _mm512_maskz_extractf32x8_ps(0xFF, v, 1));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(halves), _mm256_extractf128_ps(halves, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -66,8 +65,7 @@ float reduce(const float* a, const float* b, std::size_t n) {
         acc2 = Op::step(acc2, _mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
         acc3 = Op::step(acc3, _mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
     }
-    for (; i + kWidth <= n; i += kWidth)
-        acc0 = Op::step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    for (; i + kWidth <= n; i += kWidth) acc0 = Op::step(acc0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
     if (i < n) {
         const __mmask16 m = tail_mask(n - i);
         acc1 = Op::step(acc1, _mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
@@ -76,14 +74,10 @@ float reduce(const float* a, const float* b, std::size_t n) {
 }
 
 // AVX-512 sum (a-b)^2.
-float l2_squared_avx512(const float* a, const float* b, std::size_t n) {
-    return reduce<L2Step>(a, b, n);
-}
+float l2_squared_avx512(const float* a, const float* b, std::size_t n) { return reduce<L2Step>(a, b, n); }
 
 // AVX-512 sum a*b.
-float inner_product_avx512(const float* a, const float* b, std::size_t n) {
-    return reduce<DotStep>(a, b, n);
-}
+float inner_product_avx512(const float* a, const float* b, std::size_t n) { return reduce<DotStep>(a, b, n); }
 
 // AVX-512 sum |a-b|.
 float l1_avx512(const float* a, const float* b, std::size_t n) { return reduce<L1Step>(a, b, n); }
@@ -121,20 +115,18 @@ struct Sums {
 
 // Adds x*y, x*x and y*y to the three sums.
 Sums accumulate(Sums s, __m512 x, __m512 y) {
-    return {_mm512_fmadd_ps(x, y, s.dot), _mm512_fmadd_ps(x, x, s.norm_a),
-            _mm512_fmadd_ps(y, y, s.norm_b)};
+    return {_mm512_fmadd_ps(x, y, s.dot), _mm512_fmadd_ps(x, x, s.norm_a), _mm512_fmadd_ps(y, y, s.norm_b)};
 }
 
 // Lane-wise sum of two accumulator sets.
 Sums add(Sums s, Sums t) {
-    return {_mm512_add_ps(s.dot, t.dot), _mm512_add_ps(s.norm_a, t.norm_a),
-            _mm512_add_ps(s.norm_b, t.norm_b)};
+    return {_mm512_add_ps(s.dot, t.dot), _mm512_add_ps(s.norm_a, t.norm_a), _mm512_add_ps(s.norm_b, t.norm_b)};
 }
 
 // AVX-512 one-pass dot product and both squared norms: 4 x 3 accumulators
 // (32 zmm registers leave plenty of room for the loads).
-void dot_and_norms_avx512(const float* a, const float* b, std::size_t n, float* dot,
-                          float* norm_a_sq, float* norm_b_sq) {
+void dot_and_norms_avx512(const float* a, const float* b, std::size_t n, float* dot, float* norm_a_sq,
+                          float* norm_b_sq) {
     const __m512 zero = _mm512_setzero_ps();
     Sums s0{zero, zero, zero}, s1 = s0, s2 = s0, s3 = s0;
     std::size_t i = 0;
@@ -144,8 +136,7 @@ void dot_and_norms_avx512(const float* a, const float* b, std::size_t n, float* 
         s2 = accumulate(s2, _mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32));
         s3 = accumulate(s3, _mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48));
     }
-    for (; i + kWidth <= n; i += kWidth)
-        s0 = accumulate(s0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+    for (; i + kWidth <= n; i += kWidth) s0 = accumulate(s0, _mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
     if (i < n) {
         const __mmask16 m = tail_mask(n - i);
         s1 = accumulate(s1, _mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
@@ -176,26 +167,25 @@ float dot_pair(const float* a, const float* b, std::size_t n) {
 
 // Four rows against four columns: 8 loads feed 16 FMAs, in 16 accumulators
 // (named, not an array, so they stay in registers).
-#define VDB_ROW_FMAS(r)                               \
-    a##r##0 = _mm512_fmadd_ps(x##r, y0, a##r##0);     \
-    a##r##1 = _mm512_fmadd_ps(x##r, y1, a##r##1);     \
-    a##r##2 = _mm512_fmadd_ps(x##r, y2, a##r##2);     \
+#define VDB_ROW_FMAS(r)                           \
+    a##r##0 = _mm512_fmadd_ps(x##r, y0, a##r##0); \
+    a##r##1 = _mm512_fmadd_ps(x##r, y1, a##r##1); \
+    a##r##2 = _mm512_fmadd_ps(x##r, y2, a##r##2); \
     a##r##3 = _mm512_fmadd_ps(x##r, y3, a##r##3);
-#define VDB_TILE_STEP(LOAD)                                                                   \
-    {                                                                                         \
+#define VDB_TILE_STEP(LOAD)                                                                      \
+    {                                                                                            \
         const __m512 x0 = LOAD(r0 + i), x1 = LOAD(r1 + i), x2 = LOAD(r2 + i), x3 = LOAD(r3 + i); \
         const __m512 y0 = LOAD(c0 + i), y1 = LOAD(c1 + i), y2 = LOAD(c2 + i), y3 = LOAD(c3 + i); \
-        VDB_ROW_FMAS(0) VDB_ROW_FMAS(1) VDB_ROW_FMAS(2) VDB_ROW_FMAS(3)                       \
+        VDB_ROW_FMAS(0) VDB_ROW_FMAS(1) VDB_ROW_FMAS(2) VDB_ROW_FMAS(3)                          \
     }
 #define VDB_FULL_LOAD(p) _mm512_loadu_ps(p)
 #define VDB_TAIL_LOAD(p) _mm512_maskz_loadu_ps(m, p)
 
-void dot_tile_4x4(const float* const* rows, const float* columns, std::size_t n, float* out,
-                  std::size_t out_stride) {
+void dot_tile_4x4(const float* const* rows, const float* columns, std::size_t n, float* out, std::size_t out_stride) {
     const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
     const float *c0 = columns, *c1 = columns + n, *c2 = columns + 2 * n, *c3 = columns + 3 * n;
-    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00,
-           a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00,
+           a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     std::size_t i = 0;
     for (; i + kWidth <= n; i += kWidth) VDB_TILE_STEP(VDB_FULL_LOAD)
     if (i < n) {
@@ -235,8 +225,8 @@ void inner_products_avx512(const float* const* rows, std::size_t row_count, cons
 
 namespace detail {
 extern const DistanceKernels kAvx512Kernels = {
-    l2_squared_avx512, inner_product_avx512, l1_avx512, squared_norm_avx512, dot_and_norms_avx512,
-    inner_products_avx512,
+    l2_squared_avx512,   inner_product_avx512, l1_avx512,
+    squared_norm_avx512, dot_and_norms_avx512, inner_products_avx512,
 };
 }  // namespace detail
 

@@ -45,7 +45,8 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
         codes.blocks.assign(code_blocks(leaf.count) * kCodeBlock * words, 0ull);
         codes.factors.resize(leaf.count);
         const float* centroid = index.tree.centroid(static_cast<std::size_t>(leaf.node));
-        if (rabitq) index.quantizer.rotate(centroid, index.rotated_centroids.data() + l * index.quantizer.rotated_dim());
+        if (rabitq)
+            index.quantizer.rotate(centroid, index.rotated_centroids.data() + l * index.quantizer.rotated_dim());
     }
 
     // Encoding is independent per vector: spread it over threads, one leaf at a
@@ -74,8 +75,8 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
 }
 
 std::size_t CoreIndex::memory_bytes() const {
-    std::size_t bytes = (tree.centroids.size() + rotated_centroids.size()) * sizeof(float) +
-                        tree.nodes.size() * sizeof(TreeNode);
+    std::size_t bytes =
+        (tree.centroids.size() + rotated_centroids.size()) * sizeof(float) + tree.nodes.size() * sizeof(TreeNode);
     for (const LeafCodes& leaf : leaves) {
         bytes += leaf.blocks.size() * sizeof(uint64_t) + leaf.factors.size() * sizeof(CodeFactors) +
                  leaf.ids.size() * sizeof(uint32_t);

@@ -69,13 +69,12 @@ public:
     std::size_t dim = 0;
     Tree tree;
     Quantizer quantizer;
-    std::vector<LeafCodes> leaves;  // parallel to tree.leaves
+    std::vector<LeafCodes> leaves;         // parallel to tree.leaves
     std::vector<float> rotated_centroids;  // rabitq: P c per leaf, leaves x rotated_dim
 
     // Builds the tree over data (row i gets id i) and codes every vector.
     // For Cosine the tree and codes are built over normalised copies.
-    static CoreIndex build(const MatrixView& data, const IndexParams& params,
-                           const StepCallback& between_steps = {});
+    static CoreIndex build(const MatrixView& data, const IndexParams& params, const StepCallback& between_steps = {});
 
     // Bytes of the in-memory structures: centroids, codes, scalars and ids.
     std::size_t memory_bytes() const;

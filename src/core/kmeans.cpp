@@ -122,17 +122,16 @@ std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, 
 // would cost K x dim for each, and an allocation failure inside the region
 // would terminate the server).
 void update(const MatrixView& data, int k, Metric metric, const std::vector<uint32_t>& assignment,
-            const std::vector<float>& costs, std::vector<float>& centroids, std::vector<uint32_t>& sizes,
-            int threads) {
+            const std::vector<float>& costs, std::vector<float>& centroids, std::vector<uint32_t>& sizes, int threads) {
     const std::size_t n = data.rows, dim = data.dim, K = static_cast<std::size_t>(k);
     std::vector<double> sums(K * dim, 0.0);
     sizes.assign(K, 0);
     for (std::size_t i = 0; i < n; i++) sizes[assignment[i]]++;
     constexpr std::size_t kSliceFloats = 16;  // one cache line of a row per slice at least
-    const std::size_t slices =
-        std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)),
-                                                       (dim + kSliceFloats - 1) / kSliceFloats));
-#pragma omp parallel for num_threads(static_cast<int>(slices)) schedule(static, 1)
+    const std::size_t slices = std::max<std::size_t>(
+        1,
+        std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), (dim + kSliceFloats - 1) / kSliceFloats));
+#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
     for (long slice = 0; slice < static_cast<long>(slices); slice++) {
         const std::size_t first = dim * static_cast<std::size_t>(slice) / slices;
         const std::size_t last = dim * (static_cast<std::size_t>(slice) + 1) / slices;
@@ -174,7 +173,7 @@ void assign_nearest(const MatrixView& data, const uint32_t* rows, std::size_t co
     const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), blocks);
     std::vector<float> scratch(workers * kAssignRows * k);
     std::vector<const float*> pointers(workers * kAssignRows);
-#pragma omp parallel for num_threads(static_cast<int>(workers)) schedule(static, 1)
+#pragma omp parallel for num_threads(static_cast <int>(workers)) schedule(static, 1)
     for (long w = 0; w < static_cast<long>(workers); w++) {
         const float** block_rows = pointers.data() + static_cast<std::size_t>(w) * kAssignRows;
         float* dots = scratch.data() + static_cast<std::size_t>(w) * kAssignRows * k;
@@ -212,7 +211,8 @@ uint32_t nearest_centroid(const float* centroids, std::size_t k, std::size_t dim
 
 KMeansResult kmeans(const MatrixView& data, const KMeansParams& params, const StepCallback& between_steps) {
     if (params.k < 1) throw InvalidArgument("k-means needs k >= 1");
-    if (data.rows == 0 || data.dim == 0) throw InvalidArgument("k-means needs at least one row of at least one dimension");
+    if (data.rows == 0 || data.dim == 0)
+        throw InvalidArgument("k-means needs at least one row of at least one dimension");
     if (params.max_iterations < 1) throw InvalidArgument("max_iterations must be at least 1");
     const int threads = std::max(1, params.threads);
     const int k = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(params.k), data.rows));
@@ -230,7 +230,8 @@ KMeansResult kmeans(const MatrixView& data, const KMeansParams& params, const St
         for (std::size_t i = 0; i < limit; i++) std::swap(ids[i], ids[i + rng.next() % (data.rows - i)]);
         std::sort(ids.begin(), ids.begin() + static_cast<long>(limit));
         sample.resize(limit * dim);
-        for (std::size_t i = 0; i < limit; i++) std::copy(data.row(ids[i]), data.row(ids[i]) + dim, sample.begin() + static_cast<long>(i * dim));
+        for (std::size_t i = 0; i < limit; i++)
+            std::copy(data.row(ids[i]), data.row(ids[i]) + dim, sample.begin() + static_cast<long>(i * dim));
         train = MatrixView{sample.data(), limit, dim};
     }
 

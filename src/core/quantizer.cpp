@@ -10,9 +10,7 @@
 
 namespace vectordb {
 
-const char* quantizer_name(QuantizerKind kind) {
-    return kind == QuantizerKind::Hamming ? "hamming" : "rabitq";
-}
+const char* quantizer_name(QuantizerKind kind) { return kind == QuantizerKind::Hamming ? "hamming" : "rabitq"; }
 
 QuantizerKind parse_quantizer(const std::string& name) {
     if (name == "rabitq") return QuantizerKind::RaBitQ;

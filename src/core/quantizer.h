@@ -33,10 +33,10 @@ QuantizerKind parse_quantizer(const std::string& name);
 
 // Scalars stored beside each code. Unused by the hamming quantizer.
 struct CodeFactors {
-    float norm = 0;        // |v - c|
-    float inv_ip = 0;      // 1 / <o_bar, o>, 0 when v == c
-    float error = 0;       // sqrt(1 - <o_bar,o>^2) / <o_bar,o>
-    uint32_t popcount = 0; // set bits in the code
+    float norm = 0;         // |v - c|
+    float inv_ip = 0;       // 1 / <o_bar, o>, 0 when v == c
+    float error = 0;        // sqrt(1 - <o_bar,o>^2) / <o_bar,o>
+    uint32_t popcount = 0;  // set bits in the code
 };
 
 // A query made ready to be compared with the codes of one leaf (rabitq) or of
@@ -45,9 +45,9 @@ struct PreparedQuery {
     std::vector<uint64_t> planes;  // rabitq: kQueryBits planes of words; hamming: the query code
     float low = 0;                 // rabitq: x'_i ~ low + delta * q_i, q_i in 0..15
     float delta = 0;
-    float sum = 0;                 // sum of x'_i
-    float norm = 0;                // |x|
-    float offset = 0;              // L2: |x|^2; inner product: <c, q>
+    float sum = 0;     // sum of x'_i
+    float norm = 0;    // |x|
+    float offset = 0;  // L2: |x|^2; inner product: <c, q>
 };
 
 // One estimate per code: the estimated score (squared L2, or negative inner
@@ -72,7 +72,7 @@ public:
     std::size_t dim() const { return dim_; }
     uint64_t seed() const { return seed_; }
     const std::vector<float>& mean() const { return mean_; }
-    std::size_t words() const { return words_; }            // uint64s per code
+    std::size_t words() const { return words_; }             // uint64s per code
     std::size_t rotated_dim() const { return words_ * 64; }  // D
     bool has_bounds() const { return kind_ == QuantizerKind::RaBitQ; }
 
@@ -103,8 +103,8 @@ public:
         // code's (RaBitQ's bound) and the query's 4-bit rounding, uniform with
         // sd delta / sqrt(12) per coordinate over popcount coordinates.
         const float code_sd = q.norm * f.error * inv_sqrt_d1_;
-        const float rounding_sd = 2.0f * q.delta * std::sqrt(static_cast<float>(f.popcount) * (1.0f / 12.0f)) *
-                                  inv_sqrt_d_ * f.inv_ip;
+        const float rounding_sd =
+            2.0f * q.delta * std::sqrt(static_cast<float>(f.popcount) * (1.0f / 12.0f)) * inv_sqrt_d_ * f.inv_ip;
         const float half_width = epsilon * f.norm * std::sqrt(code_sd * code_sd + rounding_sd * rounding_sd);
         // The bound certifies order, so it must also cover float rounding in
         // these sums (relative 1e-7 per term): with few dimensions the code's

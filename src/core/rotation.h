@@ -29,7 +29,7 @@ private:
     std::size_t dim_ = 0;
     std::size_t padded_ = 0;
     std::size_t block_ = 0;
-    std::vector<float> signs_;          // rounds x padded_, each +1 or -1
+    std::vector<float> signs_;           // rounds x padded_, each +1 or -1
     std::vector<uint32_t> permutation_;  // rounds x padded_
 };
 

@@ -55,8 +55,10 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     rerank_budget_ = params.k * params.rerank_factor;
     beam_ = tree_.effective_beam(std::max(kRouteBeam, 2 * params.probes));
     opened_.assign(tree_.nodes.size(), 0);
-    if (tree_.nodes.empty()) every_leaf_reached_ = true;
-    else if (params_.strict_order) push_bound(0);
+    if (tree_.nodes.empty())
+        every_leaf_reached_ = true;
+    else if (params_.strict_order)
+        push_bound(0);
 }
 
 float Searcher::node_bound(std::size_t node) {
@@ -204,7 +206,8 @@ const Searcher::Candidate* Searcher::peek_candidate() {
         auto first = pool_.begin() + static_cast<long>(cursor_);
         auto middle = first + static_cast<long>(batch);
         const auto by_rank = [this](const Candidate& a, const Candidate& b) {
-            if (quantizer_.has_bounds()) return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
+            if (quantizer_.has_bounds())
+                return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
             return a.score < b.score || (a.score == b.score && a.id < b.id);
         };
         std::nth_element(first, middle - 1, pool_.end(), by_rank);
@@ -221,7 +224,8 @@ const Searcher::Candidate* Searcher::peek_candidate() {
         }
         // Warm the vectors we are about to rerank.
         std::vector<uint32_t> ids;
-        const std::size_t ahead = std::min(batch, rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+        const std::size_t ahead =
+            std::min(batch, rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
         ids.reserve(ahead);
         for (std::size_t i = 0; i < ahead; i++) ids.push_back(pool_[cursor_ + i].id);
         if (!ids.empty()) source_.prefetch(ids.data(), ids.size());

@@ -70,8 +70,8 @@ struct SearchParams {
     // queries; at 4 a few swaps in 200,000 rows; at 5 none in 5.7 million
     // rows over 3 to 768 dimensions, clustered and uniform, three metrics).
     float epsilon = 5.0f;
-    bool widen = true;     // probe further leaves once the first `probes` are used up
-    bool strict_order = false;  // certify rows against unprobed subtrees too (see above)
+    bool widen = true;               // probe further leaves once the first `probes` are used up
+    bool strict_order = false;       // certify rows against unprobed subtrees too (see above)
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
 
@@ -141,10 +141,10 @@ private:
     };
 
     using NodeQueue = std::priority_queue<NodeEntry, std::vector<NodeEntry>, std::greater<NodeEntry>>;
-    bool probe_next_leaf();            // the next leaf of the beam's order, widening the beam when it runs out
-    bool probe_lowest_bound_leaf();    // strict order: the unprobed subtree that could hold the nearest row
-    bool open_node(int32_t node);      // probes a leaf (true) or puts an internal node's children in the bound queue
-    float unprobed_min_bound();        // strict order: lowest bound on a row of an unprobed subtree
+    bool probe_next_leaf();          // the next leaf of the beam's order, widening the beam when it runs out
+    bool probe_lowest_bound_leaf();  // strict order: the unprobed subtree that could hold the nearest row
+    bool open_node(int32_t node);    // probes a leaf (true) or puts an internal node's children in the bound queue
+    float unprobed_min_bound();      // strict order: lowest bound on a row of an unprobed subtree
     bool can_widen();
     void push_bound(int32_t node);
     void probe_leaf(std::size_t leaf);

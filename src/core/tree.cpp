@@ -73,12 +73,11 @@ struct Pending {
 
 // Splits `rows` into at most k clusters: k-means on a seeded sample, then
 // every row assigned in parallel. Returns the cluster of each row and k.
-std::vector<uint32_t> split(const MatrixView& data, const std::vector<uint32_t>& rows, int k,
-                            const TreeParams& params, uint64_t seed, std::vector<float>* centroids,
-                            const StepCallback& between_steps) {
+std::vector<uint32_t> split(const MatrixView& data, const std::vector<uint32_t>& rows, int k, const TreeParams& params,
+                            uint64_t seed, std::vector<float>* centroids, const StepCallback& between_steps) {
     const std::size_t n = rows.size();
-    const std::size_t limit = params.max_training_points ? params.max_training_points
-                                                         : static_cast<std::size_t>(k) * 256;
+    const std::size_t limit =
+        params.max_training_points ? params.max_training_points : static_cast<std::size_t>(k) * 256;
     std::vector<uint32_t> ids(rows);
     std::size_t take = n;
     if (n > limit) {
@@ -101,7 +100,8 @@ std::vector<uint32_t> split(const MatrixView& data, const std::vector<uint32_t>&
     KMeansResult km = kmeans(MatrixView{sample.data(), take, data.dim}, kp, between_steps);
     const std::size_t clusters = km.sizes.size();
     std::vector<uint32_t> assignment(n);
-    assign_nearest(data, rows.data(), n, km.centroids.data(), clusters, params.metric, params.threads, assignment.data());
+    assign_nearest(data, rows.data(), n, km.centroids.data(), clusters, params.metric, params.threads,
+                   assignment.data());
     *centroids = std::move(km.centroids);
     return assignment;
 }
@@ -132,7 +132,8 @@ void refine_leaves(const MatrixView& data, const TreeParams& params, Tree& tree,
         if (between_steps) between_steps();
     }
     for (std::size_t l = 0; l < L; l++)
-        std::copy(cents.begin() + static_cast<long>(l * data.dim), cents.begin() + static_cast<long>((l + 1) * data.dim),
+        std::copy(cents.begin() + static_cast<long>(l * data.dim),
+                  cents.begin() + static_cast<long>((l + 1) * data.dim),
                   tree.centroids.begin() + static_cast<long>(static_cast<std::size_t>(leaf_nodes[l]) * data.dim));
 }
 
@@ -305,7 +306,8 @@ Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCall
         if (n > static_cast<std::size_t>(params.max_leaf_size) && depth + 1 < params.max_depth) {
             const int k = params.branching_factor;
             std::vector<float> centroids;
-            const std::vector<uint32_t> assignment = split(data, p.rows, k, params, ++split_seed, &centroids, between_steps);
+            const std::vector<uint32_t> assignment =
+                split(data, p.rows, k, params, ++split_seed, &centroids, between_steps);
             const std::size_t clusters = centroids.size() / data.dim;
             std::vector<std::vector<uint32_t>> members(clusters);
             for (std::size_t i = 0; i < n; i++) members[assignment[i]].push_back(p.rows[i]);

@@ -32,7 +32,7 @@ struct TreeParams {
     int threads = 1;
     Metric metric = Metric::L2;
     std::size_t max_training_points = 0;  // per k-means run; 0 = the k-means default
-    int refine_iterations = 3;  // global Lloyd passes over all leaf centroids after the split
+    int refine_iterations = 3;            // global Lloyd passes over all leaf centroids after the split
 };
 
 // Beam of nearest_leaf for routing rows after the tree is built (inserts,
@@ -78,11 +78,11 @@ class Tree {
 public:
     std::size_t dim = 0;
     Metric metric = Metric::L2;
-    std::vector<TreeNode> nodes;         // nodes[0] is the root
-    std::vector<float> centroids;        // nodes.size() x dim
+    std::vector<TreeNode> nodes;   // nodes[0] is the root
+    std::vector<float> centroids;  // nodes.size() x dim
     std::vector<TreeLeaf> leaves;
-    std::vector<uint32_t> permutation;   // row ids in leaf order
-    std::vector<float> radius;           // per node: largest distance from its centroid to a row below
+    std::vector<uint32_t> permutation;  // row ids in leaf order
+    std::vector<float> radius;          // per node: largest distance from its centroid to a row below
 
     // The tree's depth (levels) and widest fan-out, for choosing between a
     // beam descent and looking at every leaf. Kept by whoever builds or grows

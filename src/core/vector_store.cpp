@@ -67,19 +67,20 @@ struct RawHeader {
 static_assert(std::is_standard_layout<RawHeader>::value && std::is_trivially_copyable<RawHeader>::value,
               "RawHeader is copied to and from disk bytes");
 static_assert(sizeof(RawHeader) == 72, "RawHeader must have no padding");
-static_assert(offsetof(RawHeader, magic) == 0 && offsetof(RawHeader, version) == 8 &&
-                  offsetof(RawHeader, dim) == 12 && offsetof(RawHeader, count) == 16 &&
-                  offsetof(RawHeader, record_size) == 24 && offsetof(RawHeader, reserved) == 28 &&
-                  offsetof(RawHeader, system_id) == 32 && offsetof(RawHeader, database_id) == 40 &&
-                  offsetof(RawHeader, index_id) == 48 && offsetof(RawHeader, generation) == 56 &&
-                  offsetof(RawHeader, checksum) == 64,
+static_assert(offsetof(RawHeader, magic) == 0 && offsetof(RawHeader, version) == 8 && offsetof(RawHeader, dim) == 12 &&
+                  offsetof(RawHeader, count) == 16 && offsetof(RawHeader, record_size) == 24 &&
+                  offsetof(RawHeader, reserved) == 28 && offsetof(RawHeader, system_id) == 32 &&
+                  offsetof(RawHeader, database_id) == 40 && offsetof(RawHeader, index_id) == 48 &&
+                  offsetof(RawHeader, generation) == 56 && offsetof(RawHeader, checksum) == 64,
               "RawHeader must match the documented layout");
 static_assert(sizeof(RawHeader) <= kStoreHeaderSize, "the header must fit in its page");
 static_assert(store_record_size(1) == 16 && store_record_size(2) == 24 && store_record_size(3) == 24 &&
                   store_record_size(768) == 3088,
               "records are 8-byte tag + floats + 4-byte checksum, padded to 8 bytes");
 
-StoreIdentity identity_of(const RawHeader& h) { return StoreIdentity{h.system_id, h.database_id, h.index_id, h.generation}; }
+StoreIdentity identity_of(const RawHeader& h) {
+    return StoreIdentity{h.system_id, h.database_id, h.index_id, h.generation};
+}
 
 constexpr std::size_t kChecksumOffset = offsetof(RawHeader, checksum);
 constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ULL;
@@ -258,7 +259,8 @@ struct VectorStore::Impl {
         mappings.push_back(std::move(m));
         // seq_cst pairs with advise_random(): either it sees this mapping or we see its flag.
         current.store(mappings.back().get(), std::memory_order_seq_cst);
-        if (random_advice.load(std::memory_order_seq_cst) && ::madvise(p, static_cast<std::size_t>(length), MADV_RANDOM) != 0)
+        if (random_advice.load(std::memory_order_seq_cst) &&
+            ::madvise(p, static_cast<std::size_t>(length), MADV_RANDOM) != 0)
             throw_os("could not advise random access on", path, errno);
     }
 
@@ -393,8 +395,8 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     if (::fstat(fd, &st) != 0) throw_os("could not stat", path, errno);
     if (!S_ISREG(st.st_mode)) throw IoError(quoted(path) + " is not a regular file");
     const std::uint64_t file_size = static_cast<std::uint64_t>(st.st_size);
-    const std::string too_short = "is truncated: the file has " + std::to_string(file_size) +
-                                  " bytes, less than its " + std::to_string(kStoreHeaderSize) + "-byte header";
+    const std::string too_short = "is truncated: the file has " + std::to_string(file_size) + " bytes, less than its " +
+                                  std::to_string(kStoreHeaderSize) + "-byte header";
     if (file_size < kStoreHeaderSize) throw_content(path, too_short);
 
     unsigned char page[kStoreHeaderSize];
@@ -406,8 +408,8 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0)
         throw_content(path, "is not a vectordb vector store file: bad magic");
     if (h.version != kStoreFormatVersion)
-        throw_content(path, "has unsupported format version " + std::to_string(h.version) + " (this build reads version " +
-                                std::to_string(kStoreFormatVersion) + ")");
+        throw_content(path, "has unsupported format version " + std::to_string(h.version) +
+                                " (this build reads version " + std::to_string(kStoreFormatVersion) + ")");
     const std::uint64_t computed = header_checksum(page);
     if (h.checksum != computed)
         throw_content(path, "is corrupt: header checksum mismatch (stored " + hex64(h.checksum) + ", computed " +
@@ -426,10 +428,9 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     const std::uint64_t partial_bytes = data_bytes % rs;
     if (h.count > whole_records)
         throw_content(path, "is truncated: its header declares " + std::to_string(h.count) + " records of " +
-                                std::to_string(rs) + " bytes but the file holds only " +
-                                std::to_string(whole_records) + " whole records" +
-                                (partial_bytes != 0 ? " and a partial one" : "") + " (" + std::to_string(file_size) +
-                                " bytes)");
+                                std::to_string(rs) + " bytes but the file holds only " + std::to_string(whole_records) +
+                                " whole records" + (partial_bytes != 0 ? " and a partial one" : "") + " (" +
+                                std::to_string(file_size) + " bytes)");
     // Bytes past the counted records are an append another process has not
     // flushed yet, or one that was interrupted: not part of the store.
     impl->dim = h.dim;
@@ -468,7 +469,8 @@ void VectorStore::write_at(std::uint64_t slot, std::uint64_t tag, const float* v
     s.check_writable();
     if (vec == nullptr) throw InvalidArgument("VectorStore::write_at: null vector");
     if (s.buffered != 0) throw InvalidArgument(quoted(s.path) + ": write_at() with buffered appends");
-    if (slot > (std::uint64_t(1) << 40)) throw InvalidArgument("VectorStore::write_at: slot " + std::to_string(slot) + " is absurd");
+    if (slot > (std::uint64_t(1) << 40))
+        throw InvalidArgument("VectorStore::write_at: slot " + std::to_string(slot) + " is absurd");
     std::vector<unsigned char> record(s.record_size, 0);
     std::memcpy(record.data(), &tag, sizeof tag);
     std::memcpy(record.data() + kRecordVectorOffset, vec, sizeof(float) * s.dim);
@@ -488,7 +490,8 @@ void VectorStore::extend_to(std::uint64_t n) {
     s.check_writable();
     if (s.buffered != 0) throw InvalidArgument(quoted(s.path) + ": extend_to() with buffered appends");
     if (n <= s.file_records) return;
-    if (n > (std::uint64_t(1) << 40)) throw InvalidArgument("VectorStore::extend_to: " + std::to_string(n) + " records is absurd");
+    if (n > (std::uint64_t(1) << 40))
+        throw InvalidArgument("VectorStore::extend_to: " + std::to_string(n) + " records is absurd");
     struct stat st;
     if (::fstat(s.fd, &st) != 0) throw_os("could not stat", s.path, errno);
     const std::uint64_t bytes = s.record_offset(n);
@@ -516,8 +519,7 @@ bool VectorStore::refresh() {
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kStoreFormatVersion ||
         h.checksum != header_checksum(page))
         throw_content(s.path, "is corrupt: its header changed into something unreadable");
-    if (h.dim != s.dim || h.record_size != s.record_size ||
-        identity_of(h) != s.identity)
+    if (h.dim != s.dim || h.record_size != s.record_size || identity_of(h) != s.identity)
         throw_content(s.path, "was replaced by another store");
     const std::uint64_t seen = s.visible.load(std::memory_order_relaxed);
     if (h.count < seen)
@@ -656,9 +658,7 @@ void VectorStore::advise_random() const {
     if (::madvise(m->base, m->length, MADV_RANDOM) != 0) throw_os("could not advise random access on", s.path, errno);
 }
 
-std::uint64_t VectorStore::bytes_mapped() const {
-    return live().current.load(std::memory_order_acquire)->length;
-}
+std::uint64_t VectorStore::bytes_mapped() const { return live().current.load(std::memory_order_acquire)->length; }
 
 std::uint64_t VectorStore::bytes_resident() const {
     const Impl& s = live();

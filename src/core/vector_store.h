@@ -57,9 +57,7 @@ constexpr std::uint32_t kStoreFormatVersion = 2;
 constexpr std::uint32_t kMaxStoreDimensions = 65536;
 
 // Bytes per record for `dim` dimensions: tag + floats + checksum, padded to 8 bytes.
-constexpr std::uint32_t store_record_size(std::uint32_t dim) {
-    return (12u + 4u * dim + 7u) & ~7u;
-}
+constexpr std::uint32_t store_record_size(std::uint32_t dim) { return (12u + 4u * dim + 7u) & ~7u; }
 
 // Offsets of a record's fields from the record's start.
 constexpr std::uint32_t kRecordVectorOffset = 8;

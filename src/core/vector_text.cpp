@@ -15,9 +15,7 @@
 namespace vectordb {
 namespace {
 
-bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 const char* skip_space(const char* p) {
     while (is_space(*p)) ++p;
@@ -31,7 +29,8 @@ locale_t c_locale() {
 }
 
 [[noreturn]] void syntax_error(const char* type, const char* text, const char* detail = "") {
-    throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"", detail);
+    throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"",
+                                    detail);
 }
 
 }  // namespace

@@ -60,8 +60,7 @@ void classify_current_exception(Raised* r) {
 // Raises what classify_current_exception found. Call only once every C++ frame has unwound.
 [[noreturn]] void raise(const Raised& r) {
     if (r.pg_error != nullptr) ReThrowError(r.pg_error);
-    if (r.detail[0] != '\0')
-        ereport(ERROR, (errcode(r.sqlstate), errmsg("%s", r.message), errdetail("%s", r.detail)));
+    if (r.detail[0] != '\0') ereport(ERROR, (errcode(r.sqlstate), errmsg("%s", r.message), errdetail("%s", r.detail)));
     ereport(ERROR, (errcode(r.sqlstate), errmsg("%s", r.message)));
     pg_unreachable();
 }

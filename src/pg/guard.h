@@ -20,12 +20,10 @@ Datum call_guarded(FunctionBody body, FunctionCallInfo fcinfo);
 }  // namespace pg
 }  // namespace vectordb
 
-#define VECTORDB_FUNCTION(name)                                                   \
-    extern "C" {                                                                  \
-    PG_FUNCTION_INFO_V1(name);                                                    \
-    }                                                                             \
-    static Datum name##_body(FunctionCallInfo fcinfo);                            \
-    extern "C" Datum name(PG_FUNCTION_ARGS) {                                     \
-        return vectordb::pg::call_guarded(name##_body, fcinfo);                   \
-    }                                                                             \
+#define VECTORDB_FUNCTION(name)                                                                         \
+    extern "C" {                                                                                        \
+    PG_FUNCTION_INFO_V1(name);                                                                          \
+    }                                                                                                   \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                                  \
+    extern "C" Datum name(PG_FUNCTION_ARGS) { return vectordb::pg::call_guarded(name##_body, fcinfo); } \
     static Datum name##_body(FunctionCallInfo fcinfo)

@@ -50,8 +50,8 @@ VECTORDB_FUNCTION(halfvec_typmod_in) {
     int32* mods = ArrayGetIntegerTypmods(ta, &n);
     if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
     if (mods[0] < 1)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type halfvec must be at least 1")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type halfvec must be at least 1")));
     if (mods[0] > vectordb::pg::kHalfvecMaxDim)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                         errmsg("dimensions for type halfvec cannot exceed %d", vectordb::pg::kHalfvecMaxDim)));

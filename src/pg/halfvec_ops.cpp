@@ -150,21 +150,25 @@ VECTORDB_FUNCTION(halfvec_subvector) {
 // binary_quantize(v): one bit per dimension, set where the element is > 0.
 VECTORDB_FUNCTION(halfvec_binary_quantize) {
     const HalfVector* v = PG_GETARG_HALFVEC_P(0);
-    PG_RETURN_VARBIT_P(vectordb::pg::quantize_bits(v->dim, [v](int i) { return vectordb::half_to_float(v->x[i]) > 0; }));
+    PG_RETURN_VARBIT_P(
+        vectordb::pg::quantize_bits(v->dim, [v](int i) { return vectordb::half_to_float(v->x[i]) > 0; }));
 }
 
 // ---- element-wise arithmetic and concatenation -------------------------------
 
 VECTORDB_FUNCTION(halfvec_add) {
-    PG_RETURN_POINTER(elementwise(get_pair(fcinfo), [](float x, float y) { return x + y; }, false));
+    PG_RETURN_POINTER(elementwise(
+        get_pair(fcinfo), [](float x, float y) { return x + y; }, false));
 }
 
 VECTORDB_FUNCTION(halfvec_sub) {
-    PG_RETURN_POINTER(elementwise(get_pair(fcinfo), [](float x, float y) { return x - y; }, false));
+    PG_RETURN_POINTER(elementwise(
+        get_pair(fcinfo), [](float x, float y) { return x - y; }, false));
 }
 
 VECTORDB_FUNCTION(halfvec_mul) {
-    PG_RETURN_POINTER(elementwise(get_pair(fcinfo), [](float x, float y) { return x * y; }, true));
+    PG_RETURN_POINTER(elementwise(
+        get_pair(fcinfo), [](float x, float y) { return x * y; }, true));
 }
 
 VECTORDB_FUNCTION(halfvec_concat) {
@@ -218,6 +222,7 @@ VECTORDB_FUNCTION(halfvec_avg) {
     if (values[0] == 0) PG_RETURN_NULL();
     vectordb::pg::check_halfvec_dim(n - 1);
     HalfVector* result = vectordb::pg::new_halfvec(n - 1);
-    for (int i = 1; i < n; i++) result->x[i - 1] = vectordb::pg::checked_half(static_cast<float>(values[i] / values[0]));
+    for (int i = 1; i < n; i++)
+        result->x[i - 1] = vectordb::pg::checked_half(static_cast<float>(values[i] / values[0]));
     PG_RETURN_POINTER(result);
 }

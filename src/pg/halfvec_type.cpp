@@ -23,13 +23,12 @@ HalfVector* new_halfvec(int dim) {
 
 void check_same_halfvec_dims(const HalfVector* a, const HalfVector* b) {
     if (a->dim != b->dim)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("different halfvec dimensions %d and %d", a->dim, b->dim)));
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different halfvec dimensions %d and %d", a->dim, b->dim)));
 }
 
 void check_halfvec_dim(int dim) {
-    if (dim < 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("halfvec must have at least 1 dimension")));
+    if (dim < 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("halfvec must have at least 1 dimension")));
     if (dim > kHalfvecMaxDim)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("halfvec cannot have more than %d dimensions", kHalfvecMaxDim)));
@@ -51,8 +50,8 @@ std::uint16_t checked_half(float value) {
     if (half_is_inf(h) && !std::isinf(value)) {
         char text[FLOAT_SHORTEST_DECIMAL_LEN];
         float_to_shortest_decimal_buf(value, text);
-        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                        errmsg("\"%s\" is out of range for type halfvec", text)));
+        ereport(ERROR,
+                (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("\"%s\" is out of range for type halfvec", text)));
     }
     check_half_element(h);
     return h;

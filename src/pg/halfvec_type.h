@@ -11,9 +11,9 @@ namespace vectordb {
 namespace pg {
 
 struct HalfVector {
-    int32 vl_len_;  // varlena header (do not touch directly)
-    int16 dim;      // number of dimensions
-    int16 unused;   // reserved, always 0
+    int32 vl_len_;                           // varlena header (do not touch directly)
+    int16 dim;                               // number of dimensions
+    int16 unused;                            // reserved, always 0
     std::uint16_t x[FLEXIBLE_ARRAY_MEMBER];  // binary16 bits
 };
 

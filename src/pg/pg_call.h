@@ -115,10 +115,12 @@ auto guarded(F&& f) -> decltype(f()) {
             std::remove_reference_t<F>* f;
             Result result;
         } call{&f, Result{}};
-        run_guarded([](void* p) {
-            auto* c = static_cast<Call*>(p);
-            c->result = (*c->f)();
-        }, &call);
+        run_guarded(
+            [](void* p) {
+                auto* c = static_cast<Call*>(p);
+                c->result = (*c->f)();
+            },
+            &call);
         return call.result;
     }
 }

@@ -152,11 +152,11 @@ std::size_t open_sidecar_count() {
 void register_sidecar_cache() { CacheRegisterRelcacheCallback(on_relcache_invalidation, static_cast<Datum>(0)); }
 
 std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path, uint32 dim,
-                                                                           const StoreIdentity& id) {
+                                                                            const StoreIdentity& id) {
     ReserveExternalFD();  // a build needs its file; PostgreSQL closes its own to make room
     try {
-        return std::unique_ptr<VectorStore, void (*)(VectorStore*)>(
-            new VectorStore(VectorStore::create(path, dim, id)), release_descriptor);
+        return std::unique_ptr<VectorStore, void (*)(VectorStore*)>(new VectorStore(VectorStore::create(path, dim, id)),
+                                                                    release_descriptor);
     } catch (...) {
         ReleaseExternalFD();
         throw;

@@ -44,7 +44,7 @@ void register_sidecar_cache();
 // A store created or opened outside the cache (builds) under the same
 // file-descriptor accounting: released when the pointer goes.
 std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path, uint32 dim,
-                                                                           const StoreIdentity& id);
+                                                                            const StoreIdentity& id);
 
 }  // namespace pg
 }  // namespace vectordb

@@ -52,7 +52,8 @@ Verdict judge_local_file(const StoreIdentity& id) {
             Relation index = relation_open(oid, NoLock);
             VtreeMeta meta;
             read_meta(index, &meta);
-            if (meta.storage == static_cast<uint8>(Storage::Mmap) && sidecar_identity(meta) == id) verdict = Verdict::Keep;
+            if (meta.storage == static_cast<uint8>(Storage::Mmap) && sidecar_identity(meta) == id)
+                verdict = Verdict::Keep;
             relation_close(index, NoLock);
         }
     }

@@ -28,8 +28,8 @@ std::string sidecar_directory(bool create) {
         const char* path = dir.c_str();
         pg_call([&] {
             if (MakePGDirectory(path) != 0 && errno != EEXIST)
-                ereport(ERROR, (errcode_for_file_access(),
-                                errmsg("could not create sidecar directory \"%s\": %m", path)));
+                ereport(ERROR,
+                        (errcode_for_file_access(), errmsg("could not create sidecar directory \"%s\": %m", path)));
         });
     }
     return dir;

@@ -28,18 +28,18 @@ SlotPage* slot_page(Page page) { return reinterpret_cast<SlotPage*>(page_content
 
 Buffer read_slot_page(Relation index, BlockNumber block) {
     if (block == kMetaBlock || block >= RelationGetNumberOfBlocks(index))
-        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("index \"%s\" has a bad free slot link to block %u", RelationGetRelationName(index),
-                               block),
-                        errhint("Please REINDEX it.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INDEX_CORRUPTED),
+                 errmsg("index \"%s\" has a bad free slot link to block %u", RelationGetRelationName(index), block),
+                 errhint("Please REINDEX it.")));
     Buffer buffer = ReadBuffer(index, block);
     LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, block, BufferGetPage(buffer), PageType::SlotList);
     if (slot_page(BufferGetPage(buffer))->count > kSlotsPerPage)
-        ereport(ERROR, (errcode(ERRCODE_INDEX_CORRUPTED),
-                        errmsg("index \"%s\" has a bad free slot count at block %u", RelationGetRelationName(index),
-                               block),
-                        errhint("Please REINDEX it.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INDEX_CORRUPTED),
+                 errmsg("index \"%s\" has a bad free slot count at block %u", RelationGetRelationName(index), block),
+                 errhint("Please REINDEX it.")));
     return buffer;
 }
 

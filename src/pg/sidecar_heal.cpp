@@ -174,7 +174,10 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
                     RecordRead::Ok)
                     continue;
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
+                pg_call([&] {
+                    found = fetch_heap_vector(fetch, snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0,
+                                              vec.data());
+                });
                 if (!found) continue;  // the row is gone: VACUUM removes its entry
                 page_to_heal.fixes.push_back(Fix{i, tids[i], locators[i]});
                 page_to_heal.vectors.insert(page_to_heal.vectors.end(), vec.begin(), vec.end());

@@ -24,8 +24,8 @@ namespace pg {
 namespace {
 
 enum class ActionKind {
-    RemoveFile,   // on abort: a file this subtransaction created
-    KeepOnly,     // on commit: every generation of the index but `identity`'s
+    RemoveFile,      // on abort: a file this subtransaction created
+    KeepOnly,        // on commit: every generation of the index but `identity`'s
     RemoveIndex,     // on commit: every generation of a dropped index
     RemoveDatabase,  // on commit: every sidecar of a dropped database
 };
@@ -33,8 +33,8 @@ enum class ActionKind {
 struct PendingAction {
     ActionKind kind;
     SubTransactionId subxact;
-    std::string path;       // RemoveFile
-    StoreIdentity identity; // KeepOnly: the file to keep; RemoveIndex: system, database and index
+    std::string path;        // RemoveFile
+    StoreIdentity identity;  // KeepOnly: the file to keep; RemoveIndex: system, database and index
 };
 
 std::vector<PendingAction>& pending() {
@@ -151,7 +151,9 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
     if (access != OAT_DROP || sub_id != 0) return;
     if (class_id == DatabaseRelationId) {
         try {
-            pending().push_back(PendingAction{ActionKind::RemoveDatabase, GetCurrentSubTransactionId(), {},
+            pending().push_back(PendingAction{ActionKind::RemoveDatabase,
+                                              GetCurrentSubTransactionId(),
+                                              {},
                                               StoreIdentity{GetSystemIdentifier(), object_id, 0, 0}});
         } catch (...) {
             ereport(WARNING, (errmsg("out of memory: the sidecars of database %u will need vectordb_cleanup_orphans()",
@@ -168,11 +170,13 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
     ReleaseSysCache(tuple);
     if (!is_index || am != get_index_am_oid("vtree", true)) return;
     try {
-        pending().push_back(PendingAction{ActionKind::RemoveIndex, GetCurrentSubTransactionId(), {},
+        pending().push_back(PendingAction{ActionKind::RemoveIndex,
+                                          GetCurrentSubTransactionId(),
+                                          {},
                                           StoreIdentity{GetSystemIdentifier(), MyDatabaseId, object_id, 0}});
     } catch (...) {
-        ereport(WARNING, (errmsg("out of memory: the sidecar of index %u will need vectordb_cleanup_orphans()",
-                                 object_id)));
+        ereport(WARNING,
+                (errmsg("out of memory: the sidecar of index %u will need vectordb_cleanup_orphans()", object_id)));
     }
 }
 

@@ -48,7 +48,8 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
         // Ownership first, from the catalog: a non-owner must not queue for the
         // lock and hold up writers behind it.
         require_owner_of(oid);
-        index = open_vtree_and_table(oid, ExclusiveLock, AccessShareLock, &heap);  // no inserts or VACUUM while entries move
+        index = open_vtree_and_table(oid, ExclusiveLock, AccessShareLock,
+                                     &heap);  // no inserts or VACUUM while entries move
         slot = table_slot_create(heap, nullptr);
         fetch = table_index_fetch_begin(heap);
         InitNonVacuumableSnapshot(snapshot, GlobalVisTestFor(heap));
@@ -94,7 +95,10 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
             });
             for (uint16 i = 0; i < count; i++) {
                 bool found = false;
-                pg_call([&] { found = fetch_heap_vector(fetch, &snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0, vec.data()); });
+                pg_call([&] {
+                    found = fetch_heap_vector(fetch, &snapshot, slot, column, tids[i], meta.dim,
+                                              meta.half_elements != 0, vec.data());
+                });
                 locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
                 records += found ? 1 : 0;
             }
@@ -131,4 +135,3 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     });
     PG_RETURN_INT64(static_cast<int64>(records));
 }
-

@@ -25,8 +25,7 @@ float8* state_values(ArrayType* state, const char* caller, int* n) {
 ArrayType* make_state(const float8* values, int n) {
     auto* datums = static_cast<Datum*>(palloc(sizeof(Datum) * n));
     for (int i = 0; i < n; i++) datums[i] = Float8GetDatum(values[i]);
-    ArrayType* state = construct_array(datums, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
-                                       TYPALIGN_DOUBLE);
+    ArrayType* state = construct_array(datums, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     pfree(datums);
     return state;
 }
@@ -103,8 +102,7 @@ VECTORDB_FUNCTION(vector_avg) {
     for (int i = 1; i < n; i++) {
         result->x[i - 1] = static_cast<float>(values[i] / values[0]);
         if (std::isinf(result->x[i - 1]))
-            ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                            errmsg("value out of range: overflow")));
+            ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: overflow")));
     }
     PG_RETURN_VECTOR_P(result);
 }

@@ -73,8 +73,7 @@ VECTORDB_FUNCTION(vector_to_float8) {
     const Vector* v = PG_GETARG_VECTOR_P(0);
     auto* datums = static_cast<Datum*>(palloc(sizeof(Datum) * v->dim));
     for (int i = 0; i < v->dim; i++) datums[i] = Float8GetDatum(v->x[i]);
-    ArrayType* result = construct_array(datums, v->dim, FLOAT8OID, sizeof(float8),
-                                        FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+    ArrayType* result = construct_array(datums, v->dim, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
     pfree(datums);
     PG_RETURN_POINTER(result);
 }

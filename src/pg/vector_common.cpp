@@ -23,8 +23,7 @@ Datum* array_elements(ArrayType* array, int* count, Oid* elemtype) {
 }
 
 int subvector_range(int dim, int32 start, int32 count, const char* type, int* taken) {
-    if (count < 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must have at least 1 dimension", type)));
+    if (count < 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("%s must have at least 1 dimension", type)));
     int64 first = start;
     int64 end = int64{start} + count;  // exclusive; no overflow in int64
     if (first < 1) first = 1;

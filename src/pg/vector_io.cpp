@@ -53,15 +53,13 @@ VECTORDB_FUNCTION(vector_typmod_in) {
     ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
     int n = 0;
     int32* mods = ArrayGetIntegerTypmods(ta, &n);
-    if (n != 1)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
+    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
     if (mods[0] < 1)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type vector must be at least 1")));
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type vector must be at least 1")));
     if (mods[0] > vectordb::pg::kVectorMaxDim)
         ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type vector cannot exceed %d",
-                               vectordb::pg::kVectorMaxDim)));
+                        errmsg("dimensions for type vector cannot exceed %d", vectordb::pg::kVectorMaxDim)));
     PG_RETURN_INT32(mods[0]);
 }
 
@@ -78,9 +76,9 @@ VECTORDB_FUNCTION(vector_recv) {
         ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
                         errmsg("malformed binary vector: reserved field is %d, expected 0", unused)));
     if (buf->len - buf->cursor != static_cast<int>(sizeof(float)) * dim)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-                        errmsg("malformed binary vector: %d bytes of data for %d dimensions",
-                               buf->len - buf->cursor, dim)));
+        ereport(ERROR,
+                (errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+                 errmsg("malformed binary vector: %d bytes of data for %d dimensions", buf->len - buf->cursor, dim)));
 
     Vector* result = vectordb::pg::new_vector(dim);
     for (int i = 0; i < dim; i++) {

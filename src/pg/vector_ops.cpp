@@ -31,11 +31,9 @@ VectorPair get_pair(FunctionCallInfo fcinfo) {
 // ERROR 22003 if an arithmetic result left the float range.
 void check_result(float result, float lhs, float rhs, bool is_product) {
     if (std::isinf(result))
-        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                        errmsg("value out of range: overflow")));
+        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: overflow")));
     if (is_product && result == 0.0f && lhs != 0.0f && rhs != 0.0f)
-        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-                        errmsg("value out of range: underflow")));
+        ereport(ERROR, (errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE), errmsg("value out of range: underflow")));
 }
 
 // Lexicographic order by elements, then by dimension count (btree support).
@@ -86,9 +84,7 @@ VECTORDB_FUNCTION(l1_distance) {
 
 // ---- properties and transforms --------------------------------------------
 
-VECTORDB_FUNCTION(vector_dims) {
-    PG_RETURN_INT32(PG_GETARG_VECTOR_P(0)->dim);
-}
+VECTORDB_FUNCTION(vector_dims) { PG_RETURN_INT32(PG_GETARG_VECTOR_P(0)->dim); }
 
 VECTORDB_FUNCTION(vector_norm) {
     const Vector* v = PG_GETARG_VECTOR_P(0);
@@ -170,24 +166,10 @@ VECTORDB_FUNCTION(vector_concat) {
 
 // ---- comparison (btree opclass) --------------------------------------------
 
-VECTORDB_FUNCTION(vector_cmp) {
-    PG_RETURN_INT32(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)));
-}
-VECTORDB_FUNCTION(vector_lt) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) < 0);
-}
-VECTORDB_FUNCTION(vector_le) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) <= 0);
-}
-VECTORDB_FUNCTION(vector_eq) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) == 0);
-}
-VECTORDB_FUNCTION(vector_ne) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) != 0);
-}
-VECTORDB_FUNCTION(vector_ge) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) >= 0);
-}
-VECTORDB_FUNCTION(vector_gt) {
-    PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) > 0);
-}
+VECTORDB_FUNCTION(vector_cmp) { PG_RETURN_INT32(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1))); }
+VECTORDB_FUNCTION(vector_lt) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) < 0); }
+VECTORDB_FUNCTION(vector_le) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) <= 0); }
+VECTORDB_FUNCTION(vector_eq) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) == 0); }
+VECTORDB_FUNCTION(vector_ne) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) != 0); }
+VECTORDB_FUNCTION(vector_ge) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) >= 0); }
+VECTORDB_FUNCTION(vector_gt) { PG_RETURN_BOOL(compare_vectors(PG_GETARG_VECTOR_P(0), PG_GETARG_VECTOR_P(1)) > 0); }

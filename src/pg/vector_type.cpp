@@ -15,14 +15,12 @@ Vector* new_vector(int dim) {
 
 void check_same_dims(const Vector* a, const Vector* b) {
     if (a->dim != b->dim)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different vector dimensions %d and %d", a->dim, b->dim)));
 }
 
 void check_dim_range(int dim) {
-    if (dim < 1)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("vector must have at least 1 dimension")));
+    if (dim < 1) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("vector must have at least 1 dimension")));
     if (dim > kVectorMaxDim)
         ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
                         errmsg("vector cannot have more than %d dimensions", kVectorMaxDim)));
@@ -30,16 +28,13 @@ void check_dim_range(int dim) {
 
 void check_typmod_dims(int dim, int32 typmod) {
     if (typmod != -1 && typmod != dim)
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("expected %d dimensions, not %d", typmod, dim)));
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %d dimensions, not %d", typmod, dim)));
 }
 
 void check_element(float value) {
-    if (std::isnan(value))
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
+    if (std::isnan(value)) ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("NaN not allowed in vector")));
     if (std::isinf(value))
-        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                        errmsg("infinite value not allowed in vector")));
+        ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("infinite value not allowed in vector")));
 }
 
 }  // namespace pg

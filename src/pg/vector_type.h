@@ -17,13 +17,9 @@ struct Vector {
 
 constexpr int kVectorMaxDim = 16000;
 
-inline std::size_t vector_size(int dim) {
-    return offsetof(Vector, x) + sizeof(float) * static_cast<std::size_t>(dim);
-}
+inline std::size_t vector_size(int dim) { return offsetof(Vector, x) + sizeof(float) * static_cast<std::size_t>(dim); }
 
-inline Vector* datum_get_vector(Datum d) {
-    return reinterpret_cast<Vector*>(PG_DETOAST_DATUM(d));
-}
+inline Vector* datum_get_vector(Datum d) { return reinterpret_cast<Vector*>(PG_DETOAST_DATUM(d)); }
 
 // Allocates a zeroed vector of `dim` dimensions in the current memory context.
 Vector* new_vector(int dim);

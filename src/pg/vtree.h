@@ -53,7 +53,7 @@ namespace pg {
 
 constexpr uint32 kVtreeMagic = 0x56545245;  // "VTRE"
 constexpr uint32 kVtreeVersion = 1;
-constexpr uint16 kVtreePageId = 0xFF93;     // last two bytes of every page, as pgvector and GIN do
+constexpr uint16 kVtreePageId = 0xFF93;  // last two bytes of every page, as pgvector and GIN do
 constexpr BlockNumber kMetaBlock = 0;
 
 enum class PageType : uint16 { Meta = 1, Blob = 2, Leaf = 3, Vectors = 4, TreeLog = 5, Free = 6, SlotList = 7 };
@@ -97,22 +97,22 @@ struct VtreeMeta {
     uint32 blob_pages;
     uint64 blob_bytes;
     uint64 seed;
-    uint64 built_entries;       // entries written by the build
+    uint64 built_entries;  // entries written by the build
     // The sidecar's identity (sidecar_files.h): name and header of the file.
     uint64 sidecar_database;
     uint64 sidecar_system_id;
     uint64 sidecar_generation;
     uint64 sidecar_index_oid;
-    BlockNumber vector_head;    // storage = pages: first and last vector page
+    BlockNumber vector_head;  // storage = pages: first and last vector page
     BlockNumber vector_tail;
-    uint32 build_sampled;       // 1 when the tree was trained on a sample
+    uint32 build_sampled;  // 1 when the tree was trained on a sample
     // The tree log (leaf splits since the build). Indexes written before it
     // existed have zeros here, which reads as an empty log.
-    uint32 tree_version;        // records in the log (splits and radius raises)
-    BlockNumber log_head;       // first and last TreeLog page (0: none yet)
+    uint32 tree_version;   // records in the log (splits and radius raises)
+    BlockNumber log_head;  // first and last TreeLog page (0: none yet)
     BlockNumber log_tail;
-    uint32 log_tail_used;       // bytes of the log in its last page
-    uint64 log_bytes;           // bytes of the log: readers stop here
+    uint32 log_tail_used;  // bytes of the log in its last page
+    uint64 log_bytes;      // bytes of the log: readers stop here
     // 1 when every row lies within the radius of each node above it (the
     // build makes it so and inserts log radius raises), so a strict-order
     // scan may bound what an unprobed subtree holds. Indexes built before
@@ -158,19 +158,18 @@ struct LeafLayout {
     uint32 capacity;
     uint32 words;
     bool blocked;
-    uint32 codes;    // uint64[capacity * words]
-    uint32 factors;  // CodeFactors[capacity]
-    uint32 locators; // uint64[capacity]
-    uint32 tids;     // ItemPointerData[capacity]
-    uint32 flags;    // uint8[capacity]
+    uint32 codes;     // uint64[capacity * words]
+    uint32 factors;   // CodeFactors[capacity]
+    uint32 locators;  // uint64[capacity]
+    uint32 tids;      // ItemPointerData[capacity]
+    uint32 flags;     // uint8[capacity]
     uint32 end;
 };
 
 constexpr uint8 kEntryDead = 1;
 
 // Bytes of a page available to contents (after the header, before the special space).
-constexpr uint32 kPageContentSize =
-    BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VtreePageOpaque));
+constexpr uint32 kPageContentSize = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VtreePageOpaque));
 
 LeafLayout leaf_layout(uint32 words);
 
@@ -258,10 +257,10 @@ struct RetiredLeaf {
 struct TreeCache {
     RelFileNode node;
     uint64 generation = 0;
-    uint32 tree_version = 0;               // split records applied
+    uint32 tree_version = 0;                     // split records applied
     BlockNumber log_block = InvalidBlockNumber;  // where the next unread log byte is
     uint32 log_offset = 0;
-    uint64 log_read = 0;                   // log bytes read
+    uint64 log_read = 0;  // log bytes read
     VtreeMeta meta;
     Tree tree;
     Quantizer quantizer;
@@ -366,7 +365,7 @@ bool column_is_halfvec(Relation index);
 // Reads an index's value from heap rows: its table column, or its expression
 // (an index on (v::halfvec(n)), say) evaluated on the row.
 struct IndexedColumn {
-    AttrNumber attno = 0;            // the table column, 0 for an expression
+    AttrNumber attno = 0;         // the table column, 0 for an expression
     ::IndexInfo* info = nullptr;  // expression: the index's, and an executor state to evaluate it in
     ::EState* estate = nullptr;
 };
@@ -427,7 +426,9 @@ inline uint64* leaf_locators(Page page, const LeafLayout& l) {
 inline ItemPointerData* leaf_tids(Page page, const LeafLayout& l) {
     return reinterpret_cast<ItemPointerData*>(page_contents(page) + l.tids);
 }
-inline uint8* leaf_flags(Page page, const LeafLayout& l) { return reinterpret_cast<uint8*>(page_contents(page) + l.flags); }
+inline uint8* leaf_flags(Page page, const LeafLayout& l) {
+    return reinterpret_cast<uint8*>(page_contents(page) + l.flags);
+}
 void init_leaf_page(Page page, const LeafLayout& layout, uint32 leaf);
 
 // storage = pages: a vector record (tag + floats, as in the sidecar) starts at

@@ -149,7 +149,8 @@ void count_entries(Relation index, Relation heap, const BlockNumber* heads, std:
         while (block != InvalidBlockNumber) {
             CHECK_FOR_INTERRUPTS();
             // Inserts and splits may add pages meanwhile: the helper looks the size up again.
-            Buffer buffer = read_chain_page(index, block, static_cast<uint32>(leaf), layout, BUFFER_LOCK_SHARE, &hops, &nblocks);
+            Buffer buffer =
+                read_chain_page(index, block, static_cast<uint32>(leaf), layout, BUFFER_LOCK_SHARE, &hops, &nblocks);
             Page page = BufferGetPage(buffer);
             const uint16 count = leaf_header(page)->count;
             const BlockNumber next = page_opaque(page)->next;
@@ -335,7 +336,9 @@ VECTORDB_FUNCTION(vectordb_recall) {
     const Datum query = PG_GETARG_DATUM(1);
     const int32 k = PG_GETARG_INT32(2);
     if (k < 1 || k > 100000)
-        pg_call([&] { ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be between 1 and 100000"))); });
+        pg_call([&] {
+            ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("k must be between 1 and 100000")));
+        });
     char sql[4096];
     Oid vector_type = InvalidOid;
     pg_call([&] {
@@ -346,8 +349,8 @@ VECTORDB_FUNCTION(vectordb_recall) {
         // The query's own type (vector): the ORDER BY casts it to a halfvec key's as SQL would.
         vector_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
         if (!OidIsValid(vector_type)) vector_type = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
-        const char* table = quote_qualified_identifier(get_namespace_name(get_rel_namespace(heap_oid)),
-                                                       get_rel_name(heap_oid));
+        const char* table =
+            quote_qualified_identifier(get_namespace_name(get_rel_namespace(heap_oid)), get_rel_name(heap_oid));
         // The index's key as SQL: its column, or its expression (in parentheses).
         const char* column = psprintf("(%s)", pg_get_indexdef_columns(oid, false));
         std::snprintf(sql, sizeof(sql), "SELECT ctid FROM %s WHERE %s IS NOT NULL ORDER BY %s %s $1 LIMIT %d", table,

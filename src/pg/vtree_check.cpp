@@ -112,8 +112,7 @@ void copy_block(Relation index, BlockNumber b, char* page) {
 }
 
 // Page header and type of one copied block; records what the chain walk needs.
-void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page page, BlockInfo* info,
-                 Report& report) {
+void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page page, BlockInfo* info, Report& report) {
     if (PageIsNew(page)) {
         report.add(block_name(b) + " is an uninitialised page");
         return;
@@ -265,21 +264,21 @@ bool check_index(Oid oid) {
             const BlockNumber head = tc->leaf_heads[l];
             if (head == InvalidBlockNumber) continue;  // split: walked above
             const BlockNumber last = walk_chain(blocks, head, PageType::Leaf, static_cast<int64>(l), name, report);
-            if (head < nblocks && blocks[head].type == static_cast<uint16>(PageType::Leaf) && last != InvalidBlockNumber &&
-                blocks[head].tail != last)
+            if (head < nblocks && blocks[head].type == static_cast<uint16>(PageType::Leaf) &&
+                last != InvalidBlockNumber && blocks[head].tail != last)
                 report.add(name + ": its head page says the chain ends at " + block_name(blocks[head].tail) +
                            " but it ends at " + block_name(last));
         }
         if (meta.storage == static_cast<uint8>(Storage::Pages) && meta.vector_head != InvalidBlockNumber) {
-            const BlockNumber last = walk_chain(blocks, meta.vector_head, PageType::Vectors, -1, "vector pages", report);
+            const BlockNumber last =
+                walk_chain(blocks, meta.vector_head, PageType::Vectors, -1, "vector pages", report);
             if (last != meta.vector_tail)
                 report.add("the metapage says the vector pages end at " + block_name(meta.vector_tail) +
                            " but they end at " + block_name(last));
         }
         for (BlockNumber b = 1; b < nblocks; b++)
-            if (!blocks[b].reached &&
-                (blocks[b].type == static_cast<uint16>(PageType::Leaf) ||
-                 blocks[b].type == static_cast<uint16>(PageType::Vectors)))
+            if (!blocks[b].reached && (blocks[b].type == static_cast<uint16>(PageType::Leaf) ||
+                                       blocks[b].type == static_cast<uint16>(PageType::Vectors)))
                 report.add(block_name(b) + " is on no chain");
 
         // Entries: duplicates, and each one's full vector.
@@ -320,7 +319,8 @@ bool check_index(Oid oid) {
         std::string first_bad, first_torn, first_outside;
         std::size_t outside_node = 0;
         for (BlockNumber b = 1; b < nblocks; b++) {
-            if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf)) continue;
+            if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf))
+                continue;
             uint16 count = 0;
             if (!attempt(report, block_name(b), [&] {
                     copy_block(index, b, copy.data());
@@ -342,14 +342,16 @@ bool check_index(Oid oid) {
                 RecordRead read = RecordRead::Unreadable;
                 std::string error;
                 attempt(report, "vector record of " + tid_name(tids[i]), [&] {
-                    read = read_entry_record(index, meta, store.get(), loc, tids[i], vec.data(), &vector_nblocks, &error);
+                    read =
+                        read_entry_record(index, meta, store.get(), loc, tids[i], vec.data(), &vector_nblocks, &error);
                 });
                 if (read == RecordRead::Corrupt) {
                     if (torn_records++ == 0) first_torn = tid_name(tids[i]);
                 } else if (read != RecordRead::Ok) {
                     if (bad_records++ == 0) first_bad = tid_name(tids[i]);
                 } else if (meta.radii_cover_rows && !within_radii(*tc, blocks[b].leaf, vec.data(), &outside_node)) {
-                    if (outside_radius++ == 0) first_outside = tid_name(tids[i]) + " outside node " + std::to_string(outside_node);
+                    if (outside_radius++ == 0)
+                        first_outside = tid_name(tids[i]) + " outside node " + std::to_string(outside_node);
                 }
             }
         }
@@ -359,8 +361,9 @@ bool check_index(Oid oid) {
         if (on_free_stack > 0)
             report.add(std::to_string(on_free_stack) + " entries' sidecar slots are also on the free slot stack");
         if (outside_radius > 0)
-            report.add(std::to_string(outside_radius) + " entries' rows lie outside a radius above their leaf (first: row " +
-                       first_outside + "): strict-order scans could miss them");
+            report.add(std::to_string(outside_radius) +
+                       " entries' rows lie outside a radius above their leaf (first: row " + first_outside +
+                       "): strict-order scans could miss them");
         if (torn_records > 0)
             report.add(std::to_string(torn_records) + " entries' sidecar records fail their checksum (first: row " +
                        first_torn + ")");
@@ -439,7 +442,9 @@ bool check_index(Oid oid) {
     for (std::size_t i = 0; i < shown; i++) {
         const char* text = problems[i].c_str();
         const char* name = index_name.c_str();
-        pg_call([&] { ereport(WARNING, (errcode(ERRCODE_INDEX_CORRUPTED), errmsg("vtree index \"%s\": %s", name, text))); });
+        pg_call([&] {
+            ereport(WARNING, (errcode(ERRCODE_INDEX_CORRUPTED), errmsg("vtree index \"%s\": %s", name, text)));
+        });
     }
     if (problems.size() > shown) {
         const std::size_t more = problems.size() - shown;

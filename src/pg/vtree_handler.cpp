@@ -100,8 +100,8 @@ bytea* vtree_options(Datum reloptions, bool validate) {
         {"quantizer", RELOPT_TYPE_ENUM, offsetof(VtreeOptions, quantizer)},
         {"storage", RELOPT_TYPE_ENUM, offsetof(VtreeOptions, storage)},
     };
-    return static_cast<bytea*>(build_reloptions(reloptions, validate, vtree_relopt_kind, sizeof(VtreeOptions), table,
-                                                lengthof(table)));
+    return static_cast<bytea*>(
+        build_reloptions(reloptions, validate, vtree_relopt_kind, sizeof(VtreeOptions), table, lengthof(table)));
 }
 
 VtreeOptions options_of(Relation index) {
@@ -149,7 +149,8 @@ int build_threads() {
     // max_parallel_workers): the administrator's budget for one build.
     const int budget = 1 + std::max(0, std::min(max_parallel_maintenance_workers, max_parallel_workers));
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    const int wanted = guc_build_threads > 0 ? guc_build_threads : (cpus > 0 ? static_cast<int>(std::min<long>(cpus, 256)) : 1);
+    const int wanted =
+        guc_build_threads > 0 ? guc_build_threads : (cpus > 0 ? static_cast<int>(std::min<long>(cpus, 256)) : 1);
     return std::max(1, std::min(wanted, budget));
 }
 

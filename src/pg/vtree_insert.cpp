@@ -101,10 +101,10 @@ Appended append_entry(Relation index, BlockNumber head, uint32 leaf, const LeafL
     }
     const BlockNumber tail = page_opaque(BufferGetPage(head_buffer))->tail;
     if (tail == InvalidBlockNumber || tail == kMetaBlock || tail >= RelationGetNumberOfBlocks(index))
-        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                        errmsg("index \"%s\" has a bad leaf tail link at block %u", RelationGetRelationName(index),
-                               head),
-                        errhint("Please REINDEX it.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_CORRUPTED),
+                 errmsg("index \"%s\" has a bad leaf tail link at block %u", RelationGetRelationName(index), head),
+                 errhint("Please REINDEX it.")));
     Buffer tail_buffer = head_buffer;
     if (tail != head) {
         tail_buffer = ReadBuffer(index, tail);
@@ -230,8 +230,7 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
     const int dim = v->dim;
     if (static_cast<uint32>(dim) != meta.dim)
         pg_call([&] {
-            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                            errmsg("expected %u dimensions, not %d", meta.dim, dim)));
+            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %u dimensions, not %d", meta.dim, dim)));
         });
     const auto metric = static_cast<Metric>(meta.metric);
     std::vector<float> nav(v->x, v->x + dim);
@@ -328,8 +327,7 @@ bool vtree_insert(Relation index, Datum* values, bool* isnull, ItemPointer tid, 
     // A per-call context: a TOASTed value (a non-HOT UPDATE re-indexes the
     // stored vector) is detoasted into it and freed with it, not left in the
     // statement's memory for every row.
-    MemoryContext call_context =
-        AllocSetContextCreate(CurrentMemoryContext, "vtree insert", ALLOCSET_SMALL_SIZES);
+    MemoryContext call_context = AllocSetContextCreate(CurrentMemoryContext, "vtree insert", ALLOCSET_SMALL_SIZES);
     MemoryContext old_context = MemoryContextSwitchTo(call_context);
     guarded([&] { insert_one(index, heap, values[0], tid); });
     MemoryContextSwitchTo(old_context);

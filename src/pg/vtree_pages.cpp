@@ -61,7 +61,8 @@ void init_page(Page page, PageType type) {
 bool is_vtree_page(Page page) {
     const PageHeader header = reinterpret_cast<PageHeader>(page);
     return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(VtreePageOpaque)) &&
-           header->pd_special == BLCKSZ - MAXALIGN(sizeof(VtreePageOpaque)) && page_opaque(page)->page_id == kVtreePageId;
+           header->pd_special == BLCKSZ - MAXALIGN(sizeof(VtreePageOpaque)) &&
+           page_opaque(page)->page_id == kVtreePageId;
 }
 
 bool is_page_of_type(Page page, PageType type) {
@@ -70,16 +71,16 @@ bool is_page_of_type(Page page, PageType type) {
 
 void check_page(Relation index, BlockNumber block, Page page, PageType type) {
     if (!is_vtree_page(page))
-        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                        errmsg("index \"%s\" contains a corrupted page at block %u", RelationGetRelationName(index),
-                               block),
-                        errhint("Please REINDEX it.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_CORRUPTED),
+                 errmsg("index \"%s\" contains a corrupted page at block %u", RelationGetRelationName(index), block),
+                 errhint("Please REINDEX it.")));
     if (page_opaque(page)->type != static_cast<uint16>(type))
-        ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-                        errmsg("index \"%s\" has a page of type %u at block %u where type %u was expected",
-                               RelationGetRelationName(index), page_opaque(page)->type, block,
-                               static_cast<unsigned>(type)),
-                        errhint("Please REINDEX it.")));
+        ereport(ERROR,
+                (errcode(ERRCODE_DATA_CORRUPTED),
+                 errmsg("index \"%s\" has a page of type %u at block %u where type %u was expected",
+                        RelationGetRelationName(index), page_opaque(page)->type, block, static_cast<unsigned>(type)),
+                 errhint("Please REINDEX it.")));
     if (type == PageType::Leaf) {
         const LeafHeader* leaf = leaf_header(page);
         if (leaf->count > leaf->capacity || leaf->dead > leaf->count)

@@ -72,16 +72,16 @@ private:
 struct ScanState {
     Relation index = nullptr;
     Relation heap = nullptr;
-    IndexedColumn column;  // reads the index's value from table rows (opened with the heap fetch)
-    bool half = false;  // the column (and so the query) is halfvec
-    TupleTableSlot* slot = nullptr;  // for heap fetches, PostgreSQL-owned
+    IndexedColumn column;                  // reads the index's value from table rows (opened with the heap fetch)
+    bool half = false;                     // the column (and so the query) is halfvec
+    TupleTableSlot* slot = nullptr;        // for heap fetches, PostgreSQL-owned
     IndexFetchTableData* fetch = nullptr;  // heap fetches that follow HOT chains
     Snapshot snapshot = nullptr;           // the scan's
     std::shared_ptr<const TreeCache> tree;
     LeafLayout layout{};
     std::vector<float> query;
     std::vector<ScanEntry> entries;
-    BlockNumber nblocks = 0;  // relation size as last looked up (inserts may grow it)
+    BlockNumber nblocks = 0;             // relation size as last looked up (inserts may grow it)
     std::shared_ptr<VectorStore> store;  // shared with the sidecar cache: a rebuild cannot unmap it under us
     std::string store_problem;
     bool warned = false;
@@ -192,7 +192,8 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
 const float* RerankSource::vector(uint32_t id, float* scratch) {
     const ScanEntry& e = s_.entries[id];
     std::string error;
-    switch (read_entry_record(s_.index, s_.tree->meta, s_.store.get(), e.locator, e.tid, scratch, &s_.nblocks, &error)) {
+    switch (
+        read_entry_record(s_.index, s_.tree->meta, s_.store.get(), e.locator, e.tid, scratch, &s_.nblocks, &error)) {
         case RecordRead::Ok:
             return scratch;
         case RecordRead::NoRecord:
@@ -240,8 +241,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     // The heap is known only after ambeginscan (index_beginscan sets it then).
     if (s.slot == nullptr) {
         s.heap = scan->heapRelation;
-        if (s.heap == nullptr)
-            pg_call([] { elog(ERROR, "vtree scan without a heap relation"); });
+        if (s.heap == nullptr) pg_call([] { elog(ERROR, "vtree scan without a heap relation"); });
         pg_call([&] {
             s.slot = table_slot_create(s.heap, nullptr);
             s.fetch = table_index_fetch_begin(s.heap);
@@ -256,8 +256,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     if (s.query.size() != meta.dim) {
         const int got = static_cast<int>(s.query.size());
         pg_call([&] {
-            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                            errmsg("expected %u dimensions, not %d", meta.dim, got)));
+            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %u dimensions, not %d", meta.dim, got)));
         });
     }
     s.store.reset();
@@ -357,15 +356,15 @@ bool vtree_gettuple(IndexScanDesc scan, ScanDirection direction) {
     // TIDs are returned after the leaf page's lock is released, which only an
     // MVCC snapshot makes safe against VACUUM reusing a heap slot meanwhile.
     if (!IsMVCCSnapshot(scan->xs_snapshot))
-        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                        errmsg("vtree index scans need an MVCC snapshot")));
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("vtree index scans need an MVCC snapshot")));
     return guarded([&] { return next_tuple(scan); });
 }
 
 void vtree_endscan(IndexScanDesc scan) {
     auto* cleanup = static_cast<ScanCleanup*>(scan->opaque);
     if (cleanup->state != nullptr && cleanup->state->fetch != nullptr) table_index_fetch_end(cleanup->state->fetch);
-    if (cleanup->state != nullptr && cleanup->state->slot != nullptr) ExecDropSingleTupleTableSlot(cleanup->state->slot);
+    if (cleanup->state != nullptr && cleanup->state->slot != nullptr)
+        ExecDropSingleTupleTableSlot(cleanup->state->slot);
     if (cleanup->state != nullptr) close_indexed_column(cleanup->state->column);
     guarded([&] {
         delete cleanup->state;

@@ -102,7 +102,10 @@ public:
         if (r == RecordRead::Ok) return true;
         if (r == RecordRead::Unreadable) store_.reset();  // the table has every vector
         bool found = false;
-        pg_call([&] { found = fetch_heap_vector(fetch_, &snapshot_, slot_, column_, e.tid, meta_.dim, meta_.half_elements != 0, out); });
+        pg_call([&] {
+            found =
+                fetch_heap_vector(fetch_, &snapshot_, slot_, column_, e.tid, meta_.dim, meta_.half_elements != 0, out);
+        });
         return found;
     }
 
@@ -307,8 +310,8 @@ void write_split(Relation index, const TreeCache& tc, uint32 leaf, Buffer head, 
     }
     pg_call([&] {
         log_split(index, head, leaf, retired_radius, children, static_cast<uint32>(dim));
-        elog(DEBUG1, "vtree index \"%s\": leaf %u of %zu entries split into %zu leaves",
-             RelationGetRelationName(index), leaf, entries, children.size());
+        elog(DEBUG1, "vtree index \"%s\": leaf %u of %zu entries split into %zu leaves", RelationGetRelationName(index),
+             leaf, entries, children.size());
     });
 }
 
@@ -333,7 +336,8 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
         if (entries.size() > static_cast<std::size_t>(meta.max_leaf_size) && meta.branching_factor >= 2) {
             EntryVectors vectors(index, heap, meta);
             KMeansResult km;
-            const std::vector<ChildPlan> plans = plan_children(*tc, leaf, entries, vectors, heap->rd_rel->reltuples, &km);
+            const std::vector<ChildPlan> plans =
+                plan_children(*tc, leaf, entries, vectors, heap->rd_rel->reltuples, &km);
             vectors.finish();
             if (!plans.empty()) write_split(index, *tc, leaf, head, plans, entries.size());
         }

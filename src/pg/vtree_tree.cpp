@@ -71,9 +71,9 @@ constexpr uint32 kStampedSplitMagic = 0x53504C32;  // "SPL2": a SplitRecordHeade
 
 struct SplitRecordHeader {
     uint32 magic;
-    uint32 leaf;      // the leaf retired
+    uint32 leaf;  // the leaf retired
     uint32 children;
-    float radius;     // the retired node's radius, covering its children
+    float radius;  // the retired node's radius, covering its children
 };
 
 struct SplitStamp {
@@ -145,8 +145,9 @@ std::shared_ptr<TreeCache> parse(const VtreeMeta& meta, const std::vector<char>&
     for (std::size_t n = 0; n < h.nodes; n++) {
         const TreeNode& node = t.nodes[n];
         const bool leaf_ok = node.leaf < 0 || static_cast<uint32>(node.leaf) < h.leaves;
-        const bool children_ok = node.leaf >= 0 || (node.first_child > static_cast<int32_t>(n) && node.child_count > 0 &&
-                                                     static_cast<uint32>(node.first_child + node.child_count) <= h.nodes);
+        const bool children_ok =
+            node.leaf >= 0 || (node.first_child > static_cast<int32_t>(n) && node.child_count > 0 &&
+                               static_cast<uint32>(node.first_child + node.child_count) <= h.nodes);
         if (!leaf_ok || !children_ok) throw DataError("vtree tree blob has a bad node link");
     }
     tc->quantizer = Quantizer::restore(kind, t.metric, meta.dim, meta.seed, std::move(mean));
@@ -204,7 +205,8 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
         tc.leaf_heads.push_back(ch.head);
         if (rotated_dim > 0) {
             tc.rotated_centroids.resize(tc.rotated_centroids.size() + rotated_dim);
-            tc.quantizer.rotate(t.centroids.data() + at, tc.rotated_centroids.data() + tc.rotated_centroids.size() - rotated_dim);
+            tc.quantizer.rotate(t.centroids.data() + at,
+                                tc.rotated_centroids.data() + tc.rotated_centroids.size() - rotated_dim);
         }
         size_below += ch.size;
     }
@@ -364,8 +366,7 @@ void append_log_record(Relation index, const std::vector<char>& record, Buffer r
     // The switch: the new bytes become part of the log (and the leaf retires).
     GenericXLogState* x = GenericXLogStart(index);
     VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(x, meta_buffer, 0));
-    if (retire != InvalidBuffer)
-        leaf_header(GenericXLogRegisterBuffer(x, retire, 0))->flags |= kLeafRetired;
+    if (retire != InvalidBuffer) leaf_header(GenericXLogRegisterBuffer(x, retire, 0))->flags |= kLeafRetired;
     meta->log_head = head;
     meta->log_tail = BufferGetBlockNumber(current);
     meta->log_tail_used = used;

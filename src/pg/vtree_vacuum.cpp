@@ -67,8 +67,7 @@ void vacuum_chain(Relation index, BufferAccessStrategy strategy, uint32 leaf, Bl
         // Look first, so that a page with nothing to remove writes no WAL.
         bool any = false;
         const LeafHeader* h = leaf_header(page);
-        for (uint32 i = 0; i < h->count && !any; i++)
-            any = callback(&leaf_tids(page, layout)[i], callback_state);
+        for (uint32 i = 0; i < h->count && !any; i++) any = callback(&leaf_tids(page, layout)[i], callback_state);
         if (any) {
             GenericXLogState* xlog = GenericXLogStart(index);
             Page p = GenericXLogRegisterBuffer(xlog, buffer, 0);
@@ -175,7 +174,8 @@ BlockNumber recycle_pages(Relation index, BufferAccessStrategy strategy, const R
 
 // Entries on leaf `leaf`'s chain; the head's buffer is locked by the caller
 // (PostgreSQL code only).
-uint32 chain_entries(Relation index, Buffer head, uint32 leaf, const LeafLayout& layout, BufferAccessStrategy strategy) {
+uint32 chain_entries(Relation index, Buffer head, uint32 leaf, const LeafLayout& layout,
+                     BufferAccessStrategy strategy) {
     uint32 entries = leaf_header(BufferGetPage(head))->count;
     BlockNumber block = page_opaque(BufferGetPage(head))->next;
     BlockNumber hops = 0, nblocks = 0;
@@ -273,8 +273,9 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
                 const BlockNumber head = tc->leaf_heads[leaf];
                 if (head == InvalidBlockNumber) continue;
                 pg_call([&] {
-                    vacuum_chain(index, info->strategy, leaf, head, layout, [](ItemPointer, void*) { return false; },
-                                 nullptr, result, nullptr);
+                    vacuum_chain(
+                        index, info->strategy, leaf, head, layout, [](ItemPointer, void*) { return false; }, nullptr,
+                        result, nullptr);
                 });
             }
         });

@@ -61,7 +61,9 @@ public:
     }
     bool chance(double p) { return uniform() < p; }
     template <class T>
-    const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
+    const T& pick(const std::vector<T>& v) {
+        return v[below(v.size())];
+    }
 
 private:
     uint64_t state_;
@@ -156,7 +158,9 @@ std::vector<Row> fetch_rows(Connection& c, const std::string& sql) {
 }
 
 // Distances from the server's float kernels and the index's may round apart.
-bool close_enough(double a, double b) { return std::fabs(a - b) <= 2e-5 * (1.0 + std::max(std::fabs(a), std::fabs(b))); }
+bool close_enough(double a, double b) {
+    return std::fabs(a - b) <= 2e-5 * (1.0 + std::max(std::fabs(a), std::fabs(b)));
+}
 
 // Scan settings of one query.
 struct Settings {
@@ -173,9 +177,9 @@ struct Settings {
                (unlimited ? ", no scan limit" : "");
     }
     std::string sql() const {
-        return "SET vtree.probes = " + std::to_string(probes) + "; SET vtree.rerank_factor = " +
-               std::to_string(rerank) + "; SET vtree.iterative_scan = " + iterative + ";" +
-               (unlimited ? " SET vtree.max_scan_tuples = 2147483647;" : "");
+        return "SET vtree.probes = " + std::to_string(probes) +
+               "; SET vtree.rerank_factor = " + std::to_string(rerank) + "; SET vtree.iterative_scan = " + iterative +
+               ";" + (unlimited ? " SET vtree.max_scan_tuples = 2147483647;" : "");
     }
 };
 
@@ -219,7 +223,7 @@ private:
     std::size_t dim_ = 0;
     std::size_t target_rows_ = 0;
     bool mmap_ = true;
-    bool half_ = false;     // the index is over halves (a halfvec column, or a vector one cast)
+    bool half_ = false;      // the index is over halves (a halfvec column, or a vector one cast)
     std::string key_ = "v";  // what the index indexes and queries order by
     std::unique_ptr<DataGenerator> data_;
     long next_id_ = 1;
@@ -258,20 +262,20 @@ void Case::create_table() {
     const std::string opclass = half_ ? std::string("halfvec_") + (metric_.opclass + 7) : metric_.opclass;
     key_ = expression ? "v::halfvec(" + std::to_string(dim_) + ")" : "v";
     std::ostringstream d;
-    d << "seed " << seed_ << ": " << (expression ? "vector indexed as halfvec" : type) << ", " << metric_.name << ", " << dim_ << " dims, " << target_rows_ << " rows, "
-      << (hamming ? "hamming" : "rabitq") << ", " << (mmap_ ? "mmap" : "pages") << ", leaf " << leaf << ", branching "
-      << branching << ", index on " << order << " table";
+    d << "seed " << seed_ << ": " << (expression ? "vector indexed as halfvec" : type) << ", " << metric_.name << ", "
+      << dim_ << " dims, " << target_rows_ << " rows, " << (hamming ? "hamming" : "rabitq") << ", "
+      << (mmap_ ? "mmap" : "pages") << ", leaf " << leaf << ", branching " << branching << ", index on " << order
+      << " table";
     description_ = d.str();
 
     w_.exec("SET client_min_messages = error; DROP TABLE IF EXISTS " + table_);
     // fillfactor leaves room on heap pages, so updates of other columns are HOT.
     w_.exec("CREATE TABLE " + table_ + " (id int8 PRIMARY KEY, cat int NOT NULL, note text, v " + type + "(" +
             std::to_string(dim_) + ")) WITH (fillfactor = 60)");
-    const std::string create = "CREATE INDEX " + index_ + " ON " + table_ + " USING vtree ((" + key_ + ") " + opclass +
-                               ") WITH (max_leaf_size = " + std::to_string(leaf) +
-                               ", branching_factor = " + std::to_string(branching) +
-                               ", quantizer = " + (hamming ? "hamming" : "rabitq") +
-                               ", storage = " + (mmap_ ? "mmap" : "pages") + ")";
+    const std::string create =
+        "CREATE INDEX " + index_ + " ON " + table_ + " USING vtree ((" + key_ + ") " + opclass +
+        ") WITH (max_leaf_size = " + std::to_string(leaf) + ", branching_factor = " + std::to_string(branching) +
+        ", quantizer = " + (hamming ? "hamming" : "rabitq") + ", storage = " + (mmap_ ? "mmap" : "pages") + ")";
     const std::string o = order;
     if (o == "full") insert_rows(target_rows_);
     if (o == "tiny") insert_rows(1 + rng_.below(5));
@@ -353,8 +357,8 @@ void Case::operation() {
             if (path.empty()) return;
             const bool junk = rng_.chance(0.5);
             name = junk ? "sidecar overwritten" : "sidecar emptied";
-            const std::string data = junk ? "SELECT repeat('x', " + std::to_string(1 + rng_.below(20000)) + ")"
-                                          : "SELECT 1 WHERE false";
+            const std::string data =
+                junk ? "SELECT repeat('x', " + std::to_string(1 + rng_.below(20000)) + ")" : "SELECT 1 WHERE false";
             w_.exec("COPY (" + data + ") TO '" + path + "'");
             break;
         }
@@ -405,8 +409,8 @@ std::string Case::random_filter() {
     }
 }
 
-void Case::check_result(const std::vector<Row>& got, const std::vector<Row>& want, const Settings& s,
-                        std::size_t limit, bool filtered, const std::string& what) {
+void Case::check_result(const std::vector<Row>& got, const std::vector<Row>& want, const Settings& s, std::size_t limit,
+                        bool filtered, const std::string& what) {
     auto fail = [&](const std::string& why) { throw CheckFailure(what + " (" + s.describe() + "): " + why); };
     if (got.size() > want.size())
         fail("index returned " + std::to_string(got.size()) + " rows, only " + std::to_string(want.size()) + " exist");
@@ -424,8 +428,7 @@ void Case::check_result(const std::vector<Row>& got, const std::vector<Row>& wan
     if (s.exact()) {
         if (got.size() != want.size())
             fail(std::string(s.exhaustive ? "every leaf probed" : "strict order with no scan limit") + " gave " +
-                 std::to_string(got.size()) + " rows, the exact scan " +
-                 std::to_string(want.size()));
+                 std::to_string(got.size()) + " rows, the exact scan " + std::to_string(want.size()));
         std::vector<double> a, b;
         for (const Row& r : got) a.push_back(r.distance);
         for (const Row& r : want) b.push_back(r.distance);
@@ -453,8 +456,8 @@ void Case::plain_query(Connection& c, const std::string& op) {
     const std::size_t limit = rng_.pick(std::vector<std::size_t>{1, 2, 5, 10, 10, 20, 50, 100, 200, 500, 1000});
     const std::string q = "'" + vector_text(query_vector()) + "'";
     const std::string sql = "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + q + " FROM " + table_ +
-                            (filter.empty() ? "" : " WHERE " + filter) + " ORDER BY " + key_ + " " + metric_.op + " " + q +
-                            " LIMIT " + std::to_string(limit);
+                            (filter.empty() ? "" : " WHERE " + filter) + " ORDER BY " + key_ + " " + metric_.op + " " +
+                            q + " LIMIT " + std::to_string(limit);
     c.exec("RESET ALL; SET enable_seqscan = off; SET client_min_messages = error; " + s.sql());
     const std::vector<Row> got = fetch_rows(c, sql);
     c.exec("RESET ALL; SET enable_indexscan = off; SET enable_bitmapscan = off;");
@@ -476,9 +479,9 @@ void Case::join_query(Connection& c, const std::string& op) {
         values += (i ? ",(" : "(") + std::to_string(i) + "," + qs.back() + ")";
     }
     const std::string sql = "SELECT q.qid * 1000000000 + x.rn, x.d FROM (VALUES " + values +
-                            ") q(qid, qv) CROSS JOIN LATERAL (SELECT row_number() OVER () AS rn, d FROM (SELECT " + key_ + " " +
-                            metric_.op + " q.qv AS d FROM " + table_ + " ORDER BY " + key_ + " " + metric_.op + " q.qv LIMIT " +
-                            std::to_string(limit) + ") s) x ORDER BY 1";
+                            ") q(qid, qv) CROSS JOIN LATERAL (SELECT row_number() OVER () AS rn, d FROM (SELECT " +
+                            key_ + " " + metric_.op + " q.qv AS d FROM " + table_ + " ORDER BY " + key_ + " " +
+                            metric_.op + " q.qv LIMIT " + std::to_string(limit) + ") s) x ORDER BY 1";
     c.exec("RESET ALL; SET enable_seqscan = off; SET client_min_messages = error; " + s.sql());
     const std::vector<Row> rows = fetch_rows(c, sql);
     c.exec("RESET ALL; SET enable_indexscan = off; SET enable_bitmapscan = off;");
@@ -489,8 +492,8 @@ void Case::join_query(Connection& c, const std::string& op) {
         // ids here are positions; give them distinct values for the duplicate check
         for (std::size_t j = 0; j < got.size(); j++) got[j].id = static_cast<long>(j);
         const std::vector<Row> want =
-            fetch_rows(c, "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + qs[i] + " FROM " + table_ + " ORDER BY " + key_ + " " +
-                              metric_.op + " " + qs[i] + " LIMIT " + std::to_string(limit));
+            fetch_rows(c, "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + qs[i] + " FROM " + table_ +
+                              " ORDER BY " + key_ + " " + metric_.op + " " + qs[i] + " LIMIT " + std::to_string(limit));
         queries_++;
         check_result(got, want, s, limit, false, "after " + op + ": LATERAL join, LIMIT " + std::to_string(limit));
     }
@@ -523,8 +526,8 @@ void Case::check_plan() {
     Connection& c = *readers_[0];
     c.exec("RESET ALL; SET enable_seqscan = off;");
     const std::string q = "'" + vector_text(query_vector()) + "'";
-    PGresult* r = PQexec(c.get(), ("EXPLAIN (COSTS OFF) SELECT id FROM " + table_ + " ORDER BY " + key_ + " " + metric_.op + " " +
-                                   q + " LIMIT 5")
+    PGresult* r = PQexec(c.get(), ("EXPLAIN (COSTS OFF) SELECT id FROM " + table_ + " ORDER BY " + key_ + " " +
+                                   metric_.op + " " + q + " LIMIT 5")
                                       .c_str());
     std::string plan;
     for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) plan += PQgetvalue(r, i, 0);
@@ -567,10 +570,14 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) throw std::runtime_error("missing value after " + a);
             return argv[++i];
         };
-        if (a == "--seed") o.seed = std::stoull(value());
-        else if (a == "--cases") o.cases = std::stoi(value());
-        else if (a == "--max-seconds") o.max_seconds = std::stod(value());
-        else if (a == "--verbose") o.verbose = true;
+        if (a == "--seed")
+            o.seed = std::stoull(value());
+        else if (a == "--cases")
+            o.cases = std::stoi(value());
+        else if (a == "--max-seconds")
+            o.max_seconds = std::stod(value());
+        else if (a == "--verbose")
+            o.verbose = true;
         else if (a == "--dims") {
             o.dims.clear();
             o.dims_text = value();
@@ -600,9 +607,9 @@ int main_impl(int argc, char** argv) {
         try {
             c.run();
             queries += c.queries();
-            std::printf("ok %d - %s; %zu queries, %zu leaves at the end, recall at the defaults %.3f over %zu (floor %.2f)\n",
-                        run, c.description().c_str(), c.queries(), c.leaves(), c.mean_recall(), c.recall_queries(),
-                        c.floor());
+            std::printf(
+                "ok %d - %s; %zu queries, %zu leaves at the end, recall at the defaults %.3f over %zu (floor %.2f)\n",
+                run, c.description().c_str(), c.queries(), c.leaves(), c.mean_recall(), c.recall_queries(), c.floor());
         } catch (const std::exception& e) {
             failed++;
             // Statements carry vectors of thousands of numbers: keep the start and the server's message.
@@ -616,9 +623,11 @@ int main_impl(int argc, char** argv) {
         std::fflush(stdout);
     }
     std::printf("1..%d\n", run);
-    std::printf("# differential summary: %d cases (seeds %llu..%llu), %zu queries checked against exact scans, %d failed, %.0f s\n",
-                run, static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(o.seed + run - 1),
-                queries, failed, bench::seconds_since(started));
+    std::printf(
+        "# differential summary: %d cases (seeds %llu..%llu), %zu queries checked against exact scans, %d failed, %.0f "
+        "s\n",
+        run, static_cast<unsigned long long>(o.seed), static_cast<unsigned long long>(o.seed + run - 1), queries,
+        failed, bench::seconds_since(started));
     return failed == 0 ? 0 : 1;
 }
 

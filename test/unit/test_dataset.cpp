@@ -110,8 +110,7 @@ TEST(Synth, ThreadCountDoesNotChangeOutput) {
     const Dataset a = generate_synth(small_params(1));
     for (int threads : {2, 3}) {
         const Dataset b = generate_synth(small_params(threads));
-        EXPECT_EQ(0, std::memcmp(a.base.data(), b.base.data(), a.base.size() * sizeof(float)))
-            << threads << " threads";
+        EXPECT_EQ(0, std::memcmp(a.base.data(), b.base.data(), a.base.size() * sizeof(float))) << threads << " threads";
         EXPECT_EQ(0, std::memcmp(a.queries.data(), b.queries.data(), a.queries.size() * sizeof(float)))
             << threads << " threads";
     }
@@ -244,8 +243,8 @@ TEST_F(SynthStats, NearestNeighbourIsMuchCloserThanARandomPair) {
 TEST_F(SynthStats, QueriesAreNotCopiesOfBasePoints) {
     const std::vector<int32_t> nn = exact_knn(ds_->base_view(), ds_->query_view(), 1, Metric::L2, 2);
     for (std::size_t q = 0; q < ds_->query_rows(); ++q) {
-        const double dist = l2_double(ds_->queries.data() + q * ds_->dim,
-                                      ds_->base.data() + std::size_t(nn[q]) * ds_->dim, ds_->dim);
+        const double dist =
+            l2_double(ds_->queries.data() + q * ds_->dim, ds_->base.data() + std::size_t(nn[q]) * ds_->dim, ds_->dim);
         // The noise alone puts two independent draws ~2 * 0.09 apart.
         EXPECT_GT(dist, 0.05) << "query " << q;
     }
@@ -299,12 +298,10 @@ protected:
         return files_.back();
     }
     // Writes raw int32 words to a file.
-    std::string raw_file(const std::string& name, const std::vector<int32_t>& words,
-                         std::size_t drop_bytes = 0) {
+    std::string raw_file(const std::string& name, const std::vector<int32_t>& words, std::size_t drop_bytes = 0) {
         const std::string p = path(name);
         std::ofstream out(p, std::ios::binary);
-        out.write(reinterpret_cast<const char*>(words.data()),
-                  std::streamsize(words.size() * 4 - drop_bytes));
+        out.write(reinterpret_cast<const char*>(words.data()), std::streamsize(words.size() * 4 - drop_bytes));
         return p;
     }
     std::string dir_;
@@ -432,9 +429,8 @@ TEST_F(Fvecs, WriteRejectsBadDimension) {
 
 // Naive reference: all distances in double, stable-sorted by (distance, id),
 // NaN last; the first k ids (padded with -1).
-std::vector<int32_t> naive_knn(const std::vector<float>& base, const std::vector<float>& queries,
-                               std::size_t d, std::size_t k, Metric metric,
-                               std::vector<std::vector<double>>* dists = nullptr) {
+std::vector<int32_t> naive_knn(const std::vector<float>& base, const std::vector<float>& queries, std::size_t d,
+                               std::size_t k, Metric metric, std::vector<std::vector<double>>* dists = nullptr) {
     const std::size_t nb = base.size() / d, nq = queries.size() / d;
     std::vector<int32_t> out(nq * k, -1);
     if (dists) dists->assign(nq, {});

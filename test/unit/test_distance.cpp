@@ -19,9 +19,7 @@
 
 namespace vectordb {
 // Prints a KernelIsa by name in test output (found by argument-dependent lookup).
-static void PrintTo(KernelIsa isa, std::ostream* os) {
-    *os << isa_name(isa);
-}
+static void PrintTo(KernelIsa isa, std::ostream* os) { *os << isa_name(isa); }
 }  // namespace vectordb
 
 namespace {
@@ -73,8 +71,7 @@ void fill_uniform(float* p, std::size_t n, std::mt19937& rng) {
 void fill_mixed(float* p, std::size_t n, std::mt19937& rng) {
     std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
     std::uniform_int_distribution<int> exponent(-3, 3);
-    for (std::size_t i = 0; i < n; ++i)
-        p[i] = dist(rng) * static_cast<float>(std::pow(10.0, exponent(rng)));
+    for (std::size_t i = 0; i < n; ++i) p[i] = dist(rng) * static_cast<float>(std::pow(10.0, exponent(rng)));
 }
 
 // Double-precision running sums of one pair of vectors.
@@ -94,8 +91,7 @@ struct Reference {
 };
 
 // Compares every kernel of `k` with `ref` for the vectors a[0..n), b[0..n).
-void expect_matches(const DistanceKernels& k, const float* a, const float* b, std::size_t n,
-                    const Reference& ref) {
+void expect_matches(const DistanceKernels& k, const float* a, const float* b, std::size_t n, const Reference& ref) {
     SCOPED_TRACE("n=" + std::to_string(n));
     EXPECT_LE(std::fabs(k.l2_squared(a, b, n) - ref.l2), kRelTol * ref.l2);
     EXPECT_LE(std::fabs(k.l1(a, b, n) - ref.l1), kRelTol * ref.l1);
@@ -190,8 +186,7 @@ TEST_P(DistanceIsaTest, NeverReadsPastTheEnd) {
     const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     const std::size_t data_bytes = (kMaxN * sizeof(float) + page - 1) / page * page;
     const std::size_t region = data_bytes + page;  // data, then a guard page
-    void* mem =
-        mmap(nullptr, 2 * region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* mem = mmap(nullptr, 2 * region, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(mem, MAP_FAILED);
     char* base = static_cast<char*>(mem);
     ASSERT_EQ(mprotect(base + data_bytes, page, PROT_NONE), 0);
@@ -316,13 +311,10 @@ TEST(DistanceDispatch, FreeFunctionsEqualActiveTable) {
     AlignedFloats a(kMaxN), b(kMaxN);
     fill_uniform(a.data(), kMaxN, rng);
     fill_uniform(b.data(), kMaxN, rng);
-    for (std::size_t n :
-         {0u, 1u, 3u, 8u, 15u, 16u, 17u, 31u, 64u, 100u, 128u, 767u, 768u, 1536u, 4096u}) {
+    for (std::size_t n : {0u, 1u, 3u, 8u, 15u, 16u, 17u, 31u, 64u, 100u, 128u, 767u, 768u, 1536u, 4096u}) {
         SCOPED_TRACE("n=" + std::to_string(n));
-        EXPECT_EQ(vectordb::l2_squared_distance(a.data(), b.data(), n),
-                  k.l2_squared(a.data(), b.data(), n));
-        EXPECT_EQ(vectordb::inner_product(a.data(), b.data(), n),
-                  k.inner_product(a.data(), b.data(), n));
+        EXPECT_EQ(vectordb::l2_squared_distance(a.data(), b.data(), n), k.l2_squared(a.data(), b.data(), n));
+        EXPECT_EQ(vectordb::inner_product(a.data(), b.data(), n), k.inner_product(a.data(), b.data(), n));
         EXPECT_EQ(vectordb::l1_distance(a.data(), b.data(), n), k.l1(a.data(), b.data(), n));
         EXPECT_EQ(vectordb::squared_norm(a.data(), n), k.squared_norm(a.data(), n));
         float d0, na0, nb0, d1, na1, nb1;
@@ -383,8 +375,7 @@ TEST(DistanceDispatch, EachIsaHasItsOwnKernels) {
         for (std::size_t j = i + 1; j < isas.size(); ++j) {
             const DistanceKernels& x = vectordb::kernels_for(isas[i]);
             const DistanceKernels& y = vectordb::kernels_for(isas[j]);
-            SCOPED_TRACE(std::string(vectordb::isa_name(isas[i])) + " vs " +
-                         vectordb::isa_name(isas[j]));
+            SCOPED_TRACE(std::string(vectordb::isa_name(isas[i])) + " vs " + vectordb::isa_name(isas[j]));
             EXPECT_NE(x.l2_squared, y.l2_squared);
             EXPECT_NE(x.inner_product, y.inner_product);
             EXPECT_NE(x.l1, y.l1);
@@ -402,8 +393,7 @@ TEST(DistanceDispatch, KernelsForThrowsForUnsupportedIsa) {
             EXPECT_NO_THROW(vectordb::kernels_for(isa)) << vectordb::isa_name(isa);
         } else {
             any_unsupported = true;
-            EXPECT_THROW(vectordb::kernels_for(isa), vectordb::InvalidArgument)
-                << vectordb::isa_name(isa);
+            EXPECT_THROW(vectordb::kernels_for(isa), vectordb::InvalidArgument) << vectordb::isa_name(isa);
         }
     }
     if (!any_unsupported) GTEST_SKIP() << "this CPU supports every kernel ISA";

@@ -53,10 +53,10 @@ TEST(Half, FloatsRoundToNearestEven) {
     EXPECT_EQ(float_to_half(65519.99f), 0x7bff);
     EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // the tie above the largest half goes to infinity
     EXPECT_EQ(float_to_half(-1e6f), 0xfc00);
-    EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);           // tie: to the even 1.0
-    EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), 0x3c02);           // tie: to the even 1 + 2/1024
+    EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), 0x3c00);          // tie: to the even 1.0
+    EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), 0x3c02);          // tie: to the even 1 + 2/1024
     EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048 + 1e-6f), 0x3c01);  // above the tie
-    EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);        // tie between 0 and the least subnormal
+    EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);       // tie between 0 and the least subnormal
     EXPECT_EQ(float_to_half(std::ldexp(1.5f, -25)), 0x0001);
     EXPECT_EQ(float_to_half(std::ldexp(1.0f, -30)), 0x0000);
     EXPECT_EQ(float_to_half(-0.0f), 0x8000);
@@ -71,7 +71,8 @@ TEST(Half, FloatsRoundToNearestEven) {
             EXPECT_GE(std::fabs(f), 65520.0f);
             continue;
         }
-        const std::uint16_t other = static_cast<std::uint16_t>(got > f ? h - 1 : h + 1);  // the neighbour on f's other side
+        const std::uint16_t other =
+            static_cast<std::uint16_t>(got > f ? h - 1 : h + 1);  // the neighbour on f's other side
         if ((h & 0x7fff) == 0 || (other & 0x7c00) == 0x7c00) continue;
         ASSERT_LE(std::fabs(got - f), std::fabs(half_value(other) - f)) << f;
     }

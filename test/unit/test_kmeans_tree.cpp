@@ -166,7 +166,8 @@ TEST(KMeans, NearestCentroidMatchesBruteForce) {
         const float* v = points.data() + i * 5;
         std::size_t best = 0;
         for (std::size_t c = 1; c < 7; c++)
-            if (l2_squared_distance(cents.data() + c * 5, v, 5) < l2_squared_distance(cents.data() + best * 5, v, 5)) best = c;
+            if (l2_squared_distance(cents.data() + c * 5, v, 5) < l2_squared_distance(cents.data() + best * 5, v, 5))
+                best = c;
         EXPECT_EQ(nearest_centroid(cents.data(), 7, 5, v, Metric::L2), best);
     }
 }
@@ -312,9 +313,10 @@ TEST(Tree, DeterministicAndThreadCountIndependent) {
 TEST(Tree, CallbackCanCancelTheBuild) {
     TreeFixture f;
     int calls = 0;
-    EXPECT_THROW(build_tree(f.view(), small_tree(), [&calls]() {
-                     if (++calls == 5) throw std::runtime_error("cancelled");
-                 }),
+    EXPECT_THROW(build_tree(f.view(), small_tree(),
+                            [&calls]() {
+                                if (++calls == 5) throw std::runtime_error("cancelled");
+                            }),
                  std::runtime_error);
     EXPECT_EQ(calls, 5);
 }
@@ -357,7 +359,8 @@ TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
             float best_score = std::numeric_limits<float>::infinity();
             for (std::size_t l = 0; l < tree.leaves.size(); l++) {
                 const float* c = tree.centroid(static_cast<std::size_t>(tree.leaves[l].node));
-                const float s = metric == Metric::InnerProduct ? -inner_product(c, v, dim) : l2_squared_distance(c, v, dim);
+                const float s =
+                    metric == Metric::InnerProduct ? -inner_product(c, v, dim) : l2_squared_distance(c, v, dim);
                 if (s < best_score) {
                     best_score = s;
                     best = static_cast<int32_t>(l);
@@ -372,7 +375,8 @@ TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
             ASSERT_EQ(tree.nearest_leaf(v, tree.leaves.size()), exhaustive(v)) << "row " << i;
         }
         EXPECT_GE(static_cast<double>(agree) / checked, 0.95)
-            << agree << " of " << checked << " over " << tree.leaves.size() << " leaves, metric " << static_cast<int>(metric);
+            << agree << " of " << checked << " over " << tree.leaves.size() << " leaves, metric "
+            << static_cast<int>(metric);
     }
 }
 

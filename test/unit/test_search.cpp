@@ -35,9 +35,12 @@ std::vector<float> clustered(std::size_t n, std::size_t dim, std::size_t cluster
 
 double exact_score(Metric m, const float* v, const float* q, std::size_t dim) {
     switch (m) {
-        case Metric::L2: return std::sqrt(double(l2_squared_distance(v, q, dim)));
-        case Metric::InnerProduct: return -double(inner_product(v, q, dim));
-        case Metric::Cosine: return cosine_distance(v, q, dim);
+        case Metric::L2:
+            return std::sqrt(double(l2_squared_distance(v, q, dim)));
+        case Metric::InnerProduct:
+            return -double(inner_product(v, q, dim));
+        case Metric::Cosine:
+            return cosine_distance(v, q, dim);
     }
     return 0;
 }
@@ -122,8 +125,7 @@ TEST(Search, GoodRecallWithFewProbes) {
         for (std::size_t qi = 0; qi < 30; qi++) {
             const float* q = f.queries.data() + qi * f.dim;
             const auto want = brute_force(Metric::L2, f.data, f.dim, q, 10);
-            for (const auto& nb : search(index, q, sp, source))
-                hits += std::count(want.begin(), want.end(), nb.id);
+            for (const auto& nb : search(index, q, sp, source)) hits += std::count(want.begin(), want.end(), nb.id);
         }
         EXPECT_GE(hits / 300.0, 0.9) << quantizer_name(kind) << " over " << index.leaves.size() << " leaves";
     }
@@ -170,7 +172,8 @@ void expect_distance_order(Metric metric, QuantizerKind kind, std::size_t dim, s
         Neighbor nb;
         float last = -std::numeric_limits<float>::infinity();
         for (std::size_t rank = 0; rank < 1000 && s.next(&nb); rank++) {
-            ASSERT_GE(nb.distance, last) << quantizer_name(kind) << " dim " << dim << " query " << qi << " rank " << rank;
+            ASSERT_GE(nb.distance, last) << quantizer_name(kind) << " dim " << dim << " query " << qi << " rank "
+                                         << rank;
             last = nb.distance;
         }
     }
@@ -375,9 +378,10 @@ TEST(Index, BuildCanBeCancelledFromTheCallback) {
     IndexParams p;
     p.tree.max_leaf_size = 100;
     int calls = 0;
-    EXPECT_THROW(CoreIndex::build(f.view(), p, [&calls]() {
-                     if (++calls == 3) throw std::runtime_error("cancelled");
-                 }),
+    EXPECT_THROW(CoreIndex::build(f.view(), p,
+                                  [&calls]() {
+                                      if (++calls == 3) throw std::runtime_error("cancelled");
+                                  }),
                  std::runtime_error);
     EXPECT_EQ(calls, 3);
 }

@@ -804,7 +804,8 @@ TEST_F(VectorStoreTest, WriteFailureIsIoErrorNamingTheCause) {
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << "child died abnormally";
-    EXPECT_EQ(WEXITSTATUS(status), 0) << "1: no exception, 2: wrong type, 3: wrote after a failure, 6: the failing write went unreported";
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << "1: no exception, 2: wrong type, 3: wrote after a failure, 6: the failing write went unreported";
     EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;
     EXPECT_NE(message.find(path), std::string::npos) << message;
     // The short write left a partial record behind, which open() ignores.

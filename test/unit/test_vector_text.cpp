@@ -34,8 +34,8 @@ TEST(VectorText, KeepsEveryFloatBit) {
 }
 
 TEST(VectorText, RejectsBadSyntax) {
-    for (const char* bad : {"[1,,2]", "[1,2", "1,2", "", "[", "]", "[1 2]", "[,1]", "[1,]", "[a]",
-                            "[[1]]", "[1]x", "[1],", "x[1]"}) {
+    for (const char* bad :
+         {"[1,,2]", "[1,2", "1,2", "", "[", "]", "[1 2]", "[,1]", "[1,]", "[a]", "[[1]]", "[1]x", "[1],", "x[1]"}) {
         SCOPED_TRACE(bad);
         EXPECT_THROW(parse(bad), InvalidTextRepresentation);
     }
