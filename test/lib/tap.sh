@@ -36,3 +36,25 @@ finish_tap() {
   [ "$failures" -eq 0 ]
   exit $?
 }
+
+# The first free TCP port on loopback from $1 on (for servers of a script's own).
+free_port() {
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  echo "$p"
+}
+
+# replay_caught_up PRIMARY_PORT STANDBY_PORT [SECONDS]: waits (60 s unless told)
+# until the standby has replayed all the WAL the primary has written so far;
+# status 1 if it has not by then.
+replay_caught_up() {
+  local target tries
+  target=$(psql -AtqX -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "SELECT pg_current_wal_lsn()")
+  tries=$((${3:-60} * 10))
+  for _ in $(seq "$tries"); do
+    [ "$(psql -AtqX -h 127.0.0.1 -p "$2" -U postgres -d postgres -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] &&
+      return 0
+    sleep 0.1
+  done
+  return 1
+}

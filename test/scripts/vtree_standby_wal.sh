@@ -20,11 +20,6 @@ rows=${WAL_ROWS:-3000}
 work=$(mktemp -d /tmp/vectordb-standby-wal.XXXXXX)
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
-free_port() {
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
 p1=$(free_port $((${PGPORT:-54330} + 300)))
 p2=$(free_port $((p1 + 1)))
 cleanup() {
@@ -64,15 +59,6 @@ as_owner "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$work/sta
 start_server "$work/standby" "$p2"
 check $? "a streaming standby starts from pg_basebackup"
 
-wait_for_replay() {
-  local target
-  target=$(P -c "SELECT pg_current_wal_lsn()")
-  for _ in $(seq 600); do
-    [ "$(S -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # Queries whose top 10 through the index (every leaf probed) differ from an exact scan, on the standby.
 exhaustive_mismatches() {
   S -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" -c "
@@ -104,7 +90,7 @@ for r in $(seq 1 "$rounds"); do
   # Every other round, a second VACUUM: the pages of leaves the first one retired are recycled
   # once no snapshot is older than their retirement.
   [ $((r % 2)) = 0 ] && P -c "VACUUM t" >/dev/null
-  wait_for_replay || replay_failures=$((replay_failures + 1))
+  replay_caught_up "$p1" "$p2" || replay_failures=$((replay_failures + 1))
   m=$(exhaustive_mismatches)
   [ "$m" = 0 ] || exact_failures=$((exact_failures + 1))
   [ "$(default_answers S)" = "$(default_answers P)" ] || agree_failures=$((agree_failures + 1))

@@ -29,11 +29,6 @@ limit_mb=${STANDBY_MEMORY_MB:-$((vector_mb * 9 / 10))}
 
 work=$(mktemp -d /tmp/vectordb-standby-heal.XXXXXX)
 chown postgres "$work" 2>/dev/null
-free_port() {
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
 p1=$(free_port $((PGPORT + 200)))
 p2=$(free_port $((p1 + 1)))
 
@@ -89,14 +84,6 @@ as_owner "$pg_bin/pg_basebackup" -h 127.0.0.1 -p "$p1" -U postgres -D "$work/sta
 start_server "$work/standby" "$p2"
 check $? "a streaming standby starts from pg_basebackup"
 
-wait_for_replay() {
-  local target
-  target=$(P -c "SELECT pg_current_wal_lsn()")
-  for _ in $(seq 3000); do
-    [ "$(S -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] && return
-    sleep 0.1
-  done
-}
 # Queries (of the 200) whose rows differ from an exact scan on the standby, every leaf probed.
 standby_mismatches() {
   S -c "SET client_min_messages = error" -c "SET enable_seqscan = off" -c "SET vtree.probes = 100000" -c "
@@ -179,10 +166,10 @@ phase() {  # label
 }
 
 P -c "INSERT INTO t SELECT $rows + i, (SELECT array_agg(random()::real) FROM generate_series(1, $dims) WHERE i > 0)::vector FROM generate_series(1, $inserts) i" >/dev/null
-wait_for_replay
+replay_caught_up "$p1" "$p2" 300
 phase "after $inserts inserts on the primary"
 P -c "REINDEX INDEX t_v" >/dev/null
-wait_for_replay
+replay_caught_up "$p1" "$p2" 300
 phase "after a REINDEX on the primary"
 
 echo "# standby summary: $rows x $dims, $memory_note$summary; $failures failures"
