@@ -314,9 +314,10 @@ bool check_index(Oid oid) {
         std::vector<ItemPointerData> tids(layout.capacity);
         std::vector<uint64> locators(layout.capacity);
         std::vector<float> vec(meta.dim);
-        std::size_t bad_records = 0, torn_records = 0, no_record = 0, outside_radius = 0;
+        std::size_t no_record = 0, outside_radius = 0;
+        std::vector<ItemPointerData> bad_records, torn_records;  // entries whose record is unusable
         BlockNumber vector_nblocks = 0;
-        std::string first_bad, first_torn, first_outside;
+        std::string first_outside;
         std::size_t outside_node = 0;
         for (BlockNumber b = 1; b < nblocks; b++) {
             if (!blocks[b].reached || blocks[b].retired || blocks[b].type != static_cast<uint16>(PageType::Leaf))
@@ -346,27 +347,47 @@ bool check_index(Oid oid) {
                         read_entry_record(index, meta, store.get(), loc, tids[i], vec.data(), &vector_nblocks, &error);
                 });
                 if (read == RecordRead::Corrupt) {
-                    if (torn_records++ == 0) first_torn = tid_name(tids[i]);
+                    torn_records.push_back(tids[i]);
                 } else if (read != RecordRead::Ok) {
-                    if (bad_records++ == 0) first_bad = tid_name(tids[i]);
+                    bad_records.push_back(tids[i]);
                 } else if (meta.radii_cover_rows && !within_radii(*tc, blocks[b].leaf, vec.data(), &outside_node)) {
                     if (outside_radius++ == 0)
                         first_outside = tid_name(tids[i]) + " outside node " + std::to_string(outside_node);
                 }
             }
         }
-        if (bad_records > 0)
-            report.add(std::to_string(bad_records) + " entries' full vectors do not carry their TID (first: row " +
-                       first_bad + ")");
+        // A record matters only while its row is visible: the entry of a row
+        // nobody sees any more (an aborted insert, a deleted row) waits for
+        // VACUUM, a scan finds no row behind it, and no healer can rewrite it.
+        attempt(report, "table", [&] {
+            Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+            IndexFetchTableData* fetch = table_index_fetch_begin(heap);
+            TupleTableSlot* slot = table_slot_create(heap, nullptr);
+            for (std::vector<ItemPointerData>* list : {&bad_records, &torn_records}) {
+                std::vector<ItemPointerData> visible;
+                for (ItemPointerData tid : *list) {
+                    bool call_again = false, all_dead = false;
+                    if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
+                        visible.push_back(tid);
+                }
+                list->swap(visible);
+            }
+            table_index_fetch_end(fetch);
+            ExecDropSingleTupleTableSlot(slot);
+            UnregisterSnapshot(snapshot);
+        });
+        if (!bad_records.empty())
+            report.add(std::to_string(bad_records.size()) +
+                       " entries' full vectors do not carry their TID (first: row " + tid_name(bad_records[0]) + ")");
         if (on_free_stack > 0)
             report.add(std::to_string(on_free_stack) + " entries' sidecar slots are also on the free slot stack");
         if (outside_radius > 0)
             report.add(std::to_string(outside_radius) +
                        " entries' rows lie outside a radius above their leaf (first: row " + first_outside +
                        "): strict-order scans could miss them");
-        if (torn_records > 0)
-            report.add(std::to_string(torn_records) + " entries' sidecar records fail their checksum (first: row " +
-                       first_torn + ")");
+        if (!torn_records.empty())
+            report.add(std::to_string(torn_records.size()) +
+                       " entries' sidecar records fail their checksum (first: row " + tid_name(torn_records[0]) + ")");
         for (const auto& [tag, n] : entries)
             if (n > 1) {
                 ItemPointerData tid;
