@@ -68,12 +68,15 @@ lose_unsynced_sidecar_writes() {
 kill_postmaster() {
   local pid
   pid=$(head -n 1 "$PGDATA/postmaster.pid")
-  # SIGKILL the postmaster and, at the same moment, every server process: an
-  # orphaned backend would otherwise run on (a CPU-bound CREATE INDEX even
-  # commits), which is not what a crash does.
-  kill -9 "$pid" $(pgrep -u postgres -f "^postgres: ") 2>/dev/null
+  # SIGKILL the postmaster and, at the same moment, every process of this
+  # server (its children; not other servers on the machine): an orphaned
+  # backend would otherwise run on (a CPU-bound CREATE INDEX even commits),
+  # which is not what a crash does.
+  local children
+  children=$(pgrep -P "$pid")
+  kill -9 "$pid" $children 2>/dev/null
   for _ in $(seq 200); do
-    kill -0 "$pid" 2>/dev/null || pgrep -u postgres -f "^postgres: " >/dev/null || break
+    kill -0 "$pid" $children 2>/dev/null || break
     sleep 0.05
   done
 }
