@@ -4,11 +4,7 @@
 
 SET client_min_messages = warning;
 CREATE TABLE items (id int PRIMARY KEY, embedding vector(16));
-INSERT INTO items
-SELECT i, (SELECT array_agg(sin(i * 0.37 + j * 1.3 + (i % 7) * j) * (1 + (i % 5)))::real[]
-           FROM generate_series(1, 16) j)::vector
-FROM generate_series(1, 3000) i;
-INSERT INTO items VALUES (3001, NULL);
+INSERT INTO items SELECT * FROM test_items();
 ANALYZE items;
 
 -- operator classes validate
