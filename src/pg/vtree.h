@@ -12,7 +12,10 @@
 // A leaf page holds a fixed-layout array of entries: binary codes (in the
 // scan kernels' 8-code blocks when 8 codes fit a page, one after another
 // otherwise), estimator scalars, locators (sidecar slot, or position in the
-// vector pages) and heap TIDs, plus a dead flag set by VACUUM.
+// vector pages) and heap TIDs, plus a flags byte per entry. Its one flag,
+// kEntryDead, makes every reader pass over the entry; nothing sets it today
+// (VACUUM removes entries by compacting the page in place), and it is kept so
+// that marking entries dead in place later needs no change of format.
 // The tree blob (nodes, centroids, radii, leaf heads, hamming mean) is written
 // once by the build. Leaves that outgrow max_leaf_size are split after it
 // (vtree_split.cpp): each split appends a record to the tree log, a byte
@@ -135,7 +138,7 @@ struct VtreeMeta {
 struct LeafHeader {
     uint16 count;     // entries in use
     uint16 capacity;  // entries the page can hold
-    uint16 dead;      // entries marked dead
+    uint16 dead;      // entries flagged kEntryDead: always 0 today (VACUUM compacts instead)
     uint16 flags;     // head pages: kLeafRetired
 };
 
@@ -166,6 +169,7 @@ struct LeafLayout {
     uint32 end;
 };
 
+// An entry flag: readers skip the entry (see the top of this file: nothing sets it yet).
 constexpr uint8 kEntryDead = 1;
 
 // Bytes of a page available to contents (after the header, before the special space).
