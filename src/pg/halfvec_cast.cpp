@@ -10,7 +10,6 @@
 extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/array.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 }
 
@@ -28,24 +27,7 @@ VECTORDB_FUNCTION(array_to_halfvec) {
     vectordb::pg::check_halfvec_typmod(nelems, typmod);
     HalfVector* result = vectordb::pg::new_halfvec(nelems);
     for (int i = 0; i < nelems; i++) {
-        float value = 0;
-        switch (elemtype) {
-            case INT4OID:
-                value = static_cast<float>(DatumGetInt32(elems[i]));
-                break;
-            case FLOAT4OID:
-                value = DatumGetFloat4(elems[i]);
-                break;
-            case FLOAT8OID:
-                value = static_cast<float>(DatumGetFloat8(elems[i]));
-                break;
-            case NUMERICOID:
-                value = DatumGetFloat4(DirectFunctionCall1(numeric_float4, elems[i]));
-                break;
-            default:
-                ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("unsupported array type")));
-        }
-        result->x[i] = vectordb::pg::checked_half(value);
+        result->x[i] = vectordb::pg::checked_half(vectordb::pg::array_element_to_float(elems[i], elemtype));
     }
     pfree(elems);
     PG_RETURN_POINTER(result);

@@ -3,10 +3,10 @@
 #include "core/vector_text.h"
 
 #include "pg/guard.h"
+#include "pg/vector_common.h"
 #include "pg/halfvec_type.h"
 
 extern "C" {
-#include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 }
@@ -31,31 +31,12 @@ VECTORDB_FUNCTION(halfvec_in) {
 // halfvec_out(halfvec): each element as the shortest text of its float value.
 VECTORDB_FUNCTION(halfvec_out) {
     const HalfVector* v = PG_GETARG_HALFVEC_P(0);
-    char* out = static_cast<char*>(palloc(FLOAT_SHORTEST_DECIMAL_LEN * (v->dim + 1) + 2));
-    char* p = out;
-    *p++ = '[';
-    for (int i = 0; i < v->dim; i++) {
-        if (i > 0) *p++ = ',';
-        p += float_to_shortest_decimal_bufn(vectordb::half_to_float(v->x[i]), p);
-    }
-    *p++ = ']';
-    *p = '\0';
-    PG_RETURN_CSTRING(out);
+    PG_RETURN_CSTRING(vectordb::pg::elements_text(v->dim, [v](int i) { return vectordb::half_to_float(v->x[i]); }));
 }
 
 // halfvec_typmod_in(cstring[]): the n of halfvec(n).
 VECTORDB_FUNCTION(halfvec_typmod_in) {
-    ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
-    int n = 0;
-    int32* mods = ArrayGetIntegerTypmods(ta, &n);
-    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
-    if (mods[0] < 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type halfvec must be at least 1")));
-    if (mods[0] > vectordb::pg::kHalfvecMaxDim)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type halfvec cannot exceed %d", vectordb::pg::kHalfvecMaxDim)));
-    PG_RETURN_INT32(mods[0]);
+    PG_RETURN_INT32(vectordb::pg::dimensions_typmod(PG_GETARG_ARRAYTYPE_P(0), "halfvec", vectordb::pg::kHalfvecMaxDim));
 }
 
 // halfvec_recv(internal, oid, typmod): int16 dim, int16 unused, binary16[dim].

@@ -8,34 +8,9 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
-#include "utils/numeric.h"
 }
 
 using vectordb::pg::Vector;
-
-namespace {
-
-// Converts one array element to float4, whatever the array's element type.
-float element_to_float(Datum value, Oid elemtype) {
-    switch (elemtype) {
-        case INT4OID:
-            return static_cast<float>(DatumGetInt32(value));
-        case FLOAT4OID:
-            return DatumGetFloat4(value);
-        case FLOAT8OID:
-            // Beyond the float range the element becomes infinite, which the
-            // element check then rejects (pgvector's order and message).
-            return static_cast<float>(DatumGetFloat8(value));
-        case NUMERICOID:
-            return DatumGetFloat4(DirectFunctionCall1(numeric_float4, value));
-        default:
-            ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION),
-                            errmsg("unsupported array element type %s", format_type_be(elemtype))));
-    }
-    pg_unreachable();
-}
-
-}  // namespace
 
 // array_to_vector(anyarray of int4/float4/float8/numeric, typmod, explicit).
 VECTORDB_FUNCTION(array_to_vector) {
@@ -51,7 +26,7 @@ VECTORDB_FUNCTION(array_to_vector) {
 
     Vector* result = vectordb::pg::new_vector(nelems);
     for (int i = 0; i < nelems; i++) {
-        result->x[i] = element_to_float(elems[i], elemtype);
+        result->x[i] = vectordb::pg::array_element_to_float(elems[i], elemtype);
         vectordb::pg::check_element(result->x[i]);
     }
     pfree(elems);

@@ -2,11 +2,11 @@
 #include "core/vector_text.h"
 
 #include "pg/guard.h"
+#include "pg/vector_common.h"
 #include "pg/vector_type.h"
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
@@ -35,32 +35,12 @@ VECTORDB_FUNCTION(vector_in) {
 // vector_out(vector): shortest text that reads back to the same floats.
 VECTORDB_FUNCTION(vector_out) {
     const Vector* v = PG_GETARG_VECTOR_P(0);
-    // Each element needs at most FLOAT_SHORTEST_DECIMAL_LEN - 1 chars plus a comma.
-    char* out = static_cast<char*>(palloc(FLOAT_SHORTEST_DECIMAL_LEN * (v->dim + 1) + 2));
-    char* p = out;
-    *p++ = '[';
-    for (int i = 0; i < v->dim; i++) {
-        if (i > 0) *p++ = ',';
-        p += float_to_shortest_decimal_bufn(v->x[i], p);
-    }
-    *p++ = ']';
-    *p = '\0';
-    PG_RETURN_CSTRING(out);
+    PG_RETURN_CSTRING(vectordb::pg::elements_text(v->dim, [v](int i) { return v->x[i]; }));
 }
 
 // vector_typmod_in(cstring[]): the n of vector(n).
 VECTORDB_FUNCTION(vector_typmod_in) {
-    ArrayType* ta = PG_GETARG_ARRAYTYPE_P(0);
-    int n = 0;
-    int32* mods = ArrayGetIntegerTypmods(ta, &n);
-    if (n != 1) ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid type modifier")));
-    if (mods[0] < 1)
-        ereport(ERROR,
-                (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("dimensions for type vector must be at least 1")));
-    if (mods[0] > vectordb::pg::kVectorMaxDim)
-        ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-                        errmsg("dimensions for type vector cannot exceed %d", vectordb::pg::kVectorMaxDim)));
-    PG_RETURN_INT32(mods[0]);
+    PG_RETURN_INT32(vectordb::pg::dimensions_typmod(PG_GETARG_ARRAYTYPE_P(0), "vector", vectordb::pg::kVectorMaxDim));
 }
 
 // vector_recv(internal, oid, typmod): int16 dim, int16 unused, float4[dim].
