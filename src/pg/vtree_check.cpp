@@ -202,6 +202,21 @@ BlockNumber walk_chain(std::vector<BlockInfo>& blocks, BlockNumber head, PageTyp
     return last;
 }
 
+// Calls visit(entry, row) for each of the entries' TIDs whose row `snapshot`
+// sees, with the TID of the version it sees (its HOT chain followed).
+// PostgreSQL code: may ereport.
+template <class Visit>
+void for_each_visible_row(Relation heap, Snapshot snapshot, const std::vector<ItemPointerData>& entries, Visit visit) {
+    IndexFetchTableData* fetch = table_index_fetch_begin(heap);
+    TupleTableSlot* slot = table_slot_create(heap, nullptr);
+    for (ItemPointerData tid : entries) {
+        bool call_again = false, all_dead = false;
+        if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead)) visit(tid, slot->tts_tid);
+    }
+    table_index_fetch_end(fetch);
+    ExecDropSingleTupleTableSlot(slot);
+}
+
 bool check_index(Oid oid) {
     Report report;
     Relation index = nullptr;
@@ -361,19 +376,12 @@ bool check_index(Oid oid) {
         // VACUUM, a scan finds no row behind it, and no healer can rewrite it.
         attempt(report, "table", [&] {
             Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-            IndexFetchTableData* fetch = table_index_fetch_begin(heap);
-            TupleTableSlot* slot = table_slot_create(heap, nullptr);
             for (std::vector<ItemPointerData>* list : {&bad_records, &torn_records}) {
                 std::vector<ItemPointerData> visible;
-                for (ItemPointerData tid : *list) {
-                    bool call_again = false, all_dead = false;
-                    if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
-                        visible.push_back(tid);
-                }
+                for_each_visible_row(heap, snapshot, *list,
+                                     [&](ItemPointerData entry, ItemPointerData) { visible.push_back(entry); });
                 list->swap(visible);
             }
-            table_index_fetch_end(fetch);
-            ExecDropSingleTupleTableSlot(slot);
             UnregisterSnapshot(snapshot);
         });
         if (!bad_records.empty())
@@ -413,15 +421,11 @@ bool check_index(Oid oid) {
             std::vector<ItemPointerData> live_rows;
             attempt(report, "table", [&] {
                 Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-                IndexFetchTableData* fetch = table_index_fetch_begin(heap);
+                for_each_visible_row(heap, snapshot, entry_tids, [&](ItemPointerData, ItemPointerData row) {
+                    visible_through_index.push_back(tid_tag(row));
+                });
                 TupleTableSlot* slot = table_slot_create(heap, nullptr);
                 IndexedColumn column = open_indexed_column(index);
-                for (ItemPointerData tid : entry_tids) {
-                    bool call_again = false, all_dead = false;
-                    if (table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead))
-                        visible_through_index.push_back(tid_tag(slot->tts_tid));
-                }
-                table_index_fetch_end(fetch);
                 TableScanDesc scan = table_beginscan(heap, snapshot, 0, nullptr);
                 while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
                     CHECK_FOR_INTERRUPTS();
