@@ -379,10 +379,9 @@ VtreeMeta new_meta(const CoreIndex& core, const VtreeOptions& options, Metric me
 void build_empty_index(Relation index) {
     VtreeMeta main_meta{};
     read_meta(index, &main_meta);
-    VtreeOptions options{};
     bool half = false;
     pg_call([&] { half = column_is_halfvec(index); });
-    options = options_of(index);
+    const VtreeOptions options = options_of(index);
     const auto metric = static_cast<Metric>(main_meta.metric);
     const auto storage = static_cast<Storage>(main_meta.storage);
     const CoreIndex core = empty_core(main_meta.dim, metric, static_cast<QuantizerKind>(main_meta.quantizer));
