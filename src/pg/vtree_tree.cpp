@@ -211,7 +211,6 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
         size_below += ch.size;
     }
     t.nodes[parent].size = size_below;
-    t.note_shape();
     tc.tree_version++;
 }
 
@@ -306,6 +305,7 @@ void read_log(Relation index, TreeCache& tc, const VtreeMeta& meta) {
             apply_raise(tc, bytes.data() + pos, size);
         pos += size;
     }
+    tc.tree.note_shape();  // once for all the splits applied, not per split
     if (tc.tree_version != meta.tree_version) throw DataError("vtree tree log does not match the metapage's version");
 }
 
