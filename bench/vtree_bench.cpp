@@ -38,7 +38,8 @@ struct Options {
     std::string base_path, query_path, truth_path, sidecar_dir, save_dir;
     SynthParams synth;
     Metric metric = Metric::L2;
-    int branching = 10, leaf = 1000, iterations = 20, threads = 2, refine = 3;
+    int branching = kDefaultBranchingFactor, leaf = kDefaultMaxLeafSize, iterations = kDefaultMaxIterations;
+    int threads = 2, refine = 3;
     std::size_t k = 10;
     float epsilon = SearchParams{}.epsilon;
     std::vector<std::size_t> probes = {1, 2, 4, 8, 16};

@@ -78,12 +78,12 @@ const config_enum_entry iterative_scan_values[] = {
 
 void register_reloptions() {
     vtree_relopt_kind = add_reloption_kind();
-    add_int_reloption(vtree_relopt_kind, "branching_factor", "Children per internal node of the k-means tree", 10, 2,
-                      256, AccessExclusiveLock);
-    add_int_reloption(vtree_relopt_kind, "max_leaf_size", "Largest number of vectors in a leaf", 1000, 10, 100000,
-                      AccessExclusiveLock);
-    add_int_reloption(vtree_relopt_kind, "max_iterations", "k-means iterations per split", 20, 1, 1000,
-                      AccessExclusiveLock);
+    add_int_reloption(vtree_relopt_kind, "branching_factor", "Children per internal node of the k-means tree",
+                      kDefaultBranchingFactor, kMinBranchingFactor, kMaxBranchingFactor, AccessExclusiveLock);
+    add_int_reloption(vtree_relopt_kind, "max_leaf_size", "Largest number of vectors in a leaf", kDefaultMaxLeafSize,
+                      kMinMaxLeafSize, kMaxMaxLeafSize, AccessExclusiveLock);
+    add_int_reloption(vtree_relopt_kind, "max_iterations", "k-means iterations per split", kDefaultMaxIterations,
+                      kMinMaxIterations, kMaxMaxIterations, AccessExclusiveLock);
     add_enum_reloption(vtree_relopt_kind, "quantizer", "Binary code of each vector", quantizer_values,
                        static_cast<int>(QuantizerKind::RaBitQ), "Valid values are \"rabitq\" and \"hamming\".",
                        AccessExclusiveLock);
@@ -106,9 +106,9 @@ bytea* vtree_options(Datum reloptions, bool validate) {
 
 VtreeOptions options_of(Relation index) {
     VtreeOptions defaults{};
-    defaults.branching_factor = 10;
-    defaults.max_leaf_size = 1000;
-    defaults.max_iterations = 20;
+    defaults.branching_factor = kDefaultBranchingFactor;
+    defaults.max_leaf_size = kDefaultMaxLeafSize;
+    defaults.max_iterations = kDefaultMaxIterations;
     defaults.quantizer = static_cast<int>(QuantizerKind::RaBitQ);
     defaults.storage = static_cast<int>(Storage::Mmap);
     if (index->rd_options == nullptr) return defaults;
@@ -205,8 +205,8 @@ void vtree_costestimate(PlannerInfo* root, IndexPath* path, double loop_count, C
     const VtreeOptions opts = options_of(index);
     index_close(index, NoLock);
     const double tuples = std::max(1.0, path->indexinfo->tuples);
-    // Leaves hold between max_leaf_size / branching_factor and max_leaf_size rows; assume half full.
-    const double leaf_rows = std::max(1.0, opts.max_leaf_size / 2.0);
+    // Leaves hold between about half and all of max_leaf_size rows (split_children).
+    const double leaf_rows = std::max(1.0, opts.max_leaf_size * 0.7);
     const double scanned = std::min(tuples, guc_probes * leaf_rows);
     costs.numIndexTuples = scanned;
     genericcostestimate(root, path, loop_count, &costs);

@@ -426,6 +426,80 @@ TEST(Tree, NearestLeafPassesOverRemovedLeaves) {
     }
 }
 
+// The one rule by which the build cuts a node and growth splits a leaf.
+TEST(Tree, SplitChildrenAreJustEnoughForLeavesOfMaxLeafSize) {
+    EXPECT_EQ(split_children(501, 10, 500), 2);  // a leaf just past the limit is halved
+    EXPECT_EQ(split_children(1000, 10, 500), 2);
+    EXPECT_EQ(split_children(1001, 10, 500), 3);
+    EXPECT_EQ(split_children(4999, 10, 500), 10);
+    EXPECT_EQ(split_children(1000000, 10, 500), 10);  // high in the tree: branching_factor
+    EXPECT_EQ(split_children(3, 10, 500), 2);         // never fewer than two
+    EXPECT_EQ(split_children(1000000, 2, 500), 2);
+}
+
+// Leaves hold about half to all of max_leaf_size rows, so a tree that grew
+// leaf by leaf and a rebuilt one have about as many leaves.
+TEST(Tree, BuiltLeavesHoldHalfToAllOfMaxLeafSize) {
+    TreeFixture f;
+    TreeParams p = small_tree(0);
+    p.branching_factor = 10;  // cutting every node into 10 would leave leaves of 60 rows
+    const Tree t = build_tree(f.view(), p);
+    const TreeStats s = t.stats();
+    EXPECT_LE(s.max_leaf_size, 200u);
+    EXPECT_GE(s.avg_leaf_size, 0.45 * 200) << s.leaves << " leaves";
+}
+
+// A tree grown by splits below splits is far deeper than a balanced one over
+// its leaves; a per-level beam would decide at every level, so such a tree is
+// looked at whole. A balanced tree of the same fan-out keeps its beam.
+Tree shaped_tree(int spine, int bush) {
+    // A node is a spine of length d (children: the rest of the spine and a
+    // complete binary bush) or a bush of height h; nodes are laid out
+    // breadth first, so that each node's children are contiguous.
+    struct Shape {
+        bool spine;
+        int size;
+    };
+    Tree t;
+    t.dim = 1;
+    std::vector<Shape> shapes{{spine > 0, spine > 0 ? spine : bush}};
+    t.nodes.push_back({-1, -1, 0, -1, 0, 0});
+    for (std::size_t i = 0; i < t.nodes.size(); i++) {
+        const Shape sh = shapes[i];
+        std::vector<Shape> kids;
+        if (sh.size > 0) {
+            kids.push_back({sh.spine, sh.size - 1});
+            kids.push_back({false, sh.spine ? bush : sh.size - 1});
+        }
+        if (kids.empty()) {
+            t.nodes[i].leaf = static_cast<int32_t>(t.leaves.size());
+            t.leaves.push_back({static_cast<int32_t>(i), 0, 0});
+            continue;
+        }
+        t.nodes[i].first_child = static_cast<int32_t>(t.nodes.size());
+        t.nodes[i].child_count = static_cast<int32_t>(kids.size());
+        for (const Shape& k : kids) {
+            t.nodes.push_back({static_cast<int32_t>(i), -1, 0, -1, t.nodes[i].depth + 1, 0});
+            shapes.push_back(k);
+        }
+    }
+    t.centroids.assign(t.nodes.size(), 0.0f);
+    t.radius.assign(t.nodes.size(), 0.0f);
+    t.note_shape();
+    return t;
+}
+
+TEST(Tree, FarTooDeepATreeIsLookedAtWhole) {
+    const Tree grown = shaped_tree(30, 5);  // 30 levels of spine, a 32-leaf bush at each
+    ASSERT_GT(grown.leaves.size(), 8 * grown.widest * static_cast<std::size_t>(grown.depth))
+        << "a beam of 8 must score fewer nodes than the tree has leaves";
+    EXPECT_EQ(grown.live_leaves, grown.leaves.size());
+    EXPECT_EQ(grown.effective_beam(8), grown.nodes.size());
+    const Tree balanced = shaped_tree(0, 10);  // 1,024 leaves, 11 levels
+    ASSERT_GT(balanced.nodes.size(), 8 * balanced.widest * static_cast<std::size_t>(balanced.depth));
+    EXPECT_EQ(balanced.effective_beam(8), 8u);
+}
+
 }  // namespace
 }  // namespace vectordb
 
