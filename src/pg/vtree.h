@@ -283,12 +283,21 @@ struct SplitChild {
     BlockNumber head = InvalidBlockNumber;
 };
 
+// A leaf whose rows a split re-clustered with the split leaf's, and its head
+// page's buffer (exclusively locked by the caller).
+struct AbsorbedLeaf {
+    uint32 leaf;
+    Buffer head;
+};
+constexpr std::size_t kMaxAbsorbedLeaves = 2;  // with the metapage and the split leaf: a generic WAL record's 4 pages
+
 // Appends a split of `leaf` into `children` to the tree log and retires the
-// leaf's head page, in one WAL record with the metapage (vtree_tree.cpp).
-// The caller holds the tree lock and the head page's buffer exclusively locked.
+// leaf's head page and those of the leaves it absorbed, in one WAL record
+// with the metapage (vtree_tree.cpp). The caller holds the tree lock and
+// every one of those head pages' buffers exclusively locked.
 // PostgreSQL code only: may ereport.
 void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
-               const std::vector<SplitChild>& children, uint32 dim);
+               const std::vector<SplitChild>& children, uint32 dim, const std::vector<AbsorbedLeaf>& absorbed = {});
 
 // A node whose radius must grow to cover a new row.
 struct RadiusRaise {

@@ -5,10 +5,12 @@
 // sidecar generation. The log only grows, by two kinds of record written to
 // chained TreeLog pages and then made part of the log, in one WAL record with
 // the metapage, by advancing its log_bytes and tree_version:
-//   - a split (the leaf retired and when, then for each child its radius,
-//     size, head page and centroid), whose WAL record also sets the leaf's
-//     retired flag; a split into no children is VACUUM removing an empty
-//     leaf (its node stays, internal and childless, so node numbers hold);
+//   - a split (the leaf retired and when, up to two nearby leaves whose rows
+//     it re-clustered with its own, then for each child its radius, size, head
+//     page and centroid), whose WAL record also sets the retired flag of the
+//     leaf and of those it absorbed; a split into no children is VACUUM
+//     removing an empty leaf (its node stays, internal and childless, so node
+//     numbers hold, as do the nodes of absorbed leaves);
 //   - a radius raise (node, radius pairs): an insert's row lay outside a
 //     node's ball, so the radius grows to keep covering every row below it
 //     (strict-order scans bound unprobed subtrees by these balls).
@@ -19,6 +21,7 @@
 #include "core/distance.h"
 #include "core/errors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -78,8 +81,11 @@ struct SplitRecordHeader {
 
 struct SplitStamp {
     uint64 retired_xid;  // FullTransactionId: the next transaction ID when the leaf retired
-    uint64 reserved;
+    // Leaves whose rows the split took in with its own, each plus one (0: none;
+    // records from before these existed have zeros). They retire with the leaf.
+    uint32 absorbed[kMaxAbsorbedLeaves];
 };
+static_assert(sizeof(SplitStamp) == 16, "the stamp keeps its size");
 
 struct SplitChildHeader {
     float radius;
@@ -180,6 +186,16 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
         tc.leaf_heads[h.leaf] == InvalidBlockNumber || size != head_bytes + h.children * child_bytes ||
         (h.children < 2 && !(h.children == 0 && h.magic == kStampedSplitMagic)))
         throw DataError("vtree tree log has a bad split record");
+    std::vector<uint32> absorbed;
+    for (const uint32 a : stamp.absorbed) {
+        if (a == 0) continue;
+        const uint32 other = a - 1;
+        if (h.children < 2 || other >= t.leaves.size() || other == h.leaf ||
+            tc.leaf_heads[other] == InvalidBlockNumber ||
+            std::find(absorbed.begin(), absorbed.end(), other) != absorbed.end())
+            throw DataError("vtree tree log has a bad split record");
+        absorbed.push_back(other);
+    }
     const auto parent = static_cast<std::size_t>(t.leaves[h.leaf].node);
     TreeNode& node = t.nodes[parent];
     node.leaf = -1;
@@ -211,6 +227,28 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
         size_below += ch.size;
     }
     t.nodes[parent].size = size_below;
+    // Absorbed leaves: removed (their rows are now below the split leaf), and
+    // the split leaf's ancestors widened to cover those rows, as the balls of
+    // the children bound them (strict-order scans bound subtrees by radii).
+    for (const uint32 other : absorbed) {
+        TreeNode& gone = t.nodes[static_cast<std::size_t>(t.leaves[other].node)];
+        gone.leaf = -1;
+        gone.first_child = static_cast<int32_t>(t.nodes.size());
+        gone.child_count = 0;
+        gone.size = 0;
+        tc.retired.push_back(RetiredLeaf{other, tc.leaf_heads[other], stamp.retired_xid});
+        tc.leaf_heads[other] = InvalidBlockNumber;
+    }
+    if (!absorbed.empty()) {
+        const std::size_t first = t.nodes.size() - h.children;
+        for (int32_t a = t.nodes[parent].parent; a >= 0; a = t.nodes[static_cast<std::size_t>(a)].parent)
+            for (std::size_t c = first; c < t.nodes.size(); c++) {
+                const float reach =
+                    std::sqrt(l2_squared_distance(t.centroid(static_cast<std::size_t>(a)), t.centroid(c), t.dim)) +
+                    t.radius[c];
+                t.radius[static_cast<std::size_t>(a)] = std::max(t.radius[static_cast<std::size_t>(a)], reach);
+            }
+    }
     tc.tree_version++;
 }
 
@@ -320,10 +358,11 @@ std::size_t TreeCache::live_leaves() const {
 namespace {
 
 // Appends `record` to the tree log and makes it part of the log in one WAL
-// record with the metapage; a split's record also retires the leaf whose
-// head page is `retire` (InvalidBuffer for other records). The metapage's
-// buffer lock, held throughout, serialises writers of the log.
-void append_log_record(Relation index, const std::vector<char>& record, Buffer retire) {
+// record with the metapage; a split's record also retires the leaves whose
+// head pages are `retire` (none for other records; at most three, as a
+// generic WAL record holds four pages). The metapage's buffer lock, held
+// throughout, serialises writers of the log.
+void append_log_record(Relation index, const std::vector<char>& record, const std::vector<Buffer>& retire) {
     Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
@@ -366,7 +405,7 @@ void append_log_record(Relation index, const std::vector<char>& record, Buffer r
     // The switch: the new bytes become part of the log (and the leaf retires).
     GenericXLogState* x = GenericXLogStart(index);
     VtreeMeta* meta = page_meta(GenericXLogRegisterBuffer(x, meta_buffer, 0));
-    if (retire != InvalidBuffer) leaf_header(GenericXLogRegisterBuffer(x, retire, 0))->flags |= kLeafRetired;
+    for (const Buffer b : retire) leaf_header(GenericXLogRegisterBuffer(x, b, 0))->flags |= kLeafRetired;
     meta->log_head = head;
     meta->log_tail = BufferGetBlockNumber(current);
     meta->log_tail_used = used;
@@ -380,20 +419,26 @@ void append_log_record(Relation index, const std::vector<char>& record, Buffer r
 }  // namespace
 
 void log_split(Relation index, Buffer head_buffer, uint32 leaf, float retired_radius,
-               const std::vector<SplitChild>& children, uint32 dim) {
+               const std::vector<SplitChild>& children, uint32 dim, const std::vector<AbsorbedLeaf>& absorbed) {
+    Assert(absorbed.size() <= kMaxAbsorbedLeaves && (absorbed.empty() || children.size() >= 2));
     std::vector<char> record;
     const SplitRecordHeader h{kStampedSplitMagic, leaf, static_cast<uint32>(children.size()), retired_radius};
     put(record, &h, 1);
     // Any scan or insert still using the tree from before this split took
     // its snapshot before now, so its xmin is at most this.
-    const SplitStamp stamp{U64FromFullTransactionId(ReadNextFullTransactionId()), 0};
+    SplitStamp stamp{U64FromFullTransactionId(ReadNextFullTransactionId()), {0, 0}};
+    std::vector<Buffer> retire{head_buffer};
+    for (std::size_t i = 0; i < absorbed.size(); i++) {
+        stamp.absorbed[i] = absorbed[i].leaf + 1;
+        retire.push_back(absorbed[i].head);
+    }
     put(record, &stamp, 1);
     for (const SplitChild& c : children) {
         const SplitChildHeader ch{c.radius, c.size, c.head, 0};
         put(record, &ch, 1);
         put(record, c.centroid.data(), dim);
     }
-    append_log_record(index, record, head_buffer);
+    append_log_record(index, record, retire);
 }
 
 std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v) {
@@ -411,7 +456,7 @@ void log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises) {
     const RaiseRecordHeader h{kRaiseMagic, static_cast<uint32>(raises.size()), {0, 0}};
     put(record, &h, 1);
     put(record, raises.data(), raises.size());
-    append_log_record(index, record, InvalidBuffer);
+    append_log_record(index, record, {});
 }
 
 std::size_t TreeCache::bytes() const {
