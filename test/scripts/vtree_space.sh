@@ -87,11 +87,10 @@ awk -v a="$half_pages" -v b="$pages" 'BEGIN { exit !(b <= a * 1.1) }'
 check $? "a drifting load: the index stops growing once VACUUM recycles ($half_pages -> $pages pages from round $((drift_rounds / 2)) to $drift_rounds)"
 awk -v g="$grown_leaves" -v f="$fresh_leaves" 'BEGIN { exit !(g >= f / 3 && g <= f * 3) }'
 check $? "a drifting load: VACUUM removes emptied leaves, so the leaf count tracks a fresh build's ($grown_leaves against $fresh_leaves)"
-# The goal is 0.02: what is left of the gap is that a split clusters one
-# leaf's rows while a build refines across all leaves (on this uniform, drifting
-# data the gap is the same without the deletes).
-awk -v g="$grown_recall" -v f="$fresh_recall" -v t="${SPACE_DRIFT_TOLERANCE:-0.08}" 'BEGIN { exit !(g >= f - t) }'
-check $? "a drifting load: recall at the defaults within ${SPACE_DRIFT_TOLERANCE:-0.08} of a fresh REINDEX ($grown_recall against $fresh_recall)"
+# A split re-clusters its leaf with the two nearest (before, splitting one
+# leaf alone left this gap at 0.09).
+awk -v g="$grown_recall" -v f="$fresh_recall" -v t="${SPACE_DRIFT_TOLERANCE:-0.02}" 'BEGIN { exit !(g >= f - t) }'
+check $? "a drifting load: recall at the defaults within ${SPACE_DRIFT_TOLERANCE:-0.02} of a fresh REINDEX ($grown_recall against $fresh_recall)"
 [ "$mismatches" = 0 ]; check $? "a drifting load: every leaf probed equals the exact scan after every round (mismatches: $mismatches)"
 [ "$drift_checked" = 0 ]; check $? "a drifting load: vectordb_check passes with recycled pages and removed leaves"
 
