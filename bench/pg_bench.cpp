@@ -9,7 +9,10 @@
 // three timed passes (QPS: their median), on one connection with a
 // prepared statement and the query vector in binary. With --clients N it also
 // runs N connections at once at the default settings and reports aggregate
-// QPS. With --compare pgvector, when pgvector is available in the same server,
+// QPS. With --grown, each storage mode is first measured on an index created
+// on the empty table and grown by the COPY (its "build" time is the load's),
+// then built afresh over the same rows as usual: what migrations and ORMs do,
+// against a REINDEX. With --compare pgvector, when pgvector is available in the same server,
 // the same sweep runs on pgvector's HNSW and IVFFlat in a separate database
 // (the two extensions' `vector` types cannot share one).
 //
@@ -19,6 +22,7 @@
 // Connection: the PG* environment variables.
 //   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
+//                     [--grown]
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
 #include "core/dataset.h"
 
@@ -48,6 +52,7 @@ struct Options {
     std::string name = "synth-768";
     std::string compare;
     bool skip_load = false;
+    bool grown = false;
     int clients = 0;
     int repeat = 3;  // timed passes per point; QPS is their median
     int builds = 3;  // timed vtree builds per storage mode; the median one is reported
@@ -106,6 +111,8 @@ Options parse(int argc, char** argv) {
             o.table = value();
         else if (a == "--skip-load")
             o.skip_load = true;
+        else if (a == "--grown")
+            o.grown = true;
         else if (a == "--base")
             o.base_path = value();
         else if (a == "--query")
@@ -328,67 +335,75 @@ int main(int argc, char** argv) try {
     std::printf("%-18s %-22s %9s %9s %8s %8s\n", "index", "settings", "recall@10", "QPS", "p50 ms", "p99 ms");
 
     const std::string index = o.table + "_vtree";
-    for (const std::string& storage : o.storage) {
-        const std::string method = "vtree-" + storage;
-        // Builds take seconds and this machine kind is noisy: time several and
-        // report the median one (with its phases); the last one is queried.
-        std::vector<std::pair<double, std::string>> builds;
-        for (int b = 0; b < o.builds; b++) {
-            c.exec("DROP INDEX IF EXISTS " + index);
-            c.exec("CHECKPOINT");
-            std::string build_phases;
-            const std::string label =
-                "building " + method +
-                (o.builds > 1 ? " (" + std::to_string(b + 1) + "/" + std::to_string(o.builds) + ")" : "");
-            const double seconds =
-                create_index_with_progress(c,
-                                           "CREATE INDEX " + index + " ON " + o.table +
-                                               " USING vtree (embedding) WITH (storage = " + storage + ")",
-                                           label, &build_phases);
-            builds.emplace_back(seconds, build_phases);
-        }
-        std::vector<std::pair<double, std::string>> sorted = builds;
-        std::sort(sorted.begin(), sorted.end());
-        const double build_s = sorted[sorted.size() / 2].first;
-        std::string phases = sorted[sorted.size() / 2].second;
-        if (o.builds > 1) {
-            phases += "; median of " + std::to_string(o.builds) + " builds:";
-            char each[32];
-            for (const auto& b : builds) std::snprintf(each, sizeof(each), " %.2f", b.first), phases += each;
-            phases += " s";
-        }
-        const std::string stats = "FROM vectordb_index_stats('" + index + "')";
-        IndexRecord rec{method,
-                        build_s,
-                        std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
-                        std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
-                        std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)),
-                        phases};
-        res.indexes.push_back(rec);
-        std::printf("%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n", method.c_str(),
-                    build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
-        c.exec("SELECT vectordb_prewarm('" + index + "')");
-        c.exec("SET enable_seqscan = off");
-        prepare_knn(c, "knn", o.table, "<->", o.k);
-        for (int p : o.probes)
-            for (int rf : o.rerank) {
-                c.exec("SET vtree.probes = " + std::to_string(p));
-                c.exec("SET vtree.rerank_factor = " + std::to_string(rf));
-                res.points.push_back(measure(c, params, truth, o.k, o.repeat, method,
-                                             "probes=" + std::to_string(p) + " rerank=" + std::to_string(rf)));
+    for (const std::string& storage : o.storage)
+        for (const bool grown : o.grown ? std::vector<bool>{true, false} : std::vector<bool>{false}) {
+            const std::string method = "vtree-" + storage + (grown ? "-grown" : "");
+            // Builds take seconds and this machine kind is noisy: time several and
+            // report the median one (with its phases); the last one is queried.
+            std::vector<std::pair<double, std::string>> builds;
+            if (grown) {
+                const auto t0 = std::chrono::steady_clock::now();
+                load_table(c, o.table, d.base.data(), d.base_rows(), d.dim,
+                           "CREATE INDEX " + index + " ON " + o.table +
+                               " USING vtree (embedding) WITH (storage = " + storage + ")");
+                builds.emplace_back(seconds_since(t0), "created on the empty table, grown by COPY");
             }
-        c.exec("RESET vtree.probes");
-        c.exec("RESET vtree.rerank_factor");
-        if (o.clients > 0) {
-            const double qps = concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
-            char note[256];
-            std::snprintf(note, sizeof(note), "%s with %d clients at the default settings: %.0f queries/s in all",
-                          method.c_str(), o.clients, qps);
-            std::printf("%s\n", note);
-            res.notes.push_back(note);
+            for (int b = 0; b < (grown ? 0 : o.builds); b++) {
+                c.exec("DROP INDEX IF EXISTS " + index);
+                c.exec("CHECKPOINT");
+                std::string build_phases;
+                const std::string label =
+                    "building " + method +
+                    (o.builds > 1 ? " (" + std::to_string(b + 1) + "/" + std::to_string(o.builds) + ")" : "");
+                const double seconds =
+                    create_index_with_progress(c,
+                                               "CREATE INDEX " + index + " ON " + o.table +
+                                                   " USING vtree (embedding) WITH (storage = " + storage + ")",
+                                               label, &build_phases);
+                builds.emplace_back(seconds, build_phases);
+            }
+            std::vector<std::pair<double, std::string>> sorted = builds;
+            std::sort(sorted.begin(), sorted.end());
+            const double build_s = sorted[sorted.size() / 2].first;
+            std::string phases = sorted[sorted.size() / 2].second;
+            if (builds.size() > 1) {
+                phases += "; median of " + std::to_string(o.builds) + " builds:";
+                char each[32];
+                for (const auto& b : builds) std::snprintf(each, sizeof(each), " %.2f", b.first), phases += each;
+                phases += " s";
+            }
+            const std::string stats = "FROM vectordb_index_stats('" + index + "')";
+            IndexRecord rec{method,
+                            build_s,
+                            std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
+                            std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
+                            std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)),
+                            phases};
+            res.indexes.push_back(rec);
+            std::printf("%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n",
+                        method.c_str(), build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
+            c.exec("SELECT vectordb_prewarm('" + index + "')");
+            c.exec("SET enable_seqscan = off");
+            prepare_knn(c, "knn", o.table, "<->", o.k);
+            for (int p : o.probes)
+                for (int rf : o.rerank) {
+                    c.exec("SET vtree.probes = " + std::to_string(p));
+                    c.exec("SET vtree.rerank_factor = " + std::to_string(rf));
+                    res.points.push_back(measure(c, params, truth, o.k, o.repeat, method,
+                                                 "probes=" + std::to_string(p) + " rerank=" + std::to_string(rf)));
+                }
+            c.exec("RESET vtree.probes");
+            c.exec("RESET vtree.rerank_factor");
+            if (o.clients > 0) {
+                const double qps = concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);
+                char note[256];
+                std::snprintf(note, sizeof(note), "%s with %d clients at the default settings: %.0f queries/s in all",
+                              method.c_str(), o.clients, qps);
+                std::printf("%s\n", note);
+                res.notes.push_back(note);
+            }
+            c.exec("RESET enable_seqscan");
         }
-        c.exec("RESET enable_seqscan");
-    }
 
     if (o.compare == "pgvector") {
         const std::string available = c.value("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'");

@@ -98,9 +98,11 @@ std::string vector_binary(const float* v, std::size_t dim) {
     return out;
 }
 
-void load_table(Connection& c, const std::string& table, const float* rows, std::size_t n, std::size_t dim) {
+void load_table(Connection& c, const std::string& table, const float* rows, std::size_t n, std::size_t dim,
+                const std::string& before_copy) {
     c.exec("DROP TABLE IF EXISTS " + table);
     c.exec("CREATE TABLE " + table + " (id int8 PRIMARY KEY, embedding vector(" + std::to_string(dim) + "))");
+    if (!before_copy.empty()) c.exec(before_copy);
     PGresult* r = PQexec(c.get(), ("COPY " + table + " (id, embedding) FROM STDIN (FORMAT binary)").c_str());
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         const std::string e = result_error(r);

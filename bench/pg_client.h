@@ -43,7 +43,10 @@ std::string vector_binary(const float* v, std::size_t dim);
 
 // Creates `table` (id int8 primary key, embedding vector(dim)) and fills it
 // with rows x dim floats by COPY (FORMAT binary), then VACUUM ANALYZE. Shows progress.
-void load_table(Connection& c, const std::string& table, const float* rows, std::size_t n, std::size_t dim);
+// Creates `table` (id, embedding) and copies the rows in; `before_copy`
+// (e.g. a CREATE INDEX) runs on the empty table first.
+void load_table(Connection& c, const std::string& table, const float* rows, std::size_t n, std::size_t dim,
+                const std::string& before_copy = "");
 
 // Runs CREATE INDEX (sql) and shows pg_stat_progress_create_index meanwhile
 // (polled on a second connection). Returns the wall time in seconds; the
