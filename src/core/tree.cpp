@@ -189,7 +189,7 @@ TreeStats Tree::stats() const {
     s.leaves = leaves.size();
     s.min_leaf_size = leaves.empty() ? 0 : std::numeric_limits<std::size_t>::max();
     std::size_t total = 0;
-    for (const TreeNode& n : nodes) s.depth = std::max(s.depth, n.depth + 1);
+    s.depth = depth;
     for (const TreeLeaf& l : leaves) {
         s.min_leaf_size = std::min<std::size_t>(s.min_leaf_size, l.count);
         s.max_leaf_size = std::max<std::size_t>(s.max_leaf_size, l.count);
@@ -214,21 +214,34 @@ void Tree::note_shape() {
     widest = 1;
     depth = 1;
     live_leaves = 0;
-    for (const TreeNode& n : nodes) {
+    reachable_nodes = 0;
+    if (nodes.empty()) return;
+    // From the root down: nodes a reshape replaced are not part of the shape.
+    std::vector<std::pair<std::size_t, int>> stack{{0, 1}};
+    while (!stack.empty()) {
+        const auto [i, level] = stack.back();
+        stack.pop_back();
+        const TreeNode& n = nodes[i];
+        depth = std::max(depth, level);
         widest = std::max<std::size_t>(widest, static_cast<std::size_t>(n.child_count));
-        depth = std::max(depth, n.depth + 1);
         live_leaves += n.leaf >= 0;
+        reachable_nodes++;
+        for (int32_t c = n.first_child; c < n.first_child + n.child_count; c++)
+            stack.emplace_back(static_cast<std::size_t>(c), level + 1);
     }
 }
 
-std::size_t Tree::effective_beam(std::size_t beam) const {
-    const std::size_t whole = std::max(beam, nodes.size());
-    if (nodes.size() <= beam * widest * static_cast<std::size_t>(depth)) return whole;
+bool Tree::far_too_deep() const {
     // Levels a tree of this fan-out needs for its leaves, plus slack for the
     // unevenness of k-means and of growth.
     const double balanced = std::ceil(std::log(static_cast<double>(std::max<std::size_t>(2, live_leaves))) /
                                       std::log(static_cast<double>(std::max<std::size_t>(2, widest))));
-    if (depth > 2 * static_cast<int>(balanced) + 2) return whole;
+    return depth > 2 * static_cast<int>(balanced) + 2;
+}
+
+std::size_t Tree::effective_beam(std::size_t beam) const {
+    const std::size_t whole = std::max(beam, nodes.size());
+    if (reachable_nodes <= beam * widest * static_cast<std::size_t>(depth) || far_too_deep()) return whole;
     return beam;
 }
 
@@ -384,6 +397,158 @@ Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCall
     }
     tree.note_shape();
     return tree;
+}
+
+std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor, uint64_t seed) {
+    const std::size_t dim = tree.dim;
+    const auto branching = static_cast<std::size_t>(std::max(2, branching_factor));
+    std::vector<uint32_t> live;
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+        const auto node = static_cast<std::size_t>(tree.leaves[l].node);
+        if (tree.nodes[node].leaf == static_cast<int32_t>(l)) live.push_back(static_cast<uint32_t>(l));
+    }
+    std::vector<ShapedNode> plan;
+    if (live.size() < 2) return plan;
+    const auto leaf_centroid = [&](uint32_t l) { return tree.centroid(static_cast<std::size_t>(tree.leaves[l].node)); };
+    const auto leaf_size = [&](uint32_t l) { return tree.nodes[static_cast<std::size_t>(tree.leaves[l].node)].size; };
+
+    // Breadth first: a group of leaves under a parent becomes that parent's
+    // children at once, so that they are contiguous.
+    struct Group {
+        int32_t parent;
+        std::vector<uint32_t> leaves;
+    };
+    std::deque<Group> queue;
+    queue.push_back({-1, std::move(live)});
+    std::vector<float> points;
+    while (!queue.empty()) {
+        Group g = std::move(queue.front());
+        queue.pop_front();
+        if (g.leaves.size() <= branching) {
+            for (uint32_t l : g.leaves) plan.push_back({g.parent, static_cast<int32_t>(l), leaf_size(l), 0.0f, {}});
+            continue;
+        }
+        points.resize(g.leaves.size() * dim);
+        for (std::size_t i = 0; i < g.leaves.size(); i++)
+            std::copy(leaf_centroid(g.leaves[i]), leaf_centroid(g.leaves[i]) + dim, points.data() + i * dim);
+        KMeansParams kp;
+        kp.k = static_cast<int>(branching);
+        kp.seed = ++seed;
+        kp.metric = tree.metric;
+        const KMeansResult km = kmeans(MatrixView{points.data(), g.leaves.size(), dim}, kp);
+        std::vector<std::vector<uint32_t>> members(km.centroids.size() / dim);
+        for (std::size_t i = 0; i < g.leaves.size(); i++) members[km.assignment[i]].push_back(g.leaves[i]);
+        members.erase(std::remove_if(members.begin(), members.end(), [](const auto& m) { return m.empty(); }),
+                      members.end());
+        if (members.size() < 2) {  // centroids k-means cannot tell apart: cut the list into even parts
+            members.assign(branching, {});
+            for (std::size_t i = 0; i < g.leaves.size(); i++)
+                members[i * branching / g.leaves.size()].push_back(g.leaves[i]);
+        }
+        for (std::vector<uint32_t>& m : members) {
+            ShapedNode node{g.parent, -1, 0, 0.0f, std::vector<float>(dim, 0.0f)};
+            std::vector<double> sum(dim, 0.0);
+            for (uint32_t l : m) {
+                const float* c = leaf_centroid(l);
+                const double w = std::max<uint32_t>(1, leaf_size(l));
+                for (std::size_t j = 0; j < dim; j++) sum[j] += w * c[j];
+                node.size += leaf_size(l);
+            }
+            double total = 0;
+            for (uint32_t l : m) total += std::max<uint32_t>(1, leaf_size(l));
+            for (std::size_t j = 0; j < dim; j++) node.centroid[j] = static_cast<float>(sum[j] / total);
+            normalize_if_spherical(node.centroid.data(), dim, tree.metric);
+            plan.push_back(std::move(node));
+            queue.push_back({static_cast<int32_t>(plan.size() - 1), std::move(m)});
+        }
+    }
+    // Radii bottom up (children follow their parents): a leaf keeps its own;
+    // an internal node's ball holds its children's.
+    const auto centroid_of = [&](const ShapedNode& n) {
+        return n.leaf >= 0 ? leaf_centroid(static_cast<uint32_t>(n.leaf)) : n.centroid.data();
+    };
+    for (ShapedNode& n : plan)
+        if (n.leaf >= 0)
+            n.radius = tree.radius[static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(n.leaf)].node)];
+    for (std::size_t i = plan.size(); i-- > 0;) {
+        const ShapedNode& child = plan[i];
+        if (child.parent < 0) continue;
+        ShapedNode& parent = plan[static_cast<std::size_t>(child.parent)];
+        parent.radius = std::max(parent.radius, euclid(centroid_of(parent), centroid_of(child), dim) + child.radius);
+    }
+    return plan;
+}
+
+void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan) {
+    const std::size_t dim = tree.dim;
+    // Check everything first, so that a bad plan leaves the tree as it was.
+    std::vector<bool> seen(tree.leaves.size(), false);
+    std::size_t leaves_in_plan = 0;
+    for (std::size_t i = 0; i < plan.size(); i++) {
+        const ShapedNode& n = plan[i];
+        if (n.parent >= static_cast<int32_t>(i) ||
+            (n.parent >= 0 && plan[static_cast<std::size_t>(n.parent)].leaf >= 0))
+            throw DataError("vtree reshape record: a node's parent does not come before it");
+        if (i > 0 && n.parent < plan[i - 1].parent)
+            throw DataError("vtree reshape record: a node's children are not contiguous");
+        if (n.leaf >= 0) {
+            const auto l = static_cast<std::size_t>(n.leaf);
+            if (l >= tree.leaves.size() || seen[l] ||
+                tree.nodes[static_cast<std::size_t>(tree.leaves[l].node)].leaf != n.leaf)
+                throw DataError("vtree reshape record names a leaf the tree does not have");
+            seen[l] = true;
+            leaves_in_plan++;
+        } else if (n.centroid.size() != dim) {
+            throw DataError("vtree reshape record: an internal node without its centroid");
+        }
+    }
+    std::size_t live = 0;
+    for (std::size_t l = 0; l < tree.leaves.size(); l++)
+        live += tree.nodes[static_cast<std::size_t>(tree.leaves[l].node)].leaf == static_cast<int32_t>(l);
+    if (plan.empty() || leaves_in_plan != live) throw DataError("vtree reshape record does not hold every live leaf");
+
+    // The new node array: the root, the plan's nodes (plan node i is node
+    // i + 1), and one childless node for every leaf that is no longer live.
+    const std::size_t removed = plan.size() + 1;
+    std::vector<TreeNode> nodes(plan.size() + 2);
+    std::vector<float> centroids(nodes.size() * dim, 0.0f);
+    std::vector<float> radius(nodes.size(), 0.0f);
+    nodes[0] = {-1, 1, 0, -1, 0, 0};
+    std::copy(tree.centroid(0), tree.centroid(0) + dim, centroids.data());
+    nodes[removed] = {-1, static_cast<int32_t>(nodes.size()), 0, -1, 0, 0};
+    for (std::size_t i = 0; i < plan.size(); i++) {
+        const ShapedNode& n = plan[i];
+        const std::size_t at = i + 1;
+        const std::size_t parent = n.parent < 0 ? 0 : static_cast<std::size_t>(n.parent) + 1;
+        TreeNode& p = nodes[parent];
+        if (p.child_count == 0) p.first_child = static_cast<int32_t>(at);
+        p.child_count++;
+        nodes[at] = {static_cast<int32_t>(parent), -1, 0, n.leaf, p.depth + 1, n.size};
+        if (n.leaf >= 0) {
+            // The leaf's centroid, and its radius as it is now: raises logged
+            // after the plan was made but before it are in it.
+            const auto old = static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(n.leaf)].node);
+            std::copy(tree.centroid(old), tree.centroid(old) + dim, centroids.data() + at * dim);
+            radius[at] = tree.radius[old];
+        } else {
+            std::copy(n.centroid.begin(), n.centroid.end(), centroids.data() + at * dim);
+        }
+        nodes[0].size += n.parent < 0 ? n.size : 0;
+    }
+    // Internal radii from the leaves' balls, bottom up (children follow their
+    // parents), whatever radii the plan was made with; the root's last.
+    for (std::size_t i = plan.size(); i >= 1; i--) {
+        const auto parent = static_cast<std::size_t>(nodes[i].parent);
+        radius[parent] = std::max(radius[parent],
+                                  euclid(centroids.data() + parent * dim, centroids.data() + i * dim, dim) + radius[i]);
+    }
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) tree.leaves[l].node = static_cast<int32_t>(removed);
+    for (std::size_t i = 1; i <= plan.size(); i++)
+        if (nodes[i].leaf >= 0) tree.leaves[static_cast<std::size_t>(nodes[i].leaf)].node = static_cast<int32_t>(i);
+    tree.nodes = std::move(nodes);
+    tree.centroids = std::move(centroids);
+    tree.radius = std::move(radius);
+    tree.note_shape();
 }
 
 }  // namespace vectordb

@@ -92,18 +92,23 @@ public:
     std::vector<uint32_t> permutation;  // row ids in leaf order
     std::vector<float> radius;          // per node: largest distance from its centroid to a row below
 
-    // The tree's depth (levels) and widest fan-out, for choosing between a
-    // beam descent and looking at every leaf. Kept by whoever builds or grows
-    // the tree (note_shape); a stale shape only makes that choice worse.
+    // The depth (levels), widest fan-out and live leaves of the tree reachable
+    // from the root, for choosing between a beam descent and looking at every
+    // leaf. Kept by whoever builds or grows the tree (note_shape); a stale
+    // shape only makes that choice worse.
     int depth = 1;
     std::size_t widest = 1;
-    std::size_t live_leaves = 0;  // leaves that are still leaves (splits and VACUUM retire some)
+    std::size_t live_leaves = 0;      // leaves that are still leaves (splits and VACUUM retire some)
+    std::size_t reachable_nodes = 0;  // nodes a descent can meet (a reshape leaves the old ones behind)
 
     const float* centroid(std::size_t node) const { return centroids.data() + node * dim; }
-    // Recomputes depth and widest from the nodes: O(nodes).
+    // Recomputes depth, widest and live_leaves from the root down: O(nodes).
     void note_shape();
+    // Whether the tree is far deeper than a balanced one of its fan-out over
+    // its live leaves (a tree grown by splits below splits).
+    bool far_too_deep() const;
     // The beam to use for `beam`: unchanged where a beam descent scores fewer
-    // centroids than the tree has nodes, every node where it would not (then
+    // centroids than the tree has reachable nodes, every node where it would not (then
     // looking at every leaf costs no more, and finds the exact order). Every
     // node too where the tree is far deeper than a balanced one over its
     // leaves (a tree grown by splits below splits): a beam decides at every
@@ -146,5 +151,34 @@ public:
 int split_children(std::size_t rows, int branching_factor, int max_leaf_size);
 
 Tree build_tree(const MatrixView& data, const TreeParams& params, const StepCallback& between_steps = {});
+
+// A node of new internal levels over a tree's live leaves (plan_upper_levels).
+struct ShapedNode {
+    int32_t parent;               // index into the plan; -1: a child of the root
+    int32_t leaf;                 // the live leaf this node is, or -1 for an internal node
+    uint32_t size;                // rows below, from the leaves' sizes
+    float radius;                 // covers the balls of the leaves below
+    std::vector<float> centroid;  // internal nodes: the size-weighted mean of the leaves' centroids
+};
+
+// New internal levels for a tree that growth made far too deep: the live
+// leaves clustered by their centroids the way the build clusters rows
+// (branching_factor children a node, k-means seeded by `seed`), as nodes in
+// breadth-first order, each node's children contiguous. The leaves keep their
+// numbers, centroids and radii; each internal radius covers its children's
+// balls, so every row stays within the radius of every new ancestor. Empty if
+// the tree has fewer than two live leaves.
+std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor, uint64_t seed);
+
+// Puts a plan of plan_upper_levels in place of the tree's nodes: node 0 the
+// root, the plan's nodes after it, and one childless node for the leaves that
+// are no longer live, so the tree holds no more nodes than its shape needs
+// (node numbers change: a radius raise must be computed on the tree it is
+// applied to). Leaves keep their numbers, centroids and radii; internal radii
+// are computed from the leaves' radii at the time of applying (raises may
+// have come between planning and applying). DataError, with the tree
+// unchanged, if the plan does not fit the tree (a parent after its child,
+// children not contiguous, a leaf that is not live or appears twice).
+void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan);
 
 }  // namespace vectordb

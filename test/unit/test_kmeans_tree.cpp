@@ -452,7 +452,7 @@ TEST(Tree, BuiltLeavesHoldHalfToAllOfMaxLeafSize) {
 // A tree grown by splits below splits is far deeper than a balanced one over
 // its leaves; a per-level beam would decide at every level, so such a tree is
 // looked at whole. A balanced tree of the same fan-out keeps its beam.
-Tree shaped_tree(int spine, int bush) {
+Tree shaped_tree(int spine, int bush, std::size_t dim = 1) {
     // A node is a spine of length d (children: the rest of the spine and a
     // complete binary bush) or a bush of height h; nodes are laid out
     // breadth first, so that each node's children are contiguous.
@@ -461,7 +461,7 @@ Tree shaped_tree(int spine, int bush) {
         int size;
     };
     Tree t;
-    t.dim = 1;
+    t.dim = dim;
     std::vector<Shape> shapes{{spine > 0, spine > 0 ? spine : bush}};
     t.nodes.push_back({-1, -1, 0, -1, 0, 0});
     for (std::size_t i = 0; i < t.nodes.size(); i++) {
@@ -483,10 +483,87 @@ Tree shaped_tree(int spine, int bush) {
             shapes.push_back(k);
         }
     }
-    t.centroids.assign(t.nodes.size(), 0.0f);
+    // dim 1: all centroids at 0; more: leaf centroids uniform in the unit
+    // cube, radii up to 0.1, each internal node at the mean of its leaves
+    // with a radius holding their balls (as a build leaves them).
+    t.centroids.assign(t.nodes.size() * dim, 0.0f);
     t.radius.assign(t.nodes.size(), 0.0f);
+    SplitMix64 rng(7);
+    for (std::size_t i = 0; dim > 1 && i < t.nodes.size(); i++) {
+        if (t.nodes[i].leaf < 0) continue;
+        for (std::size_t j = 0; j < dim; j++) t.centroids[i * dim + j] = static_cast<float>(rng.uniform());
+        t.radius[i] = static_cast<float>(0.1 * rng.uniform());
+        t.nodes[i].size = 100;
+    }
+    for (std::size_t i = t.nodes.size(); dim > 1 && i-- > 0;) {
+        TreeNode& n = t.nodes[i];
+        if (n.leaf >= 0) continue;
+        for (int32_t c = n.first_child; c < n.first_child + n.child_count; c++) n.size += t.nodes[c].size;
+        for (std::size_t j = 0; j < dim; j++) {
+            double sum = 0;
+            for (int32_t c = n.first_child; c < n.first_child + n.child_count; c++)
+                sum += double(t.nodes[c].size) * t.centroids[c * dim + j];
+            t.centroids[i * dim + j] = static_cast<float>(sum / n.size);
+        }
+        for (int32_t c = n.first_child; c < n.first_child + n.child_count; c++)
+            t.radius[i] =
+                std::max(t.radius[i], std::sqrt(l2_squared_distance(t.centroid(i), t.centroid(c), dim)) + t.radius[c]);
+    }
     t.note_shape();
     return t;
+}
+
+// Rebuilding the internal levels of a far-too-deep tree: every live leaf
+// reachable once, the depth a build's, every leaf's ball inside each new
+// ancestor's, routing as exact as before; a plan that does not fit is refused
+// and leaves the tree as it was.
+TEST(Tree, UpperLevelsRebuiltOverTheLiveLeaves) {
+    const std::size_t dim = 4;
+    Tree tree = shaped_tree(30, 5, dim);
+    ASSERT_TRUE(tree.far_too_deep());
+    const std::size_t leaves = tree.live_leaves;
+    const std::vector<ShapedNode> plan = plan_upper_levels(tree, 10, 3);
+    Tree bad = tree;
+    std::vector<ShapedNode> twice = plan;
+    for (ShapedNode& n : twice)
+        if (n.leaf >= 0) n.leaf = twice.back().leaf;
+    EXPECT_THROW(apply_upper_levels(bad, twice), DataError);
+    EXPECT_EQ(bad.nodes.size(), tree.nodes.size());
+    EXPECT_EQ(bad.nodes[0].first_child, tree.nodes[0].first_child);
+
+    apply_upper_levels(tree, plan);
+    EXPECT_EQ(tree.nodes.size(), plan.size() + 2) << "the root, the plan, one node for removed leaves";
+    EXPECT_EQ(tree.live_leaves, leaves);
+    EXPECT_FALSE(tree.far_too_deep()) << "depth " << tree.depth;
+    EXPECT_LE(tree.depth, 5);  // 960 leaves, 10 a node
+    std::vector<int> reached(tree.leaves.size(), 0);
+    std::vector<int32_t> stack{0};
+    while (!stack.empty()) {
+        const TreeNode n = tree.nodes[static_cast<std::size_t>(stack.back())];
+        stack.pop_back();
+        if (n.leaf >= 0) reached[static_cast<std::size_t>(n.leaf)]++;
+        for (int32_t c = n.first_child; c < n.first_child + n.child_count; c++) stack.push_back(c);
+    }
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+        ASSERT_EQ(reached[l], 1) << "leaf " << l;
+        const auto node = static_cast<std::size_t>(tree.leaves[l].node);
+        for (int32_t a = tree.nodes[node].parent; a >= 0; a = tree.nodes[static_cast<std::size_t>(a)].parent)
+            ASSERT_LE(
+                std::sqrt(l2_squared_distance(tree.centroid(static_cast<std::size_t>(a)), tree.centroid(node), dim)) +
+                    tree.radius[node],
+                tree.radius[static_cast<std::size_t>(a)] * (1 + 1e-5f) + 1e-5f)
+                << "leaf " << l << " outside ancestor " << a;
+    }
+    // The beam now finds the nearest leaf about as well as on a built tree.
+    SplitMix64 rng(9);
+    std::size_t agree = 0;
+    const std::size_t trials = 500;
+    for (std::size_t i = 0; i < trials; i++) {
+        float v[dim];
+        for (float& x : v) x = static_cast<float>(rng.uniform());
+        agree += tree.nearest_leaf(v, 8) == tree.nearest_leaf(v, tree.nodes.size());
+    }
+    EXPECT_GE(static_cast<double>(agree) / trials, 0.9);
 }
 
 TEST(Tree, FarTooDeepATreeIsLookedAtWhole) {
