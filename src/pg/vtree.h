@@ -308,10 +308,17 @@ struct RadiusRaise {
 // up to the root, with headroom so that rows creeping outwards are not logged
 // one by one; empty when the radii already cover it.
 std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v);
-// Appends radius raises to the tree log (one WAL record with the metapage).
-// Raises only grow radii, so they need no lock beyond the metapage's buffer
-// and commute with each other and with splits. PostgreSQL code only: may ereport.
-void log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises);
+// Appends radius raises to the tree log (one WAL record with the metapage),
+// if the tree is still at the version they were computed on: a reshape
+// renumbers nodes, so a raise must name the nodes of the tree it is applied
+// to (false: nothing written; load the tree again and recompute). Raises only
+// grow radii, so they need no lock beyond the metapage's buffer and commute
+// with each other and with splits. PostgreSQL code only: may ereport.
+bool log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises, uint32 computed_at_version);
+// Appends new internal levels over the live leaves (plan_upper_levels) to the
+// tree log (vtree_tree.cpp). The caller holds the tree lock exclusively.
+// PostgreSQL code only: may ereport.
+void log_reshape(Relation index, const std::vector<ShapedNode>& plan, uint32 dim);
 
 // After an insert: splits grown_leaf (-1: none) if it holds more than
 // max_leaf_size live entries, unless another split or a VACUUM pass holds the

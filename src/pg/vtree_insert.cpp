@@ -290,7 +290,14 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
         // The leaf's ball and its ancestors' grow to hold the row before its
         // entry goes in, so no scan can see the entry outside them.
         const std::vector<RadiusRaise> raises = radius_raises(tree, leaf, nav.data());
-        if (!raises.empty()) pg_call([&] { log_radius_raises(index, raises); });
+        if (!raises.empty()) {
+            bool logged = false;
+            pg_call([&] { logged = log_radius_raises(index, raises, tc->tree_version); });
+            if (!logged) {  // the tree moved on since it was loaded: route and raise on the current one
+                tc = load_tree(index);
+                continue;
+            }
+        }
         const BlockNumber head = tc->leaf_heads[leaf];
         Appended appended = Appended::Retired;
         uint32 tail_count = 0;

@@ -382,6 +382,28 @@ void split_leaf(Relation index, Relation heap, uint32 leaf) {
     pg_call([&] { UnlockReleaseBuffer(head); });
 }
 
+// After a split, under the tree lock: a tree that splits below splits made far
+// deeper than a balanced one over its leaves gets new internal levels
+// (plan_upper_levels: its live leaves clustered by centroid, the way a build
+// clusters rows). No leaf page changes and leaf numbers hold, so scans and
+// inserts on the older tree go on as they were; an insert whose radius raise
+// was computed on it finds the version moved and computes it again
+// (log_radius_raises).
+void reshape_if_far_too_deep(Relation index) {
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    if (!tc->tree.far_too_deep()) return;
+    const int depth = tc->tree.depth;
+    const std::vector<ShapedNode> plan =
+        plan_upper_levels(tc->tree, tc->meta.branching_factor, tc->meta.seed ^ tc->tree_version);
+    if (plan.empty()) return;
+    pg_call([&] {
+        CHECK_FOR_INTERRUPTS();
+        log_reshape(index, plan, tc->meta.dim);
+        elog(DEBUG1, "vtree index \"%s\": %zu live leaves %d levels deep given new internal levels",
+             RelationGetRelationName(index), tc->tree.live_leaves, depth);
+    });
+}
+
 }  // namespace
 
 void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf) {
@@ -403,6 +425,7 @@ void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf) {
     todo.erase(todo.begin());
     try {
         split_leaf(index, heap, leaf);  // nothing to do if the leaf was split or shrank meanwhile
+        reshape_if_far_too_deep(index);
     } catch (...) {
         pg_call([&] { UnlockPage(index, kTreeLockBlock, ExclusiveLock); });
         throw;

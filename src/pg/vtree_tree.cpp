@@ -13,7 +13,12 @@
 //     numbers hold, as do the nodes of absorbed leaves);
 //   - a radius raise (node, radius pairs): an insert's row lay outside a
 //     node's ball, so the radius grows to keep covering every row below it
-//     (strict-order scans bound unprobed subtrees by these balls).
+//     (strict-order scans bound unprobed subtrees by these balls); written
+//     only if the tree is still at the version the insert computed it on;
+//   - a reshape (new internal levels over the live leaves, breadth first:
+//     for each node its parent, leaf or centroid, size and radius): growth
+//     made the tree far deeper than a balanced one. It renumbers the nodes
+//     (leaf numbers hold), which is why raises check the version.
 // Bytes below log_bytes never change, so a backend whose cache is at an older
 // version reads only the records it has not applied yet, in place when no
 // scan holds its tree. (relfilenode, generation, tree_version) identifies a
@@ -94,7 +99,21 @@ struct SplitChildHeader {
     uint32 reserved;
 };  // then dim floats: the child's centroid
 
-constexpr uint32 kRaiseMagic = 0x52414449;  // "RADI"
+constexpr uint32 kRaiseMagic = 0x52414449;    // "RADI"
+constexpr uint32 kReshapeMagic = 0x52534850;  // "RSHP"
+
+struct ReshapeRecordHeader {
+    uint32 magic;
+    uint32 count;  // ReshapeNodes that follow, breadth first (ShapedNode)
+    uint32 reserved[2];
+};
+
+struct ReshapeNode {
+    int32 parent;  // index among the record's nodes; -1: a child of the root
+    int32 leaf;    // -1: internal, and dim floats of centroid follow
+    uint32 size;
+    float radius;
+};
 
 struct RaiseRecordHeader {
     uint32 magic;
@@ -102,6 +121,7 @@ struct RaiseRecordHeader {
     uint32 reserved[2];
 };
 static_assert(sizeof(RaiseRecordHeader) == sizeof(SplitRecordHeader), "records start with a header of one size");
+static_assert(sizeof(ReshapeRecordHeader) == sizeof(SplitRecordHeader), "records start with a header of one size");
 
 // Radius headroom of a raise: a leaf whose rows creep outwards logs a raise
 // per 1% of growth, not per row.
@@ -269,6 +289,39 @@ void apply_raise(TreeCache& tc, const char* record, std::size_t size) {
     tc.tree_version++;
 }
 
+// The nodes of a reshape record (DataError if they run past it).
+std::vector<ShapedNode> parse_reshape(const TreeCache& tc, const char* record, std::size_t size) {
+    ReshapeRecordHeader h;
+    if (size < sizeof h) throw DataError("vtree tree log record is truncated");
+    std::memcpy(&h, record, sizeof h);
+    std::vector<ShapedNode> plan;
+    plan.reserve(h.count);
+    std::size_t pos = sizeof h;
+    for (uint32 i = 0; i < h.count; i++) {
+        ReshapeNode n;
+        if (size - pos < sizeof n) throw DataError("vtree tree log has a bad reshape record");
+        std::memcpy(&n, record + pos, sizeof n);
+        pos += sizeof n;
+        ShapedNode s{n.parent, n.leaf, n.size, n.radius, {}};
+        if (n.leaf < 0) {
+            const std::size_t bytes = tc.tree.dim * sizeof(float);
+            if (size - pos < bytes) throw DataError("vtree tree log has a bad reshape record");
+            s.centroid.resize(tc.tree.dim);
+            std::memcpy(s.centroid.data(), record + pos, bytes);
+            pos += bytes;
+        }
+        plan.push_back(std::move(s));
+    }
+    if (pos != size) throw DataError("vtree tree log has a bad reshape record");
+    return plan;
+}
+
+// Applies one reshape record: new internal levels over the live leaves.
+void apply_reshape(TreeCache& tc, const char* record, std::size_t size) {
+    apply_upper_levels(tc.tree, parse_reshape(tc, record, size));
+    tc.tree_version++;
+}
+
 // Bytes of the record at `p` (`left` bytes of log from there on); DataError
 // for an unknown kind or a record that runs past the log.
 std::size_t record_size(const TreeCache& tc, const char* p, std::size_t left) {
@@ -287,6 +340,17 @@ std::size_t record_size(const TreeCache& tc, const char* p, std::size_t left) {
         std::memcpy(&h, p, sizeof h);
         if (h.count > 1u << 24) throw DataError("vtree tree log has a bad radius record");
         size = sizeof h + std::size_t{h.count} * sizeof(RadiusRaise);
+    } else if (magic == kReshapeMagic) {
+        ReshapeRecordHeader h;
+        std::memcpy(&h, p, sizeof h);
+        if (h.count > 1u << 24) throw DataError("vtree tree log has a bad reshape record");
+        size = sizeof h;
+        for (uint32 i = 0; i < h.count; i++) {
+            ReshapeNode n;
+            if (left - size < sizeof n) throw DataError("vtree tree log ends inside a record");
+            std::memcpy(&n, p + size, sizeof n);
+            size += sizeof n + (n.leaf < 0 ? tc.tree.dim * sizeof(float) : 0);
+        }
     } else {
         throw DataError("vtree tree log has a record of unknown kind");
     }
@@ -339,6 +403,8 @@ void read_log(Relation index, TreeCache& tc, const VtreeMeta& meta) {
         std::memcpy(&magic, bytes.data() + pos, sizeof magic);
         if (magic == kSplitMagic || magic == kStampedSplitMagic)
             apply_split(tc, bytes.data() + pos, size);
+        else if (magic == kReshapeMagic)
+            apply_reshape(tc, bytes.data() + pos, size);
         else
             apply_raise(tc, bytes.data() + pos, size);
         pos += size;
@@ -361,12 +427,19 @@ namespace {
 // record with the metapage; a split's record also retires the leaves whose
 // head pages are `retire` (none for other records; at most three, as a
 // generic WAL record holds four pages). The metapage's buffer lock, held
-// throughout, serialises writers of the log.
-void append_log_record(Relation index, const std::vector<char>& record, const std::vector<Buffer>& retire) {
+// throughout, serialises writers of the log. With `only_at_version` >= 0 the
+// record goes in only if the tree is still at that version (false if not:
+// nothing is written).
+bool append_log_record(Relation index, const std::vector<char>& record, const std::vector<Buffer>& retire,
+                       int64 only_at_version = -1) {
     Buffer meta_buffer = ReadBuffer(index, kMetaBlock);
     LockBuffer(meta_buffer, BUFFER_LOCK_EXCLUSIVE);
     check_page(index, kMetaBlock, BufferGetPage(meta_buffer), PageType::Meta);
     const VtreeMeta* m = page_meta(BufferGetPage(meta_buffer));
+    if (only_at_version >= 0 && m->tree_version != static_cast<uint32>(only_at_version)) {
+        UnlockReleaseBuffer(meta_buffer);
+        return false;
+    }
     const bool empty = m->log_head == 0 || m->log_head == InvalidBlockNumber;
     // Write from where the valid bytes end (a writer that failed after writing
     // may have left bytes past it: they are overwritten). Each page is one WAL
@@ -414,6 +487,7 @@ void append_log_record(Relation index, const std::vector<char>& record, const st
     GenericXLogFinish(x);
     UnlockReleaseBuffer(current);
     UnlockReleaseBuffer(meta_buffer);
+    return true;
 }
 
 }  // namespace
@@ -451,12 +525,24 @@ std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const
     return raises;
 }
 
-void log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises) {
+void log_reshape(Relation index, const std::vector<ShapedNode>& plan, uint32 dim) {
+    std::vector<char> record;
+    const ReshapeRecordHeader h{kReshapeMagic, static_cast<uint32>(plan.size()), {0, 0}};
+    put(record, &h, 1);
+    for (const ShapedNode& s : plan) {
+        const ReshapeNode n{s.parent, s.leaf, s.size, s.radius};
+        put(record, &n, 1);
+        if (s.leaf < 0) put(record, s.centroid.data(), dim);
+    }
+    append_log_record(index, record, {});
+}
+
+bool log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises, uint32 computed_at_version) {
     std::vector<char> record;
     const RaiseRecordHeader h{kRaiseMagic, static_cast<uint32>(raises.size()), {0, 0}};
     put(record, &h, 1);
     put(record, raises.data(), raises.size());
-    append_log_record(index, record, {});
+    return append_log_record(index, record, {}, computed_at_version);
 }
 
 std::size_t TreeCache::bytes() const {

@@ -44,10 +44,15 @@ SQL
 # tables, each indexed by TABLE_v: independent runs of one history, where its
 # outcome depends on how concurrent clients interleave), and leaf counts.
 compare() {
-  local t grown fresh grown_leaves fresh_leaves sum_grown=0 sum_fresh=0 n=0 leaves_ok=0 checks_ok=0 leaves=""
+  local t grown fresh grown_leaves fresh_leaves sum_grown=0 sum_fresh=0 n=0 leaves_ok=0 checks_ok=0 leaves="" depth_ok=0 depths=""
   for t in $1; do
     grown=$(sql -c "SELECT round(recall_of('$t', $2, $3)::numeric, 3)")
     grown_leaves=$(sql -c "SELECT leaves FROM vectordb_index_stats('${t}_v')")
+    # Splits hang children below the split leaf; a reshape keeps the tree
+    # within twice (plus two) the depth of a balanced one over its leaves.
+    read -r depth bound <<<"$(sql -c "SELECT depth || ' ' || (2 * ceil(ln(greatest(leaves, 2)) / ln(10)) + 2)::int FROM vectordb_index_stats('${t}_v')")"
+    [ "$depth" -le "$bound" ] || depth_ok=1
+    depths="$depths $depth/$bound"
     [ "$(sql -c "SELECT vectordb_check('${t}_v')" 2>/dev/null)" = t ] || checks_ok=1
     sql -c "REINDEX INDEX ${t}_v"
     fresh=$(sql -c "SELECT round(recall_of('$t', $2, $3)::numeric, 3)")
@@ -65,6 +70,7 @@ compare() {
   check $? "$4: recall at the defaults within $tolerance of a fresh REINDEX ($grown vs $fresh)"
   [ "$leaves_ok" = 0 ]; check $? "$4: leaf count tracks a fresh build's (grown/fresh:$leaves)"
   [ "$checks_ok" = 0 ]; check $? "$4: vectordb_check passes on the grown index"
+  [ "$depth_ok" = 0 ]; check $? "$4: the grown tree stays shallow (depth/bound:$depths)"
 }
 
 # 1. Created on an empty table, filled by 10 clients at once; twice, as the
