@@ -28,7 +28,7 @@ sql -c "CREATE TABLE crash_t (id int PRIMARY KEY, v vector(32))" \
         FROM generate_series(1, 3000) i" \
     -c "CREATE INDEX crash_v ON crash_t USING vtree (v) WITH (max_leaf_size = 200)" \
     -c "CREATE TABLE crash_big AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 64) WHERE i > 0)::vector(64) AS v
-        FROM generate_series(1, 30000) i"
+        FROM generate_series(1, 60000) i"
 work=$(mktemp -d)
 rows_checked=0
 kills=0
@@ -91,7 +91,7 @@ for run in $(seq "$runs"); do
     # A CREATE INDEX killed mid-way: no index afterwards, and its sidecar is an orphan.
     psql -qX -c "SET maintenance_work_mem = '512MB'" -c "SET vtree.build_threads = 1" \
       -c "CREATE INDEX crash_build ON crash_big USING vtree (v) WITH (max_leaf_size = 10, max_iterations = 200)" \
-      >/dev/null 2>&1 &   # about 6 s on one thread: the kill lands inside it
+      >/dev/null 2>&1 &   # about 12 s on one thread (60,000 rows): the kill, before 4 s, lands inside it
     sleep "$((RANDOM % 4)).$((RANDOM % 9 + 1))"
     kind="CREATE INDEX"
   else
