@@ -265,6 +265,17 @@ bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf
         return a.score < b.score || (a.score == b.score && a.node < b.node);
     };
     out->clear();
+    if (beam >= reachable_nodes && reachable_nodes > 0) {
+        // A beam as wide as the tree keeps every node of every level: the
+        // live leaves are what it reaches, so score them alone (a third of a
+        // build's nodes are internal ones).
+        for (std::size_t l = 0; l < leaves.size(); l++) {
+            const auto node = static_cast<std::size_t>(leaves[l].node);
+            if (nodes[node].leaf == static_cast<int32_t>(l)) out->push_back({score(node), static_cast<int32_t>(node)});
+        }
+        std::sort(out->begin(), out->end(), nearer);
+        return true;
+    }
     bool whole = true;
     std::vector<ReachedLeaf> level{{score(0), 0}}, next;
     while (!level.empty()) {
