@@ -156,6 +156,33 @@ constexpr uint16 kLeafHasRoom = 2;
 // VACUUM's passes over the leaves share it, so no split moves entries under them.
 constexpr BlockNumber kTreeLockBlock = InvalidBlockNumber - 1;
 
+// A leaf page, worked for 768 dimensions under rabitq (12 code words: the
+// rotation pads to a multiple of 64). Each entry takes 96 (code) + 16
+// (CodeFactors) + 8 (locator) + 6 (TID) + 1 (flags) = 127 bytes; the contents
+// hold (8,152 - 8 header - 16 slack) / 127 = 64 entries, a multiple of the
+// code block of 8. Offsets from the start of the page contents:
+//
+//   page header (24)          PostgreSQL's PageHeaderData
+//   contents
+//     0      LeafHeader       count, capacity (64), dead (0), flags (head page:
+//                             kLeafRetired, kLeafHasRoom)
+//     8      codes            8 blocks of 8 entries; in a block, word w of
+//                             entry e at [w * 8 + e] (store_code), so one
+//                             AVX-512 load takes word w of 8 codes
+//     6152   factors          CodeFactors[64]: |v - c|, 1/<o_bar,o>, error, popcount
+//     7176   locators         uint64[64]: sidecar slot or vector-page position
+//                             (kNoLocator: only the heap has the vector)
+//     7688   tids             ItemPointerData[64]: the heap rows
+//     8072   flags            uint8[64]: kEntryDead (never set today)
+//     8136   (end; 16 bytes unused)
+//   special (16)              VtreePageOpaque: next and tail (head pages) of
+//                             the chain, leaf number, page type, page id
+//
+// Entries 0 .. count-1 are in use. Inserts append at the tail page, or fill
+// the holes VACUUM leaves when it compacts a page in place (the head then
+// carries kLeafHasRoom). Without blocks (fewer than 8 entries a page: above
+// 7,872 dimensions) codes are stored entry after entry.
+//
 // Byte offsets of a leaf page's arrays, from the start of the page contents.
 struct LeafLayout {
     uint32 capacity;
@@ -175,7 +202,37 @@ constexpr uint8 kEntryDead = 1;
 // Bytes of a page available to contents (after the header, before the special space).
 constexpr uint32 kPageContentSize = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(VtreePageOpaque));
 
-LeafLayout leaf_layout(uint32 words);
+constexpr LeafLayout leaf_layout(uint32 words) {
+    // Bytes per entry: code, scalars, locator, TID, flag.
+    const uint32 per_entry = words * 8 + sizeof(CodeFactors) + 8 + sizeof(ItemPointerData) + 1;
+    const uint32 room = kPageContentSize - MAXALIGN(sizeof(LeafHeader)) - 16;  // 16: alignment slack
+    LeafLayout l{};
+    l.words = words;
+    uint32 capacity = room / per_entry;
+    l.blocked = capacity >= static_cast<uint32>(kCodeBlock);
+    if (l.blocked) capacity -= capacity % static_cast<uint32>(kCodeBlock);
+    l.capacity = capacity;
+    uint32 offset = MAXALIGN(sizeof(LeafHeader));
+    l.codes = offset;
+    offset += capacity * words * 8;
+    l.factors = offset;
+    offset += capacity * static_cast<uint32>(sizeof(CodeFactors));
+    l.locators = offset;
+    offset += capacity * 8;
+    l.tids = offset;
+    offset += capacity * static_cast<uint32>(sizeof(ItemPointerData));
+    l.flags = offset;
+    offset += capacity;
+    l.end = offset;
+    return l;
+}
+
+// The drawing above, kept true.
+static_assert(leaf_layout(12).capacity == 64 && leaf_layout(12).codes == 8 && leaf_layout(12).factors == 6152 &&
+                  leaf_layout(12).locators == 7176 && leaf_layout(12).tids == 7688 && leaf_layout(12).flags == 8072 &&
+                  leaf_layout(12).end == 8136 && leaf_layout(12).blocked,
+              "the leaf page drawn above");
+static_assert(leaf_layout(123).blocked && !leaf_layout(124).blocked, "blocks up to 7,872 dimensions");
 
 // --- reloptions ---------------------------------------------------------------
 

@@ -13,31 +13,6 @@ namespace pg {
 static_assert(sizeof(CodeFactors) == 16, "CodeFactors is stored in pages as 16 bytes");
 static_assert(sizeof(VtreeMeta) <= kPageContentSize, "the metapage must fit a page");
 
-LeafLayout leaf_layout(uint32 words) {
-    // Bytes per entry: code, scalars, locator, TID, flag.
-    const uint32 per_entry = words * 8 + sizeof(CodeFactors) + 8 + sizeof(ItemPointerData) + 1;
-    const uint32 room = kPageContentSize - MAXALIGN(sizeof(LeafHeader)) - 16;  // 16: alignment slack
-    LeafLayout l{};
-    l.words = words;
-    uint32 capacity = room / per_entry;
-    l.blocked = capacity >= static_cast<uint32>(kCodeBlock);
-    if (l.blocked) capacity -= capacity % static_cast<uint32>(kCodeBlock);
-    l.capacity = capacity;
-    uint32 offset = MAXALIGN(sizeof(LeafHeader));
-    l.codes = offset;
-    offset += capacity * words * 8;
-    l.factors = offset;
-    offset += capacity * static_cast<uint32>(sizeof(CodeFactors));
-    l.locators = offset;
-    offset += capacity * 8;
-    l.tids = offset;
-    offset += capacity * static_cast<uint32>(sizeof(ItemPointerData));
-    l.flags = offset;
-    offset += capacity;
-    l.end = offset;
-    return l;
-}
-
 VtreePageOpaque* page_opaque(Page page) { return reinterpret_cast<VtreePageOpaque*>(PageGetSpecialPointer(page)); }
 
 char* page_contents(Page page) { return reinterpret_cast<char*>(PageGetContents(page)); }
