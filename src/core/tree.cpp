@@ -451,10 +451,27 @@ std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor
         for (std::size_t i = 0; i < g.leaves.size(); i++) members[km.assignment[i]].push_back(g.leaves[i]);
         members.erase(std::remove_if(members.begin(), members.end(), [](const auto& m) { return m.empty(); }),
                       members.end());
-        if (members.size() < 2) {  // centroids k-means cannot tell apart: cut the list into even parts
+        std::size_t largest = 0;
+        for (const auto& m : members) largest = std::max(largest, m.size());
+        if (members.size() < 2 || 2 * largest > g.leaves.size()) {
+            // k-means left most leaves in one group (or could not tell them
+            // apart): that would nest the tree as deep as it was. Cut the
+            // leaves, ordered along the coordinate where their centroids vary
+            // most, into even parts, so the depth stays logarithmic.
+            std::size_t widest_axis = 0;
+            double widest_spread = -1;
+            for (std::size_t j = 0; j < dim; j++) {
+                double lo = std::numeric_limits<double>::max(), hi = std::numeric_limits<double>::lowest();
+                for (uint32_t l : g.leaves)
+                    lo = std::min<double>(lo, leaf_centroid(l)[j]), hi = std::max<double>(hi, leaf_centroid(l)[j]);
+                if (hi - lo > widest_spread) widest_spread = hi - lo, widest_axis = j;
+            }
+            std::vector<uint32_t> order = g.leaves;
+            std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+                return leaf_centroid(a)[widest_axis] < leaf_centroid(b)[widest_axis];
+            });
             members.assign(branching, {});
-            for (std::size_t i = 0; i < g.leaves.size(); i++)
-                members[i * branching / g.leaves.size()].push_back(g.leaves[i]);
+            for (std::size_t i = 0; i < order.size(); i++) members[i * branching / order.size()].push_back(order[i]);
         }
         for (std::vector<uint32_t>& m : members) {
             ShapedNode node{g.parent, -1, 0, 0.0f, std::vector<float>(dim, 0.0f)};

@@ -293,6 +293,25 @@ std::vector<ChildPlan> plan_children(const TreeCache& tc, uint32 leaf, const std
     if (kp.k < 2) return {};
     *km = kmeans(MatrixView{train.data(), rows, dim}, kp);
     train = std::vector<float>();
+    // Clusters below a twentieth of max_leaf_size are dropped, their rows
+    // going to the nearest kept one, as the build merges them: otherwise
+    // clustered data leaves a trail of tiny leaves behind its splits (1,220
+    // leaves for 100,000 x 768 grown from empty, against 492 built).
+    {
+        const double scale = static_cast<double>(live.size()) / static_cast<double>(std::max<std::size_t>(1, rows));
+        const double smallest = std::max(1.0, meta.max_leaf_size / 20.0);
+        std::vector<float> kept;
+        std::size_t count = 0;
+        for (std::size_t c = 0; c < km->sizes.size(); c++)
+            if (km->sizes[c] * scale >= smallest) {
+                kept.insert(kept.end(), km->centroids.begin() + c * dim, km->centroids.begin() + (c + 1) * dim);
+                count++;
+            }
+        if (count >= 2 && count < km->sizes.size()) {
+            km->centroids = std::move(kept);
+            kp.k = static_cast<int>(count);
+        }
+    }
 
     // Route every live entry to its nearest centroid and code it there.
     std::vector<ChildPlan> plans(static_cast<std::size_t>(kp.k));
@@ -396,6 +415,11 @@ void reshape_if_far_too_deep(Relation index) {
     const std::vector<ShapedNode> plan =
         plan_upper_levels(tc->tree, tc->meta.branching_factor, tc->meta.seed ^ tc->tree_version);
     if (plan.empty()) return;
+    // Only a reshape that mends the tree: one that left it as deep would be
+    // planned again after every split, each a tree-log record.
+    Tree planned = tc->tree;
+    apply_upper_levels(planned, plan);
+    if (planned.far_too_deep() || planned.depth >= depth) return;
     pg_call([&] {
         CHECK_FOR_INTERRUPTS();
         log_reshape(index, plan, tc->meta.dim);
