@@ -566,6 +566,27 @@ TEST(Tree, UpperLevelsRebuiltOverTheLiveLeaves) {
     EXPECT_GE(static_cast<double>(agree) / trials, 0.9);
 }
 
+// Leaves piled in nested specks (each scale holding a tenth of what is left
+// and nine tenths inside the next, half its size): k-means on their centroids
+// keeps most in one group at every level, which would nest the new levels as
+// deep as there are scales; the plan cuts such a group evenly instead.
+TEST(Tree, UpperLevelsStayShallowOverUnevenLeaves) {
+    const std::size_t dim = 4;
+    Tree tree = shaped_tree(30, 5, dim);
+    SplitMix64 rng(5);
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
+        float* c = tree.centroids.data() + static_cast<std::size_t>(tree.leaves[l].node) * dim;
+        int scale = 0;
+        while (scale < 30 && rng.uniform() < 0.9) scale++;
+        const float spread = std::ldexp(1.0f, -scale);
+        for (std::size_t j = 0; j < dim; j++) c[j] = spread * static_cast<float>(rng.uniform());
+    }
+    ASSERT_TRUE(tree.far_too_deep());
+    apply_upper_levels(tree, plan_upper_levels(tree, 10, 3));
+    EXPECT_FALSE(tree.far_too_deep()) << "depth " << tree.depth;
+    EXPECT_LE(tree.depth, 6);
+}
+
 TEST(Tree, FarTooDeepATreeIsLookedAtWhole) {
     const Tree grown = shaped_tree(30, 5);  // 30 levels of spine, a 32-leaf bush at each
     ASSERT_GT(grown.leaves.size(), 8 * grown.widest * static_cast<std::size_t>(grown.depth))
