@@ -269,10 +269,8 @@ bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf
         // A beam as wide as the tree keeps every node of every level: the
         // live leaves are what it reaches, so score them alone (a third of a
         // build's nodes are internal ones).
-        for (std::size_t l = 0; l < leaves.size(); l++) {
-            const auto node = static_cast<std::size_t>(leaves[l].node);
-            if (nodes[node].leaf == static_cast<int32_t>(l)) out->push_back({score(node), static_cast<int32_t>(node)});
-        }
+        for (std::size_t l = 0; l < leaves.size(); l++)
+            if (is_live_leaf(l)) out->push_back({score(static_cast<std::size_t>(leaves[l].node)), leaves[l].node});
         std::sort(out->begin(), out->end(), nearer);
         return true;
     }
@@ -414,10 +412,8 @@ std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor
     const std::size_t dim = tree.dim;
     const auto branching = static_cast<std::size_t>(std::max(2, branching_factor));
     std::vector<uint32_t> live;
-    for (std::size_t l = 0; l < tree.leaves.size(); l++) {
-        const auto node = static_cast<std::size_t>(tree.leaves[l].node);
-        if (tree.nodes[node].leaf == static_cast<int32_t>(l)) live.push_back(static_cast<uint32_t>(l));
-    }
+    for (std::size_t l = 0; l < tree.leaves.size(); l++)
+        if (tree.is_live_leaf(l)) live.push_back(static_cast<uint32_t>(l));
     std::vector<ShapedNode> plan;
     if (live.size() < 2) return plan;
     const auto leaf_centroid = [&](uint32_t l) { return tree.centroid(static_cast<std::size_t>(tree.leaves[l].node)); };
@@ -436,7 +432,7 @@ std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor
         Group g = std::move(queue.front());
         queue.pop_front();
         if (g.leaves.size() <= branching) {
-            for (uint32_t l : g.leaves) plan.push_back({g.parent, static_cast<int32_t>(l), leaf_size(l), 0.0f, {}});
+            for (uint32_t l : g.leaves) plan.push_back({g.parent, static_cast<int32_t>(l), leaf_size(l), {}});
             continue;
         }
         points.resize(g.leaves.size() * dim);
@@ -474,35 +470,21 @@ std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor
             for (std::size_t i = 0; i < order.size(); i++) members[i * branching / order.size()].push_back(order[i]);
         }
         for (std::vector<uint32_t>& m : members) {
-            ShapedNode node{g.parent, -1, 0, 0.0f, std::vector<float>(dim, 0.0f)};
+            ShapedNode node{g.parent, -1, 0, std::vector<float>(dim, 0.0f)};
             std::vector<double> sum(dim, 0.0);
+            double total = 0;
             for (uint32_t l : m) {
                 const float* c = leaf_centroid(l);
                 const double w = std::max<uint32_t>(1, leaf_size(l));
                 for (std::size_t j = 0; j < dim; j++) sum[j] += w * c[j];
+                total += w;
                 node.size += leaf_size(l);
             }
-            double total = 0;
-            for (uint32_t l : m) total += std::max<uint32_t>(1, leaf_size(l));
             for (std::size_t j = 0; j < dim; j++) node.centroid[j] = static_cast<float>(sum[j] / total);
             normalize_if_spherical(node.centroid.data(), dim, tree.metric);
             plan.push_back(std::move(node));
             queue.push_back({static_cast<int32_t>(plan.size() - 1), std::move(m)});
         }
-    }
-    // Radii bottom up (children follow their parents): a leaf keeps its own;
-    // an internal node's ball holds its children's.
-    const auto centroid_of = [&](const ShapedNode& n) {
-        return n.leaf >= 0 ? leaf_centroid(static_cast<uint32_t>(n.leaf)) : n.centroid.data();
-    };
-    for (ShapedNode& n : plan)
-        if (n.leaf >= 0)
-            n.radius = tree.radius[static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(n.leaf)].node)];
-    for (std::size_t i = plan.size(); i-- > 0;) {
-        const ShapedNode& child = plan[i];
-        if (child.parent < 0) continue;
-        ShapedNode& parent = plan[static_cast<std::size_t>(child.parent)];
-        parent.radius = std::max(parent.radius, euclid(centroid_of(parent), centroid_of(child), dim) + child.radius);
     }
     return plan;
 }
@@ -521,8 +503,7 @@ void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan) {
             throw DataError("vtree reshape record: a node's children are not contiguous");
         if (n.leaf >= 0) {
             const auto l = static_cast<std::size_t>(n.leaf);
-            if (l >= tree.leaves.size() || seen[l] ||
-                tree.nodes[static_cast<std::size_t>(tree.leaves[l].node)].leaf != n.leaf)
+            if (l >= tree.leaves.size() || seen[l] || !tree.is_live_leaf(l))
                 throw DataError("vtree reshape record names a leaf the tree does not have");
             seen[l] = true;
             leaves_in_plan++;
@@ -531,8 +512,7 @@ void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan) {
         }
     }
     std::size_t live = 0;
-    for (std::size_t l = 0; l < tree.leaves.size(); l++)
-        live += tree.nodes[static_cast<std::size_t>(tree.leaves[l].node)].leaf == static_cast<int32_t>(l);
+    for (std::size_t l = 0; l < tree.leaves.size(); l++) live += tree.is_live_leaf(l);
     if (plan.empty() || leaves_in_plan != live) throw DataError("vtree reshape record does not hold every live leaf");
 
     // The new node array: the root, the plan's nodes (plan node i is node
@@ -564,7 +544,7 @@ void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan) {
         nodes[0].size += n.parent < 0 ? n.size : 0;
     }
     // Internal radii from the leaves' balls, bottom up (children follow their
-    // parents), whatever radii the plan was made with; the root's last.
+    // parents); the root's last.
     for (std::size_t i = plan.size(); i >= 1; i--) {
         const auto parent = static_cast<std::size_t>(nodes[i].parent);
         radius[parent] = std::max(radius[parent],

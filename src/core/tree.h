@@ -102,6 +102,10 @@ public:
     std::size_t reachable_nodes = 0;  // nodes a descent can meet (a reshape leaves the old ones behind)
 
     const float* centroid(std::size_t node) const { return centroids.data() + node * dim; }
+    // Whether leaf number l is still a leaf (splits, VACUUM and reshapes retire some).
+    bool is_live_leaf(std::size_t l) const {
+        return nodes[static_cast<std::size_t>(leaves[l].node)].leaf == static_cast<int32_t>(l);
+    }
     // Recomputes depth, widest and live_leaves from the root down: O(nodes).
     void note_shape();
     // Whether the tree is far deeper than a balanced one of its fan-out over
@@ -157,7 +161,6 @@ struct ShapedNode {
     int32_t parent;               // index into the plan; -1: a child of the root
     int32_t leaf;                 // the live leaf this node is, or -1 for an internal node
     uint32_t size;                // rows below, from the leaves' sizes
-    float radius;                 // covers the balls of the leaves below
     std::vector<float> centroid;  // internal nodes: the size-weighted mean of the leaves' centroids
 };
 
@@ -165,18 +168,18 @@ struct ShapedNode {
 // leaves clustered by their centroids the way the build clusters rows
 // (branching_factor children a node, k-means seeded by `seed`), as nodes in
 // breadth-first order, each node's children contiguous. The leaves keep their
-// numbers, centroids and radii; each internal radius covers its children's
-// balls, so every row stays within the radius of every new ancestor. Empty if
-// the tree has fewer than two live leaves.
+// numbers, centroids and radii; radii of the new nodes are computed when the
+// plan is applied. Empty if the tree has fewer than two live leaves.
 std::vector<ShapedNode> plan_upper_levels(const Tree& tree, int branching_factor, uint64_t seed);
 
 // Puts a plan of plan_upper_levels in place of the tree's nodes: node 0 the
 // root, the plan's nodes after it, and one childless node for the leaves that
 // are no longer live, so the tree holds no more nodes than its shape needs
 // (node numbers change: a radius raise must be computed on the tree it is
-// applied to). Leaves keep their numbers, centroids and radii; internal radii
-// are computed from the leaves' radii at the time of applying (raises may
-// have come between planning and applying). DataError, with the tree
+// applied to). Leaves keep their numbers, centroids and radii; each internal
+// radius is computed to cover its children's balls, from the leaves' radii at
+// the time of applying (raises may have come between planning and applying),
+// so every row stays within the radius of every new ancestor. DataError, with the tree
 // unchanged, if the plan does not fit the tree (a parent after its child,
 // children not contiguous, a leaf that is not live or appears twice).
 void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan);

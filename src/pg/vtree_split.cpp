@@ -301,15 +301,16 @@ std::vector<ChildPlan> plan_children(const TreeCache& tc, uint32 leaf, const std
         const double scale = static_cast<double>(live.size()) / static_cast<double>(std::max<std::size_t>(1, rows));
         const double smallest = std::max(1.0, meta.max_leaf_size / 20.0);
         std::vector<float> kept;
-        std::size_t count = 0;
+        std::vector<uint32_t> kept_sizes;
         for (std::size_t c = 0; c < km->sizes.size(); c++)
             if (km->sizes[c] * scale >= smallest) {
                 kept.insert(kept.end(), km->centroids.begin() + c * dim, km->centroids.begin() + (c + 1) * dim);
-                count++;
+                kept_sizes.push_back(km->sizes[c]);
             }
-        if (count >= 2 && count < km->sizes.size()) {
+        if (kept_sizes.size() >= 2 && kept_sizes.size() < km->sizes.size()) {
             km->centroids = std::move(kept);
-            kp.k = static_cast<int>(count);
+            km->sizes = std::move(kept_sizes);
+            kp.k = static_cast<int>(km->sizes.size());
         }
     }
 

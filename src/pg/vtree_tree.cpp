@@ -16,7 +16,7 @@
 //     (strict-order scans bound unprobed subtrees by these balls); written
 //     only if the tree is still at the version the insert computed it on;
 //   - a reshape (new internal levels over the live leaves, breadth first:
-//     for each node its parent, leaf or centroid, size and radius): growth
+//     for each node its parent, leaf or centroid, and size): growth
 //     made the tree far deeper than a balanced one. It renumbers the nodes
 //     (leaf numbers hold), which is why raises check the version.
 // Bytes below log_bytes never change, so a backend whose cache is at an older
@@ -111,8 +111,7 @@ struct ReshapeRecordHeader {
 struct ReshapeNode {
     int32 parent;  // index among the record's nodes; -1: a child of the root
     int32 leaf;    // -1: internal, and dim floats of centroid follow
-    uint32 size;
-    float radius;
+    uint32 size;   // (radii are computed when the record is applied)
 };
 
 struct RaiseRecordHeader {
@@ -302,7 +301,7 @@ std::vector<ShapedNode> parse_reshape(const TreeCache& tc, const char* record, s
         if (size - pos < sizeof n) throw DataError("vtree tree log has a bad reshape record");
         std::memcpy(&n, record + pos, sizeof n);
         pos += sizeof n;
-        ShapedNode s{n.parent, n.leaf, n.size, n.radius, {}};
+        ShapedNode s{n.parent, n.leaf, n.size, {}};
         if (n.leaf < 0) {
             const std::size_t bytes = tc.tree.dim * sizeof(float);
             if (size - pos < bytes) throw DataError("vtree tree log has a bad reshape record");
@@ -530,7 +529,7 @@ void log_reshape(Relation index, const std::vector<ShapedNode>& plan, uint32 dim
     const ReshapeRecordHeader h{kReshapeMagic, static_cast<uint32>(plan.size()), {0, 0}};
     put(record, &h, 1);
     for (const ShapedNode& s : plan) {
-        const ReshapeNode n{s.parent, s.leaf, s.size, s.radius};
+        const ReshapeNode n{s.parent, s.leaf, s.size};
         put(record, &n, 1);
         if (s.leaf < 0) put(record, s.centroid.data(), dim);
     }
