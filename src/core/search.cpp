@@ -124,8 +124,14 @@ bool Searcher::open_node(int32_t n) {
 }
 
 bool Searcher::probe_next_leaf() {
+    // Leaves are put in order a block at a time: most queries probe a few of them.
+    const std::size_t order_block = std::max(kRouteBeam, params_.probes);
     for (;;) {
         while (next_reached_ < reached_.size()) {
+            if (next_reached_ == reached_ordered_) {
+                order_reached(&reached_, reached_ordered_, order_block);
+                reached_ordered_ += order_block;
+            }
             const auto node = static_cast<std::size_t>(reached_[next_reached_++].node);
             if (opened_[node]) continue;  // probed already (an earlier beam, or strict order's bounds)
             opened_[node] = 1;
@@ -136,7 +142,8 @@ bool Searcher::probe_next_leaf() {
         // A wider beam: it reaches the leaves of the narrower ones again (and
         // passes over them) and further ones. Doubling keeps the rescoring
         // within twice the last beam's cost.
-        every_leaf_reached_ = tree_.beam_leaves(nav_query_.data(), beam_, &reached_, &stats_.nodes_scored);
+        every_leaf_reached_ = tree_.beam_leaves(nav_query_.data(), beam_, &reached_, &stats_.nodes_scored, order_block);
+        reached_ordered_ = order_block;
         next_reached_ = 0;
         beam_ *= 2;
     }

@@ -173,9 +173,11 @@ private:
     std::vector<uint32_t> scanned_;
 
     // Leaves in probe order: those the last beam descent reached, nearest
-    // centroid first (Tree::beam_leaves), the next to look at, the next beam's
-    // width, and whether a beam has reached every leaf.
+    // centroid first (Tree::beam_leaves) as far as reached_ordered_ (ordered
+    // further a block at a time as probing gets there), the next to look at,
+    // the next beam's width, and whether a beam has reached every leaf.
     std::vector<ReachedLeaf> reached_;
+    std::size_t reached_ordered_ = 0;
     std::size_t next_reached_ = 0;
     std::size_t beam_;
     bool every_leaf_reached_ = false;

@@ -255,14 +255,28 @@ int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
     return reached.empty() ? -1 : nodes[static_cast<std::size_t>(reached.front().node)].leaf;
 }
 
-bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored) const {
+namespace {
+
+bool nearer(const ReachedLeaf& a, const ReachedLeaf& b) {
+    return a.score < b.score || (a.score == b.score && a.node < b.node);
+}
+
+}  // namespace
+
+void order_reached(std::vector<ReachedLeaf>* reached, std::size_t from, std::size_t count) {
+    if (from >= reached->size()) return;
+    const auto first = reached->begin() + static_cast<long>(from);
+    const auto middle = first + static_cast<long>(std::min(count, reached->size() - from));
+    if (middle < reached->end()) std::nth_element(first, middle - 1, reached->end(), nearer);
+    std::sort(first, middle, nearer);
+}
+
+bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
+                       std::size_t ordered) const {
     const auto score = [&](std::size_t node) {
         ++*scored;
         return metric == Metric::InnerProduct ? -inner_product(centroid(node), v, dim)
                                               : l2_squared_distance(centroid(node), v, dim);
-    };
-    const auto nearer = [](const ReachedLeaf& a, const ReachedLeaf& b) {
-        return a.score < b.score || (a.score == b.score && a.node < b.node);
     };
     out->clear();
     if (beam >= reachable_nodes && reachable_nodes > 0) {
@@ -271,7 +285,7 @@ bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf
         // build's nodes are internal ones).
         for (std::size_t l = 0; l < leaves.size(); l++)
             if (is_live_leaf(l)) out->push_back({score(static_cast<std::size_t>(leaves[l].node)), leaves[l].node});
-        std::sort(out->begin(), out->end(), nearer);
+        order_reached(out, 0, ordered);
         return true;
     }
     bool whole = true;
@@ -297,7 +311,7 @@ bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf
         }
         level.swap(next);
     }
-    std::sort(out->begin(), out->end(), nearer);
+    order_reached(out, 0, ordered);
     return whole;
 }
 

@@ -18,6 +18,7 @@
 #include "core/common.h"
 #include "core/types.h"
 
+#include <limits>
 #include <vector>
 
 namespace vectordb {
@@ -76,6 +77,12 @@ struct ReachedLeaf {
     int32_t node;
 };
 
+// Puts the `count` nearest of reached[from, end) first, in order (score, then
+// node number), leaving the rest after them in no particular order: a search
+// needs its leaves in order only as far as it probes, and ordering every leaf
+// of a 500-leaf tree cost 8% of a query on synth-768.
+void order_reached(std::vector<ReachedLeaf>* reached, std::size_t from, std::size_t count);
+
 struct TreeStats {
     int depth = 0;
     std::size_t nodes = 0, leaves = 0, min_leaf_size = 0, max_leaf_size = 0;
@@ -132,11 +139,14 @@ public:
     // leaves nor have children) are passed over; -1 only if no leaf is left.
     int32_t nearest_leaf(const float* v, std::size_t beam) const;
     // Every leaf a beam descent reaches, keeping the `beam` nearest nodes of
-    // each level (leaves and internal nodes compete for the places), nearest
-    // centroid first, into *out; removed leaves are passed over. Scores at
-    // most beam x branching x depth centroids (*scored counts them). Returns
-    // true if no level needed cutting, so every leaf was reached.
-    bool beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored) const;
+    // each level (leaves and internal nodes compete for the places), into
+    // *out, the `ordered` nearest first in order of centroid distance and the
+    // rest after them unordered (order_reached orders more); removed leaves
+    // are passed over. Scores at most beam x branching x depth centroids
+    // (*scored counts them). Returns true if no level needed cutting, so every
+    // leaf was reached.
+    bool beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
+                     std::size_t ordered = std::numeric_limits<std::size_t>::max()) const;
     // The Euclidean distance (in the tree's space) from v to the centroid of
     // every node from leaf `leaf`'s up to the root, in that order, into *out:
     // what the radii of those nodes must cover for v to lie within them.

@@ -380,6 +380,43 @@ TEST(Tree, NearestLeafByBeamAgreesWithEveryLeaf) {
     }
 }
 
+// A search orders the leaves it reached only a block at a time: ordering
+// them block by block must give the full ordering (score, then node), with
+// ties, for the whole-tree and the cut beam alike.
+TEST(Tree, ReachedLeavesOrderedByBlocksMatchTheFullOrder) {
+    const std::size_t n = 20000, dim = 16;
+    const std::vector<float> data = blobs(n, dim, 50, 4.0f, 12);
+    const Tree tree = many_leaves(data, Metric::L2);
+    for (std::size_t beam : {std::size_t{8}, tree.nodes.size()}) {
+        for (std::size_t i = 0; i < n; i += 997) {
+            const float* v = data.data() + i * dim;
+            std::vector<ReachedLeaf> full, blocks;
+            std::size_t scored = 0;
+            tree.beam_leaves(v, beam, &full, &scored);
+            for (std::size_t block : {std::size_t{1}, std::size_t{3}, std::size_t{8}}) {
+                tree.beam_leaves(v, beam, &blocks, &scored, block);
+                ASSERT_EQ(blocks.size(), full.size());
+                for (std::size_t from = block; from < blocks.size(); from += block) order_reached(&blocks, from, block);
+                for (std::size_t j = 0; j < full.size(); j++) {
+                    ASSERT_EQ(blocks[j].node, full[j].node)
+                        << "beam " << beam << ", block " << block << ", place " << j;
+                    if (j > 0) {
+                        ASSERT_LE(full[j - 1].score, full[j].score);
+                    }
+                }
+            }
+        }
+    }
+    // Equal scores go by node number.
+    std::vector<ReachedLeaf> tied{{1.0f, 7}, {1.0f, 3}, {0.5f, 9}, {1.0f, 5}};
+    order_reached(&tied, 0, 2);
+    EXPECT_EQ(tied[0].node, 9);
+    EXPECT_EQ(tied[1].node, 3);
+    order_reached(&tied, 2, 2);
+    EXPECT_EQ(tied[2].node, 5);
+    EXPECT_EQ(tied[3].node, 7);
+}
+
 // Removed leaves (VACUUM retires an empty leaf: its node stays, internal and
 // childless) are never routed to, even when they fill a beam's every path.
 TEST(Tree, NearestLeafPassesOverRemovedLeaves) {
