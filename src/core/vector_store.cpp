@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -207,6 +208,11 @@ struct VectorStore::Impl {
     std::atomic<const Mapping*> current{nullptr};
     std::atomic<std::uint64_t> visible{0};
     mutable std::atomic<bool> random_advice{false};  // set by the const advise_random()
+    // prefetch()'s view of the page cache: whether every record page was
+    // resident at residency_checked (steady-clock nanoseconds; 0 = never).
+    mutable std::atomic<bool> records_resident{false};
+    mutable std::atomic<std::int64_t> residency_checked{0};
+    mutable std::atomic<std::uint64_t> prefetch_requests{0};
 
     // Writer-only state.
     std::vector<std::unique_ptr<Mapping>> mappings;  // every mapping ever made, unmapped by ~Impl
@@ -236,6 +242,33 @@ struct VectorStore::Impl {
         std::memcpy(&t, r, sizeof t);
         std::memcpy(&stored, r + record_checksum_offset(dim), sizeof stored);
         return stored == record_checksum(slot, t, reinterpret_cast<const float*>(r + kRecordVectorOffset), dim);
+    }
+
+    // Whether every page of the first `count` records (and the header) was in the
+    // page cache when prefetch() last looked, looking again (one mincore call over
+    // them) when that was kResidencyRecheckSeconds ago or never. A failed look
+    // counts as not resident: prefetching then goes on as before.
+    bool records_all_resident(const Mapping* m, std::uint64_t count) const {
+        const std::int64_t now =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+        const std::int64_t checked = residency_checked.load(std::memory_order_relaxed);
+        constexpr std::int64_t kRecheck = std::int64_t{VectorStore::kResidencyRecheckSeconds} * 1000000000;
+        if (checked != 0 && now - checked < kRecheck) return records_resident.load(std::memory_order_relaxed);
+        const std::uint64_t bytes = std::min<std::uint64_t>(record_offset(count), m->length);
+        const std::size_t pages = static_cast<std::size_t>((bytes + page - 1) / page);
+        bool resident = false;
+        std::vector<unsigned char> in_core;
+        try {
+            in_core.resize(pages);
+            resident = ::mincore(m->base, static_cast<std::size_t>(bytes), in_core.data()) == 0 &&
+                       std::all_of(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1u) != 0; });
+        } catch (const std::bad_alloc&) {
+            resident = false;
+        }
+        records_resident.store(resident, std::memory_order_relaxed);
+        residency_checked.store(now == 0 ? 1 : now, std::memory_order_relaxed);
+        return resident;
     }
 
     // Maps the file again if the current mapping is shorter than `bytes`.
@@ -628,6 +661,7 @@ void VectorStore::prefetch(const std::uint64_t* slots, std::size_t n) const {
     if (slots == nullptr) throw InvalidArgument("VectorStore::prefetch: null slots");
     const std::uint64_t count = s.visible.load(std::memory_order_acquire);
     const Mapping* m = s.current.load(std::memory_order_acquire);
+    if (s.records_all_resident(m, count)) return;
 
     // Page ranges [first, last] of each record, sorted so neighbours can be merged.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;
@@ -644,10 +678,15 @@ void VectorStore::prefetch(const std::uint64_t* slots, std::size_t n) const {
         std::size_t j = i + 1;
         for (; j < pages.size() && pages[j].first <= last + 1; ++j) last = std::max(last, pages[j].second);
         // EAGAIN means the kernel is short of resources for read-ahead: advice may be dropped.
+        s.prefetch_requests.fetch_add(1, std::memory_order_relaxed);
         if (::madvise(m->base + first * s.page, (last - first + 1) * s.page, MADV_WILLNEED) != 0 && errno != EAGAIN)
             throw_os("could not prefetch records of", s.path, errno);
         i = j;
     }
+}
+
+std::uint64_t VectorStore::prefetch_requests() const {
+    return live().prefetch_requests.load(std::memory_order_relaxed);
 }
 
 void VectorStore::advise_random() const {
@@ -677,6 +716,7 @@ void VectorStore::evict() const {
     // On a shared file mapping this only drops our page table entries; the
     // next access faults the page back in from the page cache (or disk).
     if (::madvise(m->base, m->length, MADV_DONTNEED) != 0) throw_os("could not evict the mapping of", s.path, errno);
+    s.residency_checked.store(0, std::memory_order_relaxed);  // prefetch() must look again
     // Drops the file's clean, unmapped pages from the page cache for every
     // process; dirty pages are only queued for writeback.
     const int rc = ::posix_fadvise(s.fd, 0, 0, POSIX_FADV_DONTNEED);

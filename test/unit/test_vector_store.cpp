@@ -641,6 +641,34 @@ TEST_F(VectorStoreTest, AdvisoryCallsWorkAndResidencyIsBounded) {
     for (std::size_t i = 0; i < n; i += 97) ASSERT_TRUE(holds(s, i, r, i)) << "after evict";
 }
 
+// prefetch() skips its system calls while every record is in the page cache,
+// and looks again after evict().
+TEST_F(VectorStoreTest, PrefetchAsksForPagesOnlyWhenSomeAreNotCached) {
+    const std::string path = file("resident.bin");
+    const std::uint32_t dim = 256;
+    const std::size_t n = 4000;
+    const Records r = random_records(dim, n, 5);
+    {
+        VectorStore w = VectorStore::create(path, dim, StoreIdentity{});
+        w.append_batch(r.tags.data(), r.vecs.data(), n);
+        w.sync();
+    }
+    VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
+    volatile float sink = 0;
+    for (std::size_t i = 0; i < n; ++i) sink = sink + s.vector(i)[dim - 1];  // every page cached and mapped
+    const std::vector<std::uint64_t> slots{7, 300, 1999, 3999};
+    s.prefetch(slots.data(), slots.size());
+    s.prefetch(slots.data(), slots.size());
+    EXPECT_EQ(s.prefetch_requests(), 0u) << "every record was in the page cache";
+
+    s.evict();  // drops the synced file's pages from the page cache
+    const std::uint64_t records_bytes = 4096 + n * store_record_size(dim);
+    if (s.bytes_resident() >= records_bytes) GTEST_SKIP() << "this file system kept the evicted pages cached";
+    s.prefetch(slots.data(), slots.size());
+    EXPECT_GE(s.prefetch_requests(), 1u) << "evicted records must be read ahead";
+    for (std::size_t i = 0; i < n; i += 97) ASSERT_TRUE(holds(s, i, r, i));
+}
+
 TEST_F(VectorStoreTest, ConcurrentReadersSeeTheRightRecords) {
     const std::string path = file("conc.bin");
     const std::uint32_t dim = 16;
