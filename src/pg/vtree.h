@@ -469,6 +469,8 @@ void require_owner_of(Oid index_oid);
 void require_select(Relation index);
 // ERROR 42501 unless the current user is a superuser.
 void require_superuser(const char* function);
+// Size of a file in bytes, -1 if it cannot be looked at.
+int64 file_size(const std::string& path);
 
 // The metric of the index's operator class, from its support function 1.
 Metric index_metric(Relation index);
