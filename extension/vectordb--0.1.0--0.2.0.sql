@@ -34,6 +34,10 @@ CREATE FUNCTION vectordb_index_stats(
     OUT dimensions int4, OUT metric text, OUT quantizer text, OUT sidecar_status text)
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+CREATE FUNCTION vectordb_tree_memory(
+    index regclass, OUT private_bytes int8, OUT shared_bytes int8, OUT image text)
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
 CREATE FUNCTION vectordb_prewarm(index regclass) RETURNS int8
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 

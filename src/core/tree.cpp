@@ -231,6 +231,12 @@ void Tree::note_shape() {
     }
 }
 
+void Tree::own_centroids() {
+    if (shared_centroids == nullptr) return;
+    centroids.assign(shared_centroids, shared_centroids + nodes.size() * dim);
+    shared_centroids = nullptr;
+}
+
 bool Tree::far_too_deep() const {
     // Levels a tree of this fan-out needs for its leaves, plus slack for the
     // unevenness of k-means and of growth.
@@ -569,6 +575,7 @@ void apply_upper_levels(Tree& tree, const std::vector<ShapedNode>& plan) {
         if (nodes[i].leaf >= 0) tree.leaves[static_cast<std::size_t>(nodes[i].leaf)].node = static_cast<int32_t>(i);
     tree.nodes = std::move(nodes);
     tree.centroids = std::move(centroids);
+    tree.shared_centroids = nullptr;
     tree.radius = std::move(radius);
     tree.note_shape();
 }

@@ -94,7 +94,11 @@ public:
     std::size_t dim = 0;
     Metric metric = Metric::L2;
     std::vector<TreeNode> nodes;   // nodes[0] is the root
-    std::vector<float> centroids;  // nodes.size() x dim
+    std::vector<float> centroids;  // nodes.size() x dim, unless shared_centroids is set
+    // Set when the centroids are kept elsewhere, read-only (a file mapping
+    // that every backend shares; its owner keeps it alive): `centroids` is
+    // then empty. Whoever changes the centroids copies them back first (own_centroids).
+    const float* shared_centroids = nullptr;
     std::vector<TreeLeaf> leaves;
     std::vector<uint32_t> permutation;  // row ids in leaf order
     std::vector<float> radius;          // per node: largest distance from its centroid to a row below
@@ -108,7 +112,11 @@ public:
     std::size_t live_leaves = 0;      // leaves that are still leaves (splits and VACUUM retire some)
     std::size_t reachable_nodes = 0;  // nodes a descent can meet (a reshape leaves the old ones behind)
 
-    const float* centroid(std::size_t node) const { return centroids.data() + node * dim; }
+    const float* centroid(std::size_t node) const {
+        return (shared_centroids != nullptr ? shared_centroids : centroids.data()) + node * dim;
+    }
+    // Copies shared centroids back into `centroids` (nothing if they are not shared).
+    void own_centroids();
     // Whether leaf number l is still a leaf (splits, VACUUM and reshapes retire some).
     bool is_live_leaf(std::size_t l) const {
         return nodes[static_cast<std::size_t>(leaves[l].node)].leaf == static_cast<int32_t>(l);

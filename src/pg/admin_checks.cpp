@@ -72,6 +72,5 @@ int64 file_size(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 ? static_cast<int64>(st.st_size) : -1;
 }
 
-
 }  // namespace pg
 }  // namespace vectordb

@@ -82,4 +82,3 @@ VECTORDB_FUNCTION(vectordb_evict) {
     pg_call([&] { relation_close(index, AccessShareLock); });
     PG_RETURN_INT64(bytes);
 }
-

@@ -1,4 +1,5 @@
-// vectordb_cleanup_orphans(): removes the sidecar files no index uses.
+// vectordb_cleanup_orphans(): removes the sidecar files no index uses, and
+// their tree images (tree_image.h) with them.
 //
 // A file is an orphan when it is this server's (its name carries our system
 // identifier: files of other clusters sharing vectordb.sidecar_dir are never
@@ -79,7 +80,7 @@ VECTORDB_FUNCTION(vectordb_cleanup_orphans) {
     std::vector<std::string> removed;
     for (const std::string& name : names) {
         StoreIdentity id;
-        if (!parse_sidecar_name(name, &id) || id.system_id != system_id) continue;
+        if (!parse_sidecar_file_name(name, &id) || id.system_id != system_id) continue;
         Verdict verdict = Verdict::Keep;
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();

@@ -2,6 +2,7 @@
 #include "pg/sidecar_files.h"
 #include "pg/pg_call.h"
 
+#include <algorithm>
 #include <cstdio>
 
 extern "C" {
@@ -51,6 +52,20 @@ bool parse_sidecar_name(const std::string& name, StoreIdentity* id) {
         return false;
     *id = StoreIdentity{sys, db, oid, gen};
     return name == sidecar_name(*id);  // one spelling per identity (no leading zeros or signs)
+}
+
+bool parse_sidecar_file_name(const std::string& name, StoreIdentity* id) {
+    if (parse_sidecar_name(name, id)) return true;
+    // <sidecar name>.tree-<16 hex digits>, maybe followed by .tmp<pid> (one being written).
+    const std::size_t at = name.find(".tree-");
+    if (at == std::string::npos || !parse_sidecar_name(name.substr(0, at), id)) return false;
+    const std::string rest = name.substr(at + 6);
+    const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    if (rest.size() < 16 || !std::all_of(rest.begin(), rest.begin() + 16, hex)) return false;
+    const std::string tail = rest.substr(16);
+    if (tail.empty()) return true;
+    return tail.compare(0, 4, ".tmp") == 0 && tail.size() > 4 &&
+           std::all_of(tail.begin() + 4, tail.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 StoreIdentity sidecar_identity(const VtreeMeta& meta) {

@@ -30,6 +30,9 @@ std::string sidecar_directory(bool create);
 std::string sidecar_name(const StoreIdentity& id);
 // Parses a sidecar file name; false if it is not one.
 bool parse_sidecar_name(const std::string& name, StoreIdentity* id);
+// Parses the name of any file that belongs to a sidecar identity: the sidecar
+// itself, or one of its tree images (tree_image.h), whole or being written.
+bool parse_sidecar_file_name(const std::string& name, StoreIdentity* id);
 
 // The identity the metapage records, and the path of that file.
 StoreIdentity sidecar_identity(const VtreeMeta& meta);

@@ -62,7 +62,7 @@ void remove_matching(Doomed doomed) {
     std::vector<std::string> paths;
     while (struct dirent* e = readdir(d)) {
         StoreIdentity id;
-        if (parse_sidecar_name(e->d_name, &id) && doomed(id)) paths.emplace_back(dir + "/" + e->d_name);
+        if (parse_sidecar_file_name(e->d_name, &id) && doomed(id)) paths.emplace_back(dir + "/" + e->d_name);
     }
     closedir(d);
     for (const std::string& path : paths)

@@ -313,8 +313,13 @@ struct RetiredLeaf {
     uint64 retired_xid;  // FullTransactionId
 };
 
+struct TreeImage;  // tree_image.h
+
 // What a backend keeps of an index between queries: the tree, the quantizer
-// and per-leaf data from the tree blob. Immutable once loaded.
+// and per-leaf data from the tree blob. Immutable once loaded. Its two large
+// arrays, the node centroids and the rotated leaf centroids, may live in a
+// tree image that every backend maps (tree_image.h) instead of in this
+// backend's memory.
 struct TreeCache {
     RelFileNode node;
     uint64 generation = 0;
@@ -325,9 +330,21 @@ struct TreeCache {
     VtreeMeta meta;
     Tree tree;
     Quantizer quantizer;
-    std::vector<float> rotated_centroids;  // rabitq: leaves x rotated_dim
+    std::vector<float> rotated_centroids;  // rabitq: leaves x rotated_dim, unless shared_rotated is set
     std::vector<BlockNumber> leaf_heads;   // InvalidBlockNumber: a retired (split) leaf
     std::vector<RetiredLeaf> retired;      // each split leaf, in split order
+    // The tree image the shared arrays are in (tree.shared_centroids and
+    // shared_rotated point into it), or null while they are this backend's.
+    std::shared_ptr<const TreeImage> image;
+    const float* shared_rotated = nullptr;
+    // Steady-clock nanoseconds when the arrays last changed (0: at load), so
+    // that a tree is shared again only once splits have paused.
+    int64 arrays_changed_at = 0;
+
+    const float* rotated_data() const {
+        return shared_rotated != nullptr ? shared_rotated
+                                         : (rotated_centroids.empty() ? nullptr : rotated_centroids.data());
+    }
     std::size_t live_leaves() const;
     std::size_t bytes() const;
 };

@@ -102,7 +102,6 @@ VECTORDB_FUNCTION(vectordb_recall) {
     PG_RETURN_FLOAT8(static_cast<double>(hits) / static_cast<double>(exact.size()));
 }
 
-
 // Event trigger function: loading the library is all it does (see the install script).
 VECTORDB_FUNCTION(vectordb_load_library) {
     (void)fcinfo;

@@ -280,7 +280,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     view.dim = meta.dim;
     view.tree = &s.tree->tree;
     view.quantizer = &s.tree->quantizer;
-    view.rotated_centroids = s.tree->rotated_centroids.empty() ? nullptr : s.tree->rotated_centroids.data();
+    view.rotated_centroids = s.tree->rotated_data();
     view.codes = s.codes.get();
     view.radii_cover_rows = meta.radii_cover_rows != 0;
     s.searcher = std::make_unique<Searcher>(view, s.query.data(), params, *s.source);

@@ -1,10 +1,12 @@
 // vectordb_index_stats(): the shape, size and health of a vtree index, as
-// this backend's tree and the index's pages show it.
+// this backend's tree and the index's pages show it; vectordb_tree_memory():
+// what this backend's copy of the tree costs it.
 #include "core/vector_store.h"
 
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
+#include "pg/tree_image.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -158,3 +160,34 @@ VECTORDB_FUNCTION(vectordb_index_stats) {
     return result;
 }
 
+// vectordb_tree_memory(regclass): this backend's memory for the index's tree
+// (loading it if need be): bytes of its own, bytes in the tree image it maps
+// (shared with every backend that maps it; tree_image.h), and that image's
+// file name (NULL while the tree is private).
+VECTORDB_FUNCTION(vectordb_tree_memory) {
+    const Oid oid = PG_GETARG_OID(0);
+    Relation index = nullptr;
+    pg_call([&] {
+        index = open_vtree(oid, AccessShareLock);
+        require_select(index);
+    });
+    std::shared_ptr<const TreeCache> tc = load_tree(index);
+    const std::size_t shared = tc->image != nullptr ? tc->image->length : 0;
+    const std::size_t total = tc->bytes();
+    const std::string image = tc->image != nullptr ? tc->image->name : std::string();
+    Datum result = 0;
+    pg_call([&] {
+        TupleDesc desc;
+        if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "vectordb_tree_memory must return a record");
+        desc = BlessTupleDesc(desc);
+        Datum values[3];
+        bool nulls[3] = {false, false, image.empty()};
+        values[0] = Int64GetDatum(static_cast<int64>(total > shared ? total - shared : 0));
+        values[1] = Int64GetDatum(static_cast<int64>(shared));
+        values[2] = image.empty() ? Datum(0) : CStringGetTextDatum(image.c_str());
+        result = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+        relation_close(index, AccessShareLock);
+    });
+    return result;
+}

@@ -32,6 +32,7 @@
 #include <unordered_map>
 
 #include "pg/pg_call.h"
+#include "pg/tree_image.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -215,6 +216,7 @@ void apply_split(TreeCache& tc, const char* record, std::size_t size) {
             throw DataError("vtree tree log has a bad split record");
         absorbed.push_back(other);
     }
+    own_tree_arrays(tc);  // centroids are appended below
     const auto parent = static_cast<std::size_t>(t.leaves[h.leaf].node);
     TreeNode& node = t.nodes[parent];
     node.leaf = -1;
@@ -317,7 +319,9 @@ std::vector<ShapedNode> parse_reshape(const TreeCache& tc, const char* record, s
 
 // Applies one reshape record: new internal levels over the live leaves.
 void apply_reshape(TreeCache& tc, const char* record, std::size_t size) {
-    apply_upper_levels(tc.tree, parse_reshape(tc, record, size));
+    const std::vector<ShapedNode> plan = parse_reshape(tc, record, size);
+    own_tree_arrays(tc);  // the node centroids are rewritten
+    apply_upper_levels(tc.tree, plan);
     tc.tree_version++;
 }
 
@@ -545,9 +549,12 @@ bool log_radius_raises(Relation index, const std::vector<RadiusRaise>& raises, u
 }
 
 std::size_t TreeCache::bytes() const {
-    return tree.nodes.size() * sizeof(TreeNode) + (tree.centroids.size() + tree.radius.size()) * sizeof(float) +
-           rotated_centroids.size() * sizeof(float) + leaf_heads.size() * sizeof(BlockNumber) +
-           quantizer.mean().size() * sizeof(float) + sizeof(TreeCache);
+    // The arrays as the tree has them, shared or not.
+    const std::size_t rotated =
+        quantizer.kind() == QuantizerKind::RaBitQ ? tree.leaves.size() * quantizer.rotated_dim() : 0;
+    return tree.nodes.size() * sizeof(TreeNode) + (tree.nodes.size() * tree.dim + tree.radius.size()) * sizeof(float) +
+           rotated * sizeof(float) + leaf_heads.size() * sizeof(BlockNumber) + quantizer.mean().size() * sizeof(float) +
+           sizeof(TreeCache);
 }
 
 std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<BlockNumber>& heads) {
@@ -591,7 +598,13 @@ std::shared_ptr<const TreeCache> load_tree(Relation index) {
     auto found = entries.find(RelationGetRelid(index));
     if (found != entries.end() && RelFileNodeEquals(found->second->node, index->rd_node) &&
         found->second->generation == meta.sidecar_generation && found->second->tree_version <= meta.tree_version) {
-        if (found->second->tree_version == meta.tree_version) return found->second;
+        if (found->second->tree_version == meta.tree_version) {
+            // Shared once loaded, or once splits have paused (share_tree_arrays
+            // decides); only when no scan holds the tree, as its arrays move.
+            if (found->second->image == nullptr && found->second.use_count() == 1)
+                share_tree_arrays(index, *found->second);
+            return found->second;
+        }
         // Records since: apply them in place when no scan holds the tree,
         // else to a copy (a scan's tree must not change under it).
         std::shared_ptr<TreeCache> grown =
@@ -637,6 +650,7 @@ std::shared_ptr<const TreeCache> load_tree(Relation index) {
         report_damaged_tree(index, e);
     }
     tc->node = index->rd_node;
+    share_tree_arrays(index, *tc);
     entries[RelationGetRelid(index)] = tc;
     return tc;
 }
