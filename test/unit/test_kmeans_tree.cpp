@@ -550,6 +550,39 @@ Tree shaped_tree(int spine, int bush, std::size_t dim = 1) {
     return t;
 }
 
+// Centroids kept elsewhere (a tree image every backend maps): the tree reads
+// them there, routes and searches as with its own, copies them back before a
+// change, and a reshape leaves it with centroids of its own.
+TEST(Tree, SharedCentroidsServeLikeOwnOnesUntilOwned) {
+    const std::size_t n = 20000, dim = 16;
+    const std::vector<float> data = blobs(n, dim, 50, 4.0f, 12);
+    const Tree own = many_leaves(data, Metric::L2);
+    Tree shared = own;
+    const std::vector<float> elsewhere = own.centroids;
+    shared.centroids.clear();
+    shared.shared_centroids = elsewhere.data();
+    for (std::size_t node = 0; node < own.nodes.size(); node += 7)
+        ASSERT_EQ(shared.centroid(node), elsewhere.data() + node * dim);
+    for (std::size_t i = 0; i < n; i += 499) {
+        const float* v = data.data() + i * dim;
+        ASSERT_EQ(shared.nearest_leaf(v, 8), own.nearest_leaf(v, 8)) << "row " << i;
+    }
+    shared.own_centroids();
+    EXPECT_EQ(shared.shared_centroids, nullptr);
+    EXPECT_EQ(shared.centroids, own.centroids);
+    shared.own_centroids();  // nothing left to copy
+    EXPECT_EQ(shared.centroids, own.centroids);
+
+    Tree deep = shaped_tree(30, 5, 4);
+    const std::vector<float> deep_elsewhere = deep.centroids;
+    const std::vector<ShapedNode> plan = plan_upper_levels(deep, 10, 3);
+    deep.centroids.clear();
+    deep.shared_centroids = deep_elsewhere.data();
+    apply_upper_levels(deep, plan);
+    EXPECT_EQ(deep.shared_centroids, nullptr);
+    EXPECT_EQ(deep.centroids.size(), deep.nodes.size() * 4);
+}
+
 // Rebuilding the internal levels of a far-too-deep tree: every live leaf
 // reachable once, the depth a build's, every leaf's ball inside each new
 // ancestor's, routing as exact as before; a plan that does not fit is refused
