@@ -26,6 +26,7 @@
 
 #include "core/distance.h"
 #include "core/errors.h"
+#include "core/parallel.h"
 #include "core/random.h"
 
 #include <sys/stat.h>
@@ -156,14 +157,13 @@ Mixture draw_mixture(const SynthParams& p) {
     m.bases.reset(new float[p.clusters * basis_size]);
     const double inv_sqrt_d = 1.0 / std::sqrt(double(d));
     const std::ptrdiff_t clusters = static_cast<std::ptrdiff_t>(p.clusters);
-#pragma omp parallel for num_threads(p.threads) schedule(dynamic, 4)
-    for (std::ptrdiff_t c = 0; c < clusters; ++c) {
+    parallel_for_dynamic(clusters, p.threads, 4, [&](std::ptrdiff_t c) {
         NormalStream rng(stream_seed(p.seed, kClusterDomain, uint64_t(c)));
         float* centre = m.centres.get() + std::size_t(c) * d;
         for (std::size_t j = 0; j < d; ++j) centre[j] = float(0.6 * inv_sqrt_d * rng.normal());
         float* basis = m.bases.get() + std::size_t(c) * basis_size;
         for (std::size_t j = 0; j < basis_size; ++j) basis[j] = float(inv_sqrt_d * rng.normal());
-    }
+    });
     return m;
 }
 
@@ -176,11 +176,10 @@ void draw_points(const Mixture& m, uint64_t domain, float* out, std::size_t rows
     // sort so points of one cluster are built together.
     std::vector<uint32_t> cluster_of(rows);
     const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(rows);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::ptrdiff_t i = 0; i < n; ++i) {
+    parallel_for(n, threads, [&](std::ptrdiff_t i) {
         NormalStream rng(stream_seed(m.seed, domain, uint64_t(i)));
         cluster_of[std::size_t(i)] = uint32_t(m.pick_cluster(rng.uniform()));
-    }
+    });
     std::vector<std::size_t> start(m.clusters + 1, 0);
     for (uint32_t c : cluster_of) start[c + 1]++;
     for (std::size_t c = 0; c < m.clusters; ++c) start[c + 1] += start[c];
@@ -188,33 +187,30 @@ void draw_points(const Mixture& m, uint64_t domain, float* out, std::size_t rows
     for (std::size_t i = 0; i < rows; ++i) order[start[cluster_of[i]]++] = i;
 
     const float noise_scale = float(0.3 / std::sqrt(double(d)));
-#pragma omp parallel num_threads(threads)
-    {
-        std::vector<float> coef(L);
-        // Static contiguous chunks of the sorted order: each thread walks its
-        // own run of clusters.
-#pragma omp for schedule(static)
-        for (std::ptrdiff_t pos = 0; pos < n; ++pos) {
-            const std::size_t i = order[std::size_t(pos)];
-            NormalStream rng(stream_seed(m.seed, domain, uint64_t(i)));
-            rng.uniform();  // the cluster draw, already used above
-            const std::size_t c = cluster_of[i];
-            for (std::size_t l = 0; l < L; ++l) coef[l] = float(rng.normal() * m.scales[l]);
+    // Static contiguous chunks of the sorted order: each thread walks its own
+    // run of clusters, with its own coefficients.
+    std::vector<float> coefficients(std::size_t(std::max(1, threads)) * L);
+    parallel_for(n, threads, [&](std::ptrdiff_t pos) {
+        float* coef = coefficients.data() + std::size_t(thread_number()) * L;
+        const std::size_t i = order[std::size_t(pos)];
+        NormalStream rng(stream_seed(m.seed, domain, uint64_t(i)));
+        rng.uniform();  // the cluster draw, already used above
+        const std::size_t c = cluster_of[i];
+        for (std::size_t l = 0; l < L; ++l) coef[l] = float(rng.normal() * m.scales[l]);
 
-            float* x = out + i * d;
-            const float* centre = m.centres.get() + c * d;
-            for (std::size_t j = 0; j < d; ++j) x[j] = centre[j];
-            const float* basis = m.bases.get() + c * L * d;
-            for (std::size_t l = 0; l < L; ++l) {
-                const float a = coef[l];
-                const float* b = basis + l * d;
-                // Element-wise only, so vectorising cannot change any result.
+        float* x = out + i * d;
+        const float* centre = m.centres.get() + c * d;
+        for (std::size_t j = 0; j < d; ++j) x[j] = centre[j];
+        const float* basis = m.bases.get() + c * L * d;
+        for (std::size_t l = 0; l < L; ++l) {
+            const float a = coef[l];
+            const float* b = basis + l * d;
+            // Element-wise only, so vectorising cannot change any result.
 #pragma omp simd
-                for (std::size_t j = 0; j < d; ++j) x[j] += a * b[j];
-            }
-            for (std::size_t j = 0; j < d; ++j) x[j] += noise_scale * float(rng.normal());
+            for (std::size_t j = 0; j < d; ++j) x[j] += a * b[j];
         }
-    }
+        for (std::size_t j = 0; j < d; ++j) x[j] += noise_scale * float(rng.normal());
+    });
 }
 
 // ---- TEXMEX files ---------------------------------------------------------------
@@ -398,32 +394,30 @@ void knn_scan(const MatrixView& base, const MatrixView& queries, std::size_t k, 
     const std::size_t query_block = std::max<std::size_t>(1, std::min<std::size_t>(16, per_thread));
     const std::ptrdiff_t n_blocks = static_cast<std::ptrdiff_t>((nq + query_block - 1) / query_block);
 
-#pragma omp parallel num_threads(threads)
-    {
-        std::vector<std::vector<Candidate>> heaps(query_block);
-        for (auto& h : heaps) h.reserve(cap);
-#pragma omp for schedule(dynamic, 1)
-        for (std::ptrdiff_t blk = 0; blk < n_blocks; ++blk) {
-            const std::size_t q0 = std::size_t(blk) * query_block;
-            const std::size_t q1 = std::min(nq, q0 + query_block);
-            for (auto& h : heaps) h.clear();
-            for (std::size_t b0 = 0; b0 < nb; b0 += base_block) {
-                const std::size_t b1 = std::min(nb, b0 + base_block);
-                for (std::size_t q = q0; q < q1; ++q) {
-                    std::vector<Candidate>& heap = heaps[q - q0];
-                    const float* qv = queries.row(q);
-                    for (std::size_t r = b0; r < b1; ++r)
-                        offer(heap, cap, Candidate{key(qv, q, base.row(r), r, d), int32_t(r)});
-                }
-            }
+    // One set of heaps per thread, reserved here: offer() never grows them.
+    std::vector<std::vector<Candidate>> all_heaps(std::size_t(std::max(1, threads)) * query_block);
+    for (auto& h : all_heaps) h.reserve(cap);
+    parallel_for_dynamic(n_blocks, threads, 1, [&](std::ptrdiff_t blk) {
+        std::vector<Candidate>* heaps = all_heaps.data() + std::size_t(thread_number()) * query_block;
+        const std::size_t q0 = std::size_t(blk) * query_block;
+        const std::size_t q1 = std::min(nq, q0 + query_block);
+        for (std::size_t h = 0; h < query_block; h++) heaps[h].clear();
+        for (std::size_t b0 = 0; b0 < nb; b0 += base_block) {
+            const std::size_t b1 = std::min(nb, b0 + base_block);
             for (std::size_t q = q0; q < q1; ++q) {
                 std::vector<Candidate>& heap = heaps[q - q0];
-                std::sort_heap(heap.begin(), heap.end(), ranks_before);  // nearest first
-                int32_t* row = out + q * k;
-                for (std::size_t j = 0; j < k; ++j) row[j] = j < heap.size() ? heap[j].id : -1;
+                const float* qv = queries.row(q);
+                for (std::size_t r = b0; r < b1; ++r)
+                    offer(heap, cap, Candidate{key(qv, q, base.row(r), r, d), int32_t(r)});
             }
         }
-    }
+        for (std::size_t q = q0; q < q1; ++q) {
+            std::vector<Candidate>& heap = heaps[q - q0];
+            std::sort_heap(heap.begin(), heap.end(), ranks_before);  // nearest first
+            int32_t* row = out + q * k;
+            for (std::size_t j = 0; j < k; ++j) row[j] = j < heap.size() ? heap[j].id : -1;
+        }
+    });
 }
 
 }  // namespace

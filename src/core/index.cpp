@@ -4,6 +4,7 @@
 #include "core/code_scan.h"
 #include "core/distance.h"
 #include "core/errors.h"
+#include "core/parallel.h"
 
 #include <cmath>
 #include <exception>
@@ -50,25 +51,17 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
     }
 
     // Encoding is independent per vector: spread it over threads, one leaf at a
-    // time so each thread writes disjoint slots. Exceptions cannot leave an
-    // OpenMP region, so the first one is kept and rethrown after it.
+    // time so each thread writes disjoint slots, each with its own code buffer.
+    const int threads = std::max(1, params.tree.threads);
+    std::vector<uint64_t> code_buffers(static_cast<std::size_t>(threads) * words);
     for (std::size_t l = 0; l < index.leaves.size(); l++) {
         LeafCodes& codes = index.leaves[l];
         const float* centroid = index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[l].node));
-        const auto count = static_cast<long>(codes.count());
-        std::exception_ptr failure;
-#pragma omp parallel for num_threads(params.tree.threads) schedule(static)
-        for (long i = 0; i < count; i++) {
-            try {
-                std::vector<uint64_t> code(words);
-                index.quantizer.encode(data.row(codes.ids[i]), centroid, code.data(), &codes.factors[i]);
-                store_code(codes.blocks.data(), static_cast<std::size_t>(i), words, code.data());
-            } catch (...) {
-#pragma omp critical
-                if (!failure) failure = std::current_exception();
-            }
-        }
-        if (failure) std::rethrow_exception(failure);
+        parallel_for(static_cast<std::ptrdiff_t>(codes.count()), threads, [&](std::ptrdiff_t i) {
+            uint64_t* code = code_buffers.data() + static_cast<std::size_t>(thread_number()) * words;
+            index.quantizer.encode(data.row(codes.ids[i]), centroid, code, &codes.factors[i]);
+            store_code(codes.blocks.data(), static_cast<std::size_t>(i), words, code);
+        });
         if (between_steps && l % 16 == 15) between_steps();
     }
     return index;

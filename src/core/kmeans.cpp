@@ -4,6 +4,7 @@
 #include "core/distance.h"
 #include "core/errors.h"
 #include "core/random.h"
+#include "core/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -94,9 +95,9 @@ std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, 
                 const std::size_t row = total > 0 ? draw(total) : rng.next() % n;
                 std::copy(data.row(row), data.row(row) + dim, candidate.begin());
                 if (spherical(metric)) normalize(candidate.data(), dim);
-#pragma omp parallel for num_threads(threads) schedule(static)
-                for (long i = 0; i < static_cast<long>(n); i++)
+                parallel_for(static_cast<std::ptrdiff_t>(n), threads, [&](std::ptrdiff_t i) {
                     trial_cost[i] = std::min(best[i], std::max(0.0f, cost(data.row(i), candidate.data(), dim, metric)));
+                });
                 double sum = 0;
                 for (std::size_t i = 0; i < n; i++) sum += trial_cost[i];
                 if (sum < kept_total) {
@@ -108,9 +109,8 @@ std::vector<float> seed_plus_plus(const MatrixView& data, int k, Metric metric, 
             best.swap(kept_cost);
             continue;
         }
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (long i = 0; i < static_cast<long>(n); i++)
-            best[i] = std::max(0.0f, cost(data.row(i), centre, dim, metric));
+        parallel_for(static_cast<std::ptrdiff_t>(n), threads,
+                     [&](std::ptrdiff_t i) { best[i] = std::max(0.0f, cost(data.row(i), centre, dim, metric)); });
     }
     return centroids;
 }
@@ -131,8 +131,7 @@ void update(const MatrixView& data, int k, Metric metric, const std::vector<uint
     const std::size_t slices = std::max<std::size_t>(
         1,
         std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), (dim + kSliceFloats - 1) / kSliceFloats));
-#pragma omp parallel for num_threads(static_cast <int>(slices)) schedule(static, 1)
-    for (long slice = 0; slice < static_cast<long>(slices); slice++) {
+    parallel_for(static_cast<std::ptrdiff_t>(slices), static_cast<int>(slices), [&](std::ptrdiff_t slice) {
         const std::size_t first = dim * static_cast<std::size_t>(slice) / slices;
         const std::size_t last = dim * (static_cast<std::size_t>(slice) + 1) / slices;
         for (std::size_t i = 0; i < n; i++) {
@@ -140,7 +139,7 @@ void update(const MatrixView& data, int k, Metric metric, const std::vector<uint
             double* s = sums.data() + assignment[i] * dim;
             for (std::size_t j = first; j < last; j++) s[j] += v[j];
         }
-    }
+    });
     // Empty clusters take the row that is currently worst served, so none stays empty
     // while the data has more distinct rows than clusters.
     std::vector<char> taken(n, 0);
@@ -173,8 +172,7 @@ void assign_nearest(const MatrixView& data, const uint32_t* rows, std::size_t co
     const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), blocks);
     std::vector<float> scratch(workers * kAssignRows * k);
     std::vector<const float*> pointers(workers * kAssignRows);
-#pragma omp parallel for num_threads(static_cast <int>(workers)) schedule(static, 1)
-    for (long w = 0; w < static_cast<long>(workers); w++) {
+    parallel_for(static_cast<std::ptrdiff_t>(workers), static_cast<int>(workers), [&](std::ptrdiff_t w) {
         const float** block_rows = pointers.data() + static_cast<std::size_t>(w) * kAssignRows;
         float* dots = scratch.data() + static_cast<std::size_t>(w) * kAssignRows * k;
         for (std::size_t b = static_cast<std::size_t>(w); b < blocks; b += workers) {
@@ -183,7 +181,7 @@ void assign_nearest(const MatrixView& data, const uint32_t* rows, std::size_t co
             nearest_of_rows(block_rows, n, centroids, k, data.dim, metric, norms, dots, out + first,
                             cost_out ? cost_out + first : nullptr);
         }
-    }
+    });
 }
 
 namespace {

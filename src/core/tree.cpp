@@ -18,6 +18,7 @@
 #include "core/errors.h"
 #include "core/kmeans.h"
 #include "core/random.h"
+#include "core/parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -48,15 +49,14 @@ std::vector<float> mean_of(const MatrixView& data, const std::vector<uint32_t>& 
     const std::size_t dim = data.dim;
     const std::size_t blocks = (rows.size() + kBlock - 1) / kBlock;
     std::vector<double> partial(blocks * dim, 0.0);
-#pragma omp parallel for num_threads(threads) schedule(static) if (blocks > 1)
-    for (long b = 0; b < static_cast<long>(blocks); b++) {
+    parallel_for(static_cast<std::ptrdiff_t>(blocks), blocks > 1 ? threads : 1, [&](std::ptrdiff_t b) {
         double* sum = partial.data() + static_cast<std::size_t>(b) * dim;
         const std::size_t end = std::min(rows.size(), (static_cast<std::size_t>(b) + 1) * kBlock);
         for (std::size_t i = static_cast<std::size_t>(b) * kBlock; i < end; i++) {
             const float* v = data.row(rows[i]);
             for (std::size_t j = 0; j < dim; j++) sum[j] += v[j];
         }
-    }
+    });
     std::vector<double> sum(dim, 0.0);
     for (std::size_t b = 0; b < blocks; b++)
         for (std::size_t j = 0; j < dim; j++) sum[j] += partial[b * dim + j];
