@@ -209,9 +209,10 @@ void share_tree_arrays(Relation index, TreeCache& tc) {
     }
     const auto* bytes = static_cast<const unsigned char*>(image->base);
     tc.tree.shared_centroids = reinterpret_cast<const float*>(bytes + kImageHeaderSize);
-    tc.shared_rotated = a.rotated_floats > 0 ? reinterpret_cast<const float*>(bytes + kImageHeaderSize +
-                                                                               a.centroid_floats * sizeof(float))
-                                             : nullptr;
+    tc.shared_rotated =
+        a.rotated_floats > 0
+            ? reinterpret_cast<const float*>(bytes + kImageHeaderSize + a.centroid_floats * sizeof(float))
+            : nullptr;
     tc.image = std::move(image);
     std::vector<float>().swap(tc.tree.centroids);
     std::vector<float>().swap(tc.rotated_centroids);
@@ -220,8 +221,8 @@ void share_tree_arrays(Relation index, TreeCache& tc) {
 void own_tree_arrays(TreeCache& tc) {
     if (tc.image == nullptr) return;
     if (tc.shared_rotated != nullptr)
-        tc.rotated_centroids.assign(tc.shared_rotated, tc.shared_rotated + tc.tree.leaves.size() *
-                                                                                 tc.quantizer.rotated_dim());
+        tc.rotated_centroids.assign(tc.shared_rotated,
+                                    tc.shared_rotated + tc.tree.leaves.size() * tc.quantizer.rotated_dim());
     tc.shared_rotated = nullptr;
     tc.tree.own_centroids();
     tc.image.reset();

@@ -118,12 +118,41 @@ private:
     std::size_t dim_ = 0;
 };
 
+// The phase a build is in, for pg_stat_progress_create_index, and how long
+// the previous one took, at DEBUG1 (what make bench reports as build phases).
+// Each build keeps its own: a build that failed leaves nothing for the next.
+class PhaseClock {
+public:
+    void enter(int64 phase, int64 total) {
+        const auto now = std::chrono::steady_clock::now();
+        if (current_ != 0) {
+            const double seconds = std::chrono::duration<double>(now - started_).count();
+            const char* name = vtree_buildphasename(current_);
+            pg_call([&] { elog(DEBUG1, "vtree build: %s took %.3f s", name, seconds); });
+        }
+        current_ = phase;
+        started_ = now;
+        if (phase == 0) return;
+        const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL,
+                             PROGRESS_CREATEIDX_TUPLES_DONE};
+        const int64 values[] = {phase, total, 0};
+        pg_call([&] { pgstat_progress_update_multi_param(3, index, values); });
+    }
+
+private:
+    std::chrono::steady_clock::time_point started_;
+    int64 current_ = 0;
+};
+
 struct BuildState {
     Relation heap = nullptr;
     Relation index = nullptr;
     Metric metric = Metric::L2;
     bool half = false;  // the column is halfvec
     VtreeOptions options{};
+    QuantizerKind quantizer = QuantizerKind::RaBitQ;
+    Storage storage = Storage::Mmap;
+    int32 typmod = -1;
     uint32 dim = 0;
     std::size_t budget_rows = 0;    // rows that fit maintenance_work_mem
     std::size_t expected_rows = 0;  // the planner's row estimate, plus a margin
@@ -138,6 +167,7 @@ struct BuildState {
     class LeafWriter* writer = nullptr;
     std::vector<float> nav;  // scratch: the row normalised for cosine
     std::size_t assigned = 0;
+    PhaseClock phases;
 };
 
 // Takes a vector Datum out of a heap scan callback: NULLs, zero vectors under
@@ -306,22 +336,13 @@ double scan_heap(BuildState* st, IndexInfo* info, IndexBuildCallback callback, v
     }
 }
 
-// Reports the phase to pg_stat_progress_create_index, and at DEBUG1 how long the previous one took.
-void set_phase(int64 phase, int64 total) {
-    static std::chrono::steady_clock::time_point started;
-    static int64 current = 0;
-    const auto now = std::chrono::steady_clock::now();
-    if (current != 0) {
-        const double seconds = std::chrono::duration<double>(now - started).count();
-        const char* name = vtree_buildphasename(current);
-        pg_call([&] { elog(DEBUG1, "vtree build: %s took %.3f s", name, seconds); });
-    }
-    current = phase;
-    started = now;
-    if (phase == 0) return;
-    const int index[] = {PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_CREATEIDX_TUPLES_TOTAL, PROGRESS_CREATEIDX_TUPLES_DONE};
-    const int64 values[] = {phase, total, 0};
-    pgstat_progress_update_multi_param(3, index, values);
+// Rows of `dim` dimensions that fit maintenance_work_mem: the vectors, a
+// cosine copy and their codes (at least 1,000).
+std::size_t budget_rows(const BuildState& st, uint32 dim) {
+    const std::size_t budget_bytes = static_cast<std::size_t>(maintenance_work_mem) * 1024;
+    const std::size_t row_bytes =
+        std::size_t{dim} * sizeof(float) * (st.metric == Metric::Cosine ? 2 : 1) + dim / 8 + 64;
+    return std::max<std::size_t>(1000, budget_bytes / row_bytes);
 }
 
 // A one-leaf tree with a zero centroid, for an index built over no rows.
@@ -398,46 +419,44 @@ void build_empty_index(Relation index) {
     log_fork(index, INIT_FORKNUM);
 }
 
-IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
+// --- the build's steps, in order (build_index) -----------------------------------
+
+// Options, metric, column type and the memory budget; the index must be empty.
+void start_build(BuildState* st, Relation heap, Relation index) {
     if (RelationGetNumberOfBlocks(index) != 0)
         pg_call([&] { elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index)); });
-
-    BuildState st;
-    st.heap = heap;
-    st.index = index;
+    st->heap = heap;
+    st->index = index;
     pg_call([&] {
-        st.metric = index_metric(index);
-        st.half = column_is_halfvec(index);
+        st->metric = index_metric(index);
+        st->half = column_is_halfvec(index);
     });
-    st.options = options_of(index);
-    const int32 typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
-    if (typmod > 0) st.dim = static_cast<uint32>(typmod);
-
-    // maintenance_work_mem bounds the rows kept: the vectors, a cosine copy and codes.
-    const std::size_t budget_bytes = static_cast<std::size_t>(maintenance_work_mem) * 1024;
-    auto row_bytes = [&](uint32 dim) {
-        return std::size_t{dim} * sizeof(float) * (st.metric == Metric::Cosine ? 2 : 1) + dim / 8 + 64;
-    };
-    st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim > 0 ? st.dim : 768));
-
+    st->options = options_of(index);
+    st->quantizer = static_cast<QuantizerKind>(st->options.quantizer);
+    st->storage = static_cast<Storage>(st->options.storage);
+    st->typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+    if (st->typmod > 0) st->dim = static_cast<uint32>(st->typmod);
+    st->budget_rows = budget_rows(*st, st->dim > 0 ? st->dim : 768);
     const double reltuples = heap->rd_rel->reltuples;
-    st.expected_rows = reltuples > 0 ? static_cast<std::size_t>(reltuples * 1.05) + 1024 : 1u << 16;
-    // Phase: loading.
-    set_phase(kPhaseLoading, static_cast<int64>(std::max<double>(0, heap->rd_rel->reltuples)));
-    const double heap_tuples = scan_heap(&st, info, load_callback, &st);
-    if (st.dim > 0 && typmod <= 0) st.budget_rows = std::max<std::size_t>(1000, budget_bytes / row_bytes(st.dim));
-    if (st.dim == 0) {
+    st->expected_rows = reltuples > 0 ? static_cast<std::size_t>(reltuples * 1.05) + 1024 : 1u << 16;
+}
+
+// Phase "loading": every row's vector into memory, or a sample of them past
+// maintenance_work_mem. Returns the heap's tuple count (for reltuples).
+double load_rows(BuildState* st, IndexInfo* info) {
+    st->phases.enter(kPhaseLoading, static_cast<int64>(std::max<double>(0, st->heap->rd_rel->reltuples)));
+    const double heap_tuples = scan_heap(st, info, load_callback, st);
+    // A column without a typmod takes its dimensions from the first row.
+    if (st->dim > 0 && st->typmod <= 0) st->budget_rows = budget_rows(*st, st->dim);
+    if (st->dim == 0) {
         pg_call([&] {
             ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
                             errmsg("column has no dimensions and the table has no rows to take them from"),
                             errhint("Declare the column as vector(n).")));
         });
     }
-    const auto kind = static_cast<QuantizerKind>(st.options.quantizer);
-    const auto storage = static_cast<Storage>(st.options.storage);
-    const std::size_t rows = st.tids.size();
-    if (storage == Storage::Pages && 8 + std::size_t{st.dim} * 4 > kPageContentSize) {
-        const uint32 dim = st.dim;
+    if (st->storage == Storage::Pages && 8 + std::size_t{st->dim} * 4 > kPageContentSize) {
+        const uint32 dim = st->dim;
         const uint32 max_dim = (kPageContentSize - 8) / 4;
         pg_call([&] {
             ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -445,55 +464,64 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
                             errhint("Use storage = mmap (the default) for wider vectors.")));
         });
     }
+    return heap_tuples;
+}
 
-    // Phase: clustering.
-    set_phase(kPhaseClustering, static_cast<int64>(rows));
+// Phase "clustering": the k-means tree and the codes, in the core, on
+// vtree.build_threads OpenMP threads (signals held off them; a cancel is
+// answered between steps).
+CoreIndex cluster_rows(BuildState* st) {
+    const std::size_t rows = st->tids.size();
+    st->phases.enter(kPhaseClustering, static_cast<int64>(rows));
     IndexParams params;
-    params.quantizer = kind;
-    params.tree.branching_factor = st.options.branching_factor;
-    params.tree.max_leaf_size = st.options.max_leaf_size;
-    params.tree.max_iterations = st.options.max_iterations;
-    params.tree.metric = st.metric;
+    params.quantizer = st->quantizer;
+    params.tree.branching_factor = st->options.branching_factor;
+    params.tree.max_leaf_size = st->options.max_leaf_size;
+    params.tree.max_iterations = st->options.max_iterations;
+    params.tree.metric = st->metric;
     params.tree.threads = build_threads();
     const int threads = params.tree.threads;
     pg_call([&] { elog(DEBUG1, "vtree build: clustering %zu rows on %d threads", rows, threads); });
-    if (st.sampled) {
+    if (st->sampled) {
         // Leaves of the sample grow by seen / rows when every row is assigned.
-        const double scale = static_cast<double>(rows) / static_cast<double>(st.seen);
-        params.tree.max_leaf_size = std::max(2, static_cast<int>(st.options.max_leaf_size * scale));
+        const double scale = static_cast<double>(rows) / static_cast<double>(st->seen);
+        params.tree.max_leaf_size = std::max(2, static_cast<int>(st->options.max_leaf_size * scale));
     }
-    CoreIndex core;
-    {
-        SignalMask mask;
-        const StepCallback between_steps = [&mask] {
-            mask.allow();
-            pg_call([] { CHECK_FOR_INTERRUPTS(); });
-            mask.block();
-        };
-        core = rows > 0 ? CoreIndex::build(MatrixView{st.data.data(), rows, st.dim}, params, between_steps)
-                        : empty_core(st.dim, st.metric, kind);
-    }
+    if (rows == 0) return empty_core(st->dim, st->metric, st->quantizer);
+    SignalMask mask;
+    const StepCallback between_steps = [&mask] {
+        mask.allow();
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        mask.block();
+    };
+    return CoreIndex::build(MatrixView{st->data.data(), rows, st->dim}, params, between_steps);
+}
 
-    VtreeMeta meta = new_meta(core, st.options, st.metric, storage, st.sampled, st.half);
-    const LeafLayout layout = leaf_layout(meta.words);
-    claim_new_sidecar(index, &meta);
-
-    // Block 0 is the metapage; its contents are written last.
-    start_metapage(index, MAIN_FORKNUM);
-    LeafWriter writer(index, MAIN_FORKNUM, layout, core.tree.leaves.size());
-    VectorSink sink(index, storage, st.dim, meta);
-
-    if (!st.sampled) {
-        // Phase: writing, leaf by leaf, so a leaf's vectors sit together in the sidecar.
-        set_phase(kPhaseWriting, static_cast<int64>(rows));
+// Phase "writing" (every row was loaded: leaf by leaf, so a leaf's vectors
+// sit together in the sidecar) or "assigning" (a sample was: every row routed
+// to its leaf, in heap order). Returns the entries written.
+std::size_t write_entries(BuildState* st, IndexInfo* info, CoreIndex& core, LeafWriter& writer, VectorSink& sink) {
+    if (st->sampled) {
+        st->data.release();
+        st->phases.enter(kPhaseAssigning, static_cast<int64>(st->seen));
+        Assigner assigner{core,
+                          core.tree.radius,
+                          writer,
+                          sink,
+                          std::vector<float>(st->dim),
+                          std::vector<uint64_t>(core.quantizer.words())};
+        AssignState as{st, &assigner};
+        scan_heap(st, info, assign_callback, &as);
+    } else {
+        st->phases.enter(kPhaseWriting, static_cast<int64>(st->tids.size()));
         std::vector<uint64_t> code(core.quantizer.words());
         std::size_t written = 0;
         for (std::size_t l = 0; l < core.leaves.size(); l++) {
             const LeafCodes& leaf = core.leaves[l];
             for (std::size_t i = 0; i < leaf.count(); i++) {
                 load_code(leaf.blocks.data(), i, code.size(), code.data());
-                const ItemPointerData& tid = st.tids[leaf.ids[i]];
-                const uint64 locator = sink.append(tid, st.data.row(leaf.ids[i]));
+                const ItemPointerData& tid = st->tids[leaf.ids[i]];
+                const uint64 locator = sink.append(tid, st->data.row(leaf.ids[i]));
                 writer.append(l, code.data(), leaf.factors[i], locator, tid);
             }
             written += leaf.count();
@@ -502,35 +530,49 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
                 pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, static_cast<int64>(written));
             });
         }
-    } else {
-        // Phase: assigning every row to its leaf, in heap order.
-        st.data.release();
-        set_phase(kPhaseAssigning, static_cast<int64>(st.seen));
-        Assigner assigner{core, core.tree.radius,           writer,
-                          sink, std::vector<float>(st.dim), std::vector<uint64_t>(core.quantizer.words())};
-        AssignState as{&st, &assigner};
-        scan_heap(&st, info, assign_callback, &as);
     }
     writer.finish();
-    sink.finish(&meta);
-    set_phase(kPhaseFinishing, 0);
     std::size_t entries = 0;
     for (std::size_t c : writer.counts()) entries += c;
-    meta.built_entries = entries;
+    return entries;
+}
 
-    const std::vector<char> blob = serialize_tree(core.tree, core.quantizer, writer.heads());
-    write_blob_and_meta(index, MAIN_FORKNUM, blob, &meta);
-    log_fork(index, MAIN_FORKNUM);
+// Phase "finishing": the sidecar synced, the tree blob and the metapage
+// written, the whole fork WAL-logged.
+void finish_build(BuildState* st, const CoreIndex& core, const LeafWriter& writer, VectorSink& sink, VtreeMeta* meta,
+                  std::size_t entries) {
+    sink.finish(meta);
+    st->phases.enter(kPhaseFinishing, 0);
+    meta->built_entries = entries;
+    write_blob_and_meta(st->index, MAIN_FORKNUM, serialize_tree(core.tree, core.quantizer, writer.heads()), meta);
+    log_fork(st->index, MAIN_FORKNUM);
+    st->phases.enter(0, 0);
+}
 
-    set_phase(0, 0);
+IndexBuildResult* build_result(double heap_tuples, std::size_t entries) {
     IndexBuildResult* result = nullptr;
-    const double index_tuples = static_cast<double>(entries);
     pg_call([&] {
         result = static_cast<IndexBuildResult*>(palloc(sizeof(IndexBuildResult)));
         result->heap_tuples = heap_tuples;
-        result->index_tuples = index_tuples;
+        result->index_tuples = static_cast<double>(entries);
     });
     return result;
+}
+
+// ambuild, as a table of contents.
+IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
+    BuildState st;
+    start_build(&st, heap, index);
+    const double heap_tuples = load_rows(&st, info);
+    CoreIndex core = cluster_rows(&st);
+    VtreeMeta meta = new_meta(core, st.options, st.metric, st.storage, st.sampled, st.half);
+    claim_new_sidecar(index, &meta);
+    start_metapage(index, MAIN_FORKNUM);  // block 0: its contents are written last
+    LeafWriter writer(index, MAIN_FORKNUM, leaf_layout(meta.words), core.tree.leaves.size());
+    VectorSink sink(index, st.storage, st.dim, meta);
+    const std::size_t entries = write_entries(&st, info, core, writer, sink);
+    finish_build(&st, core, writer, sink, &meta, entries);
+    return build_result(heap_tuples, entries);
 }
 
 }  // namespace

@@ -12,21 +12,33 @@ extern "C" {
 
 namespace vectordb {
 namespace pg {
+namespace {
+
+// The one way the writers reach a page of the fork being built, the main
+// fork (ambuild) or the init fork (ambuildempty): block `block`, or a new
+// block at the fork's end for P_NEW, exclusively locked. PostgreSQL code:
+// call inside pg_call.
+Buffer locked_buffer(Relation index, ForkNumber fork, BlockNumber block) {
+    Buffer buffer = ReadBufferExtended(index, fork, block, RBM_NORMAL, nullptr);
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    return buffer;
+}
+
+}  // namespace
 
 BlockNumber allocate_block(Relation index, ForkNumber fork) {
     BlockNumber block = InvalidBlockNumber;
     pg_call([&] {
-        Buffer buffer = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
+        Buffer buffer = locked_buffer(index, fork, P_NEW);
         block = BufferGetBlockNumber(buffer);
-        ReleaseBuffer(buffer);
+        UnlockReleaseBuffer(buffer);
     });
     return block;
 }
 
 void write_page(Relation index, ForkNumber fork, BlockNumber block, const char* image) {
     pg_call([&] {
-        Buffer buffer = ReadBufferExtended(index, fork, block, RBM_NORMAL, nullptr);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        Buffer buffer = locked_buffer(index, fork, block);
         std::memcpy(BufferGetPage(buffer), image, BLCKSZ);
         MarkBufferDirty(buffer);
         UnlockReleaseBuffer(buffer);
@@ -35,8 +47,7 @@ void write_page(Relation index, ForkNumber fork, BlockNumber block, const char* 
 
 void start_metapage(Relation index, ForkNumber fork) {
     pg_call([&] {
-        Buffer buffer = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        Buffer buffer = locked_buffer(index, fork, P_NEW);
         if (BufferGetBlockNumber(buffer) != kMetaBlock) elog(ERROR, "vtree build: metapage is not block 0");
         init_page(BufferGetPage(buffer), PageType::Meta);
         MarkBufferDirty(buffer);
@@ -77,8 +88,7 @@ void LeafWriter::finish() {
         if (blocks_[l] != heads_[l]) {
             const BlockNumber head = heads_[l], tail = blocks_[l];
             pg_call([&] {
-                Buffer buffer = ReadBufferExtended(index_, fork_, head, RBM_NORMAL, nullptr);
-                LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+                Buffer buffer = locked_buffer(index_, fork_, head);
                 page_opaque(BufferGetPage(buffer))->tail = tail;
                 MarkBufferDirty(buffer);
                 UnlockReleaseBuffer(buffer);
@@ -141,8 +151,7 @@ void write_blob_and_meta(Relation index, ForkNumber fork, const std::vector<char
     BlockNumber start = InvalidBlockNumber;
     pg_call([&] {
         for (uint32 i = 0; i < m.blob_pages; i++) {
-            Buffer buffer = ReadBufferExtended(index, fork, P_NEW, RBM_NORMAL, nullptr);
-            LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+            Buffer buffer = locked_buffer(index, fork, P_NEW);
             const BlockNumber block = BufferGetBlockNumber(buffer);
             if (i == 0) start = block;
             if (block != start + i) elog(ERROR, "vtree build: blob pages are not contiguous");
@@ -155,8 +164,7 @@ void write_blob_and_meta(Relation index, ForkNumber fork, const std::vector<char
         }
         VtreeMeta final_meta = m;
         final_meta.blob_start = start;
-        Buffer buffer = ReadBufferExtended(index, fork, kMetaBlock, RBM_NORMAL, nullptr);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+        Buffer buffer = locked_buffer(index, fork, kMetaBlock);
         Page page = BufferGetPage(buffer);
         init_page(page, PageType::Meta);
         std::memcpy(page_meta(page), &final_meta, sizeof(VtreeMeta));

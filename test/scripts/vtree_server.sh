@@ -65,6 +65,18 @@ case "$phases" in *"loading tuples"*clustering*) r=0 ;; *) r=1 ;; esac
 check "$r" "pg_stat_progress_create_index shows loading then clustering"
 [ "${counted:-0}" -gt 0 ]; check $? "the loading phase reports tuple counts"
 
+# --- phase timings belong to one build ----------------------------------------
+# A build that fails after loading, then one that succeeds, in one session: the
+# second reports its own phases at DEBUG1, none left over from the first.
+phase_log=$(psql -qX -c "SET client_min_messages = debug1" \
+  -c "CREATE TABLE wide AS SELECT i AS id, (SELECT array_agg(random()::real) FROM generate_series(1, 2100) WHERE i > 0)::vector(2100) AS v FROM generate_series(1, 50) i" \
+  -c "CREATE INDEX wide_pages ON wide USING vtree (v) WITH (storage = pages)" \
+  -c "CREATE INDEX wide_mmap ON wide USING vtree (v)" -c "DROP TABLE wide" 2>&1)
+after_failure=$(awk '/ERROR:  storage = pages holds vectors/ {failed = 1; next}
+  failed && /vtree build: loading tuples took/ {n++} END {print n + 0}' <<<"$phase_log")
+grep -q "ERROR:  storage = pages holds vectors" <<<"$phase_log" && [ "$after_failure" = 1 ]
+check $? "after a failed build, the next one times its own loading phase once ($after_failure)"
+
 # --- cancel --------------------------------------------------------------------
 before=$(sidecars)
 psql -qX -c "SET vtree.build_threads = 1" -c "CREATE INDEX big_cancelled ON big USING vtree (v) WITH (max_iterations = 60)" >"$log" 2>&1 &
