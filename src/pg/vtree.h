@@ -380,7 +380,7 @@ struct RadiusRaise {
 };
 // The raises that keep `v` (in the tree's space) inside every node from `leaf`
 // up to the root, with headroom so that rows creeping outwards are not logged
-// one by one; empty when the radii already cover it.
+// one by one; empty when the radii already cover it. Throws only bad_alloc.
 std::vector<RadiusRaise> radius_raises(const Tree& tree, std::size_t leaf, const float* v);
 // Appends radius raises to the tree log (one WAL record with the metapage),
 // if the tree is still at the version they were computed on: a reshape
@@ -404,10 +404,12 @@ void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf);
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).
 std::shared_ptr<const TreeCache> load_tree(Relation index);
 
-// Serialises the tree for the blob pages.
+// Serialises the tree for the blob pages. Throws only bad_alloc.
 std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<BlockNumber>& heads);
 
 // --- access method callbacks (one file per phase) ----------------------------
+// Entry points from PostgreSQL: each runs its C++ through guarded(), so no
+// exception leaves it; errors reach PostgreSQL as ERRORs.
 
 IndexBuildResult* vtree_build(Relation heap, Relation index, struct IndexInfo* info);
 void vtree_buildempty(Relation index);
@@ -472,6 +474,8 @@ void close_indexed_column(IndexedColumn& column);
 // vector, a palloc'd exact conversion for halfvec (never d's own memory then).
 Vector* datum_get_indexed_vector(Datum d, bool half);
 
+// --- administration helpers (admin_checks.cpp); PostgreSQL code, may ereport --
+
 // Opens a vtree index, or ERROR 42809 if the relation is something else.
 Relation open_vtree(Oid oid, LOCKMODE lock);
 // The same, and its table (*heap), locking the table first as DROP and
@@ -486,10 +490,11 @@ void require_owner_of(Oid index_oid);
 void require_select(Relation index);
 // ERROR 42501 unless the current user is a superuser.
 void require_superuser(const char* function);
-// Size of a file in bytes, -1 if it cannot be looked at.
+// Size of a file in bytes, -1 if it cannot be looked at. Never raises.
 int64 file_size(const std::string& path);
 
-// The metric of the index's operator class, from its support function 1.
+// The metric of the index's operator class, from its support function 1
+// (vtree_handler.cpp). PostgreSQL code only: may ereport.
 Metric index_metric(Relation index);
 
 // Build progress phases (pg_stat_progress_create_index.phase).
@@ -498,12 +503,6 @@ constexpr int64 kPhaseClustering = 3;
 constexpr int64 kPhaseAssigning = 4;
 constexpr int64 kPhaseWriting = 5;
 constexpr int64 kPhaseFinishing = 6;  // tree pages, metapage, WAL
-
-}  // namespace pg
-}  // namespace vectordb
-
-namespace vectordb {
-namespace pg {
 
 // --- leaf entries and vector records (vtree_pages.cpp); may ereport ----------
 
