@@ -253,6 +253,13 @@ VtreeOptions options_of(Relation index);
 
 enum class IterativeScan { Off = 0, Relaxed = 1, Strict = 2 };
 
+// Defaults and bounds of the settings (vtree_handler.cpp registers them; the
+// options' are in core/tree.h).
+constexpr int kDefaultProbes = 8, kMinProbes = 1, kMaxProbes = 100000;
+constexpr int kDefaultRerankFactor = 5, kMinRerankFactor = 1, kMaxRerankFactor = 1000;
+constexpr int kDefaultMaxScanTuples = 20000, kMinMaxScanTuples = 1;
+constexpr int kDefaultBuildThreads = 0, kMaxBuildThreads = 256;  // 0: one per CPU
+
 extern int guc_probes;
 extern int guc_rerank_factor;
 extern int guc_iterative_scan;

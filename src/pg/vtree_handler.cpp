@@ -43,11 +43,11 @@ Datum vtree_handler(PG_FUNCTION_ARGS);
 namespace vectordb {
 namespace pg {
 
-int guc_probes = 8;
-int guc_rerank_factor = 5;
+int guc_probes = kDefaultProbes;
+int guc_rerank_factor = kDefaultRerankFactor;
 int guc_iterative_scan = static_cast<int>(IterativeScan::Off);
-int guc_max_scan_tuples = 20000;
-int guc_build_threads = 0;
+int guc_max_scan_tuples = kDefaultMaxScanTuples;
+int guc_build_threads = kDefaultBuildThreads;
 char* guc_sidecar_dir = nullptr;
 bool guc_heal_sidecars = true;
 
@@ -117,21 +117,24 @@ VtreeOptions options_of(Relation index) {
 
 void register_settings() {
     DefineCustomIntVariable("vtree.probes", "Leaves a vtree scan probes first.",
-                            "More probes raise recall and cost time.", &guc_probes, 8, 1, 100000, PGC_USERSET, 0,
-                            nullptr, nullptr, nullptr);
+                            "More probes raise recall and cost time.", &guc_probes, kDefaultProbes, kMinProbes,
+                            kMaxProbes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.rerank_factor", "Exact distances a vtree scan computes per result.",
                             "The scan reranks up to LIMIT x rerank_factor candidates exactly (LIMIT 10 assumed).",
-                            &guc_rerank_factor, 5, 1, 1000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                            &guc_rerank_factor, kDefaultRerankFactor, kMinRerankFactor, kMaxRerankFactor, PGC_USERSET,
+                            0, nullptr, nullptr, nullptr);
     DefineCustomEnumVariable("vtree.iterative_scan", "Whether a vtree scan goes on past its probes.",
                              "relaxed_order probes further leaves until the query has its rows; strict_order "
                              "also returns a row only once no unprobed leaf can hold a nearer one.",
                              &guc_iterative_scan, static_cast<int>(IterativeScan::Off), iterative_scan_values,
                              PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.max_scan_tuples", "Most binary codes an iterative vtree scan examines.", nullptr,
-                            &guc_max_scan_tuples, 20000, 1, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                            &guc_max_scan_tuples, kDefaultMaxScanTuples, kMinMaxScanTuples, INT_MAX, PGC_USERSET, 0,
+                            nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.build_threads", "Threads a vtree build clusters with (0: one per CPU).",
                             "At most 1 + max_parallel_maintenance_workers (within max_parallel_workers).",
-                            &guc_build_threads, 0, 0, 256, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                            &guc_build_threads, kDefaultBuildThreads, 0, kMaxBuildThreads, PGC_USERSET, 0, nullptr,
+                            nullptr, nullptr);
     DefineCustomStringVariable("vectordb.sidecar_dir", "Directory of vtree sidecar files (vectors.bin).",
                                "Empty means pg_vectordb inside the data directory, so base backups include it.",
                                &guc_sidecar_dir, "", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
@@ -149,8 +152,9 @@ int build_threads() {
     // max_parallel_workers): the administrator's budget for one build.
     const int budget = 1 + std::max(0, std::min(max_parallel_maintenance_workers, max_parallel_workers));
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    const int wanted =
-        guc_build_threads > 0 ? guc_build_threads : (cpus > 0 ? static_cast<int>(std::min<long>(cpus, 256)) : 1);
+    const int wanted = guc_build_threads > 0
+                           ? guc_build_threads
+                           : (cpus > 0 ? static_cast<int>(std::min<long>(cpus, kMaxBuildThreads)) : 1);
     return std::max(1, std::min(wanted, budget));
 }
 
