@@ -93,4 +93,13 @@ void MemoryLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
     visit(CodeChunk{codes.blocks.data(), codes.factors.data(), codes.ids.data(), codes.count()});
 }
 
+int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
+                         CodeFactors* factors) {
+    const int32_t leaf = tree.nearest_leaf(v, kRouteBeam);
+    if (leaf < 0) return -1;
+    quantizer.encode(v, tree.centroid(static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(leaf)].node)), code,
+                     factors);
+    return leaf;
+}
+
 }  // namespace vectordb

@@ -99,4 +99,12 @@ private:
 // Copies of data's rows scaled to unit norm (zero rows stay zero).
 std::vector<float> normalized_copy(const MatrixView& data);
 
+// Where a new vector goes: the leaf of nearest centroid by the beam descent
+// every router uses (Tree::nearest_leaf with kRouteBeam: sampled builds and
+// inserts), and its code and factors against that leaf's centroid. v is in
+// the tree's space (unit length for cosine). Returns the leaf number, or -1
+// (code untouched) if the tree has no live leaf. Throws only bad_alloc.
+int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
+                         CodeFactors* factors);
+
 }  // namespace vectordb

@@ -288,10 +288,10 @@ struct Assigner {
             normalize(nav.data(), core.dim);
             x = nav.data();
         }
-        const auto best = static_cast<std::size_t>(core.tree.nearest_leaf(x, kRouteBeam));
         CodeFactors f;
-        core.quantizer.encode(x, core.tree.centroid(static_cast<std::size_t>(core.tree.leaves[best].node)), code.data(),
-                              &f);
+        const int32_t found = route_and_encode(core.tree, core.quantizer, x, code.data(), &f);
+        if (found < 0) throw DataError("vtree build: the tree has no leaf to route a row to");
+        const auto best = static_cast<std::size_t>(found);
         const uint64 locator = sink.append(tid, v);
         writer.append(best, code.data(), f, locator, tid);
         cover(best, x);

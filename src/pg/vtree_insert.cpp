@@ -11,6 +11,7 @@
 // written, which a scan detects by its tag and reranks from the heap.
 #include "core/distance.h"
 #include "core/errors.h"
+#include "core/index.h"
 #include "core/vector_store.h"
 
 #include "pg/pg_call.h"
@@ -280,13 +281,11 @@ void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid
     std::vector<uint64_t> code(tc->quantizer.words());
     for (;;) {
         const Tree& tree = tc->tree;
-        const int32_t found = tree.nearest_leaf(nav.data(), kRouteBeam);
+        CodeFactors factors;
+        const int32_t found = route_and_encode(tree, tc->quantizer, nav.data(), code.data(), &factors);
         if (found < 0 || tc->leaf_heads[static_cast<std::size_t>(found)] == InvalidBlockNumber)
             throw DataError("vtree tree has no leaf to route a row to");
         const auto leaf = static_cast<std::size_t>(found);
-        CodeFactors factors;
-        tc->quantizer.encode(nav.data(), tree.centroid(static_cast<std::size_t>(tree.leaves[leaf].node)), code.data(),
-                             &factors);
         // The leaf's ball and its ancestors' grow to hold the row before its
         // entry goes in, so no scan can see the entry outside them.
         const std::vector<RadiusRaise> raises = radius_raises(tree, leaf, nav.data());

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -110,6 +112,25 @@ TEST_P(SearchAllMetrics, ProbingEveryLeafEqualsBruteForce) {
 INSTANTIATE_TEST_SUITE_P(Metrics, SearchAllMetrics,
                          ::testing::Combine(::testing::Values(Metric::L2, Metric::InnerProduct, Metric::Cosine),
                                             ::testing::Values(QuantizerKind::RaBitQ, QuantizerKind::Hamming)));
+
+// Routing a new vector: the beam's leaf, coded against that leaf's centroid
+// exactly as the build coded the rows it put there.
+TEST(Search, RouteAndEncodeGivesTheBeamLeafAndItsCode) {
+    Fixture f;
+    const CoreIndex index = build(f, Metric::L2, QuantizerKind::RaBitQ);
+    const std::size_t words = index.quantizer.words();
+    std::vector<uint64_t> code(words), expected(words);
+    for (std::size_t i = 0; i < f.n; i += 97) {
+        const float* v = f.data.data() + i * f.dim;
+        CodeFactors factors, expected_factors;
+        const int32_t leaf = route_and_encode(index.tree, index.quantizer, v, code.data(), &factors);
+        ASSERT_EQ(leaf, index.tree.nearest_leaf(v, kRouteBeam));
+        const float* centroid = index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[leaf].node));
+        index.quantizer.encode(v, centroid, expected.data(), &expected_factors);
+        ASSERT_EQ(code, expected) << "row " << i;
+        ASSERT_EQ(std::memcmp(&factors, &expected_factors, sizeof factors), 0) << "row " << i;
+    }
+}
 
 TEST(Search, GoodRecallWithFewProbes) {
     Fixture f;
