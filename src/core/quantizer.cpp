@@ -94,20 +94,33 @@ void Quantizer::prepare_leaf(const float* rotated_query, const float* rotated_ce
     thread_local std::vector<float> x;
     x.resize(d);
     float low = INFINITY, high = -INFINITY;
-    float sum = 0.0f, sq = 0.0f;  // float is ample for D <= a few thousand terms
+    float sq = 0.0f;  // float is ample for D <= a few thousand terms
     for (std::size_t i = 0; i < d; i++) {
         x[i] = metric_ == Metric::InnerProduct ? rotated_query[i] : rotated_query[i] - rotated_centroid[i];
         low = std::min(low, x[i]);
         high = std::max(high, x[i]);
-        sum += x[i];
         sq += x[i] * x[i];
     }
     const float levels = static_cast<float>((1 << kQueryBits) - 1);
     const float delta = high > low ? (high - low) / levels : 1.0f;
     quantize_query(x.data(), words_, low, 1.0f / delta, out->planes.data());
+    // The quantized values as the kernels will see them (read back from the
+    // planes, whatever rounding the kernel used): their sum, and the rounding.
+    double quantized_sum = 0.0, rounding_sq = 0.0;
+    for (std::size_t i = 0; i < d; i++) {
+        uint32_t level = 0;
+        for (int p = 0; p < kQueryBits; p++)
+            level |=
+                static_cast<uint32_t>((out->planes[static_cast<std::size_t>(p) * words_ + i / 64] >> (i % 64)) & 1u)
+                << p;
+        const double value = static_cast<double>(low) + static_cast<double>(delta) * level;
+        quantized_sum += value;
+        rounding_sq += (value - x[i]) * (value - x[i]);
+    }
     out->low = low;
     out->delta = delta;
-    out->sum = sum;
+    out->sum = static_cast<float>(quantized_sum);
+    out->rounding = static_cast<float>(std::sqrt(rounding_sq));
     out->norm = std::sqrt(sq);
     out->offset = metric_ == Metric::InnerProduct ? centroid_ip : sq;
 }

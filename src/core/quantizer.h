@@ -45,9 +45,10 @@ struct PreparedQuery {
     std::vector<uint64_t> planes;  // rabitq: kQueryBits planes of words; hamming: the query code
     float low = 0;                 // rabitq: x'_i ~ low + delta * q_i, q_i in 0..15
     float delta = 0;
-    float sum = 0;     // sum of x'_i
-    float norm = 0;    // |x|
-    float offset = 0;  // L2: |x|^2; inner product: <c, q>
+    float sum = 0;       // sum of the quantized x'_i (low + delta * q_i), so rounding adds no bias
+    float rounding = 0;  // sqrt(sum of (quantized - x'_i)^2): the rounding's size, exactly
+    float norm = 0;      // |x|
+    float offset = 0;    // L2: |x|^2; inner product: <c, q>
 };
 
 // One estimate per code: the estimated score (squared L2, or negative inner
@@ -100,11 +101,15 @@ public:
         const float masked_sum = q.delta * static_cast<float>(scanned) + q.low * static_cast<float>(f.popcount);
         const float ip_est = (2.0f * masked_sum - q.sum) * inv_sqrt_d_ * f.inv_ip;  // ~ <o, x>
         // Two independent error sources, combined as standard deviations: the
-        // code's (RaBitQ's bound) and the query's 4-bit rounding, uniform with
-        // sd delta / sqrt(12) per coordinate over popcount coordinates.
+        // code's (RaBitQ's bound) and the query's 4-bit rounding. With the sum
+        // taken over the quantized values, the rounding enters as
+        // sum_i s_i e_i (s_i the code's signs, e_i each coordinate's rounding):
+        // no bias, and a spread of sqrt(sum e_i^2), known exactly. (Taking the
+        // sum over the exact values left sum_i e_i in every estimate of the
+        // query: a shift shared by all its candidates, which put rows out of
+        // order under inner product at 768 dimensions.)
         const float code_sd = q.norm * f.error * inv_sqrt_d1_;
-        const float rounding_sd =
-            2.0f * q.delta * std::sqrt(static_cast<float>(f.popcount) * (1.0f / 12.0f)) * inv_sqrt_d_ * f.inv_ip;
+        const float rounding_sd = q.rounding * inv_sqrt_d_ * f.inv_ip;
         const float half_width = epsilon * f.norm * std::sqrt(code_sd * code_sd + rounding_sd * rounding_sd);
         // The bound certifies order, so it must also cover float rounding in
         // these sums (relative 1e-7 per term): with few dimensions the code's

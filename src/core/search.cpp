@@ -51,6 +51,7 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     } else {
         quantizer_.prepare_hamming(nav_query_.data(), &prepared_);
     }
+    epsilon_ = params.epsilon > 0 ? params.epsilon : bound_sigmas(index.metric);
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
     beam_ = tree_.effective_beam(std::max(kRouteBeam, 2 * params.probes));
@@ -196,7 +197,7 @@ void Searcher::scan_chunk(const CodeChunk& chunk) {
         scan_hamming(chunk.blocks, blocks, words, prepared_.planes.data(), scanned_.data());
     for (std::size_t i = 0; i < chunk.count; i++) {
         if (chunk.ids[i] == kSkipId) continue;
-        const Estimate e = quantizer_.estimate(prepared_, scanned_[i], chunk.factors[i], params_.epsilon);
+        const Estimate e = quantizer_.estimate(prepared_, scanned_[i], chunk.factors[i], epsilon_);
         pool_.push_back({e.lower_bound, e.score, chunk.ids[i]});
     }
     stats_.codes_scanned += chunk.count;
@@ -295,6 +296,8 @@ bool Searcher::next(Neighbor* out) {
         probe_target_ = stats_.leaves_probed + params_.probes;
     }
 }
+
+float bound_sigmas(Metric metric) { return metric == Metric::InnerProduct ? 7.0f : 5.0f; }
 
 std::vector<Neighbor> search(const CoreIndex& index, const float* query, const SearchParams& params,
                              VectorSource& source, SearchStats* stats) {

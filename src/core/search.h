@@ -64,16 +64,27 @@ struct SearchParams {
     std::size_t k = 10;
     std::size_t probes = 4;
     std::size_t rerank_factor = 5;
-    // rabitq bound width in standard deviations. The bound certifies order, so
-    // a miss is a row out of place: at 5 a normal error exceeds it with
-    // probability 3e-7 (at 3, 1e-3, which LIMIT 1000 scans met every few
-    // queries; at 4 a few swaps in 200,000 rows; at 5 none in 5.7 million
-    // rows over 3 to 768 dimensions, clustered and uniform, three metrics).
-    float epsilon = 5.0f;
+    // rabitq bound width in standard deviations; 0 (the default) takes the
+    // metric's (bound_sigmas). The bound certifies order, so a miss is a row
+    // out of place.
+    float epsilon = 0.0f;
     bool widen = true;               // probe further leaves once the first `probes` are used up
     bool strict_order = false;       // certify rows against unprobed subtrees too (see above)
     std::size_t max_scan_codes = 0;  // stop widening after scanning this many codes; 0 = no limit
 };
+
+// The rabitq bound width, in standard deviations, that certifies order for
+// `metric`. L2 and cosine: 5, where a normal error exceeds the bound with
+// probability 3e-7 (at 3, 1e-3, which LIMIT 1000 scans met every few queries;
+// at 4 a few swaps in 200,000 rows). Inner product: 7 (1.3e-12). Its estimate
+// is not centred on the leaf's centroid (the query enters whole, not as
+// q - c), so when the data share a large common direction every query meets a
+// candidate's code error in about the same direction: one code 5 standard
+// deviations off for that direction put rows out of order for most queries
+// (the differential harness, seed 1796270014: 768 dimensions, estimates
+// beyond 4 standard deviations 9 times as often as a normal error gives). At 7
+// it costs about a third more reranks (synth-768: 178 -> 244 a query).
+float bound_sigmas(Metric metric);
 
 // Where full-precision vectors come from for reranking (memory, mmap, heap).
 class VectorSource {
@@ -194,6 +205,7 @@ private:
     float rest_min_bound_ = 0;
     std::priority_queue<Scored, std::vector<Scored>, std::greater<Scored>> reranked_;
 
+    float epsilon_;  // bound width in standard deviations
     std::size_t probe_target_;
     std::size_t rerank_budget_;
     SearchStats stats_;

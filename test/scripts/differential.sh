@@ -7,6 +7,8 @@
 #   DIFF_CASES  cases per database (default 40)
 #   DIFF_SEED   first seed (default 1; the second database starts 100000 later)
 #   DIFF_SECONDS  stop starting cases after this long (default: no limit)
+# Every run also replays the seeds in test/differential/regression-seeds: cases
+# that once failed, kept so that what they found stays fixed.
 # Needs build/cmake/vectordb_differential (built by make test's cmake step).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,5 +48,15 @@ for part in a b; do
     check 1 "db $part: the harness exited with ${!rc_var}"
   fi
 done
+# Cases that once failed (one seed per line; '#' starts a comment).
+while read -r regression _; do
+  case "$regression" in '' | '#'*) continue ;; esac
+  line=$(PGDATABASE=vectordb_diff_a "$bin" --seed "$regression" --cases 1 --dims 1,3,8,32,128,768,2000,16000 2>&1 |
+    grep -E '^(ok|not ok) ' | head -n 1)
+  case "$line" in
+    "ok "*) check 0 "regression seed: ${line#ok * - }" ;;
+    *) check 1 "regression seed $regression: ${line:-no result}" ;;
+  esac
+done <test/differential/regression-seeds
 for db in vectordb_diff_a vectordb_diff_b; do psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1; done
 finish_tap
