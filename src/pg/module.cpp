@@ -18,4 +18,5 @@ void _PG_init(void) {
     vectordb::pg::register_settings();
     vectordb::pg::register_sidecar_lifecycle();
     vectordb::pg::register_sidecar_cache();
+    vectordb::pg::register_tree_cache();
 }

@@ -407,6 +407,9 @@ void log_reshape(Relation index, const std::vector<ShapedNode>& plan, uint32 dim
 // inserts (vtree_split.cpp). May ereport and throw.
 void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf);
 
+// Installs the relcache callback that drops invalidated trees (from _PG_init).
+void register_tree_cache();
+
 // The tree of this index, from the backend's cache or read from its pages.
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).
 std::shared_ptr<const TreeCache> load_tree(Relation index);

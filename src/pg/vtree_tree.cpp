@@ -37,6 +37,7 @@
 
 extern "C" {
 #include "access/transam.h"
+#include "utils/inval.h"
 }
 
 namespace vectordb {
@@ -130,6 +131,18 @@ constexpr float kRaiseHeadroom = 1.01f;
 std::unordered_map<Oid, std::shared_ptr<TreeCache>>& cache() {
     static std::unordered_map<Oid, std::shared_ptr<TreeCache>> entries;
     return entries;
+}
+
+// Lets go of an index's tree when its relcache entry is invalidated (DROP
+// INDEX, REINDEX, TRUNCATE, or any other change), at this backend's next
+// command, so that a dropped index's tree, and the tree image it maps, do not
+// stay in an idle backend until it exits. Scans holding the tree keep theirs.
+void on_relcache_invalidation(Datum, Oid relid) {
+    auto& entries = cache();
+    if (relid == InvalidOid)
+        entries.clear();
+    else
+        entries.erase(relid);
 }
 
 // Rebuilds a TreeCache from the metapage and the blob bytes; DataError if they disagree.
@@ -590,6 +603,8 @@ namespace {
 }
 
 }  // namespace
+
+void register_tree_cache() { CacheRegisterRelcacheCallback(on_relcache_invalidation, static_cast<Datum>(0)); }
 
 std::shared_ptr<const TreeCache> load_tree(Relation index) {
     VtreeMeta meta;

@@ -118,9 +118,21 @@ query_and_hold after-reindex 0
 reindexed=$(images_of "$idx")
 [ "$(wc -l <<<"$reindexed")" = 1 ] && [ -n "$reindexed" ] && [ "${reindexed%%.vec*}" != "${grown%%.vec*}" ]
 check $? "REINDEX: the old build's image is gone, the new build has one"
+# An idle backend that maps the image lets go of it at its next command after
+# another session's DROP INDEX, so the file's space is freed.
+psql -qX -c "SET enable_seqscan = off" -c "$index_query" -c "INSERT INTO pids VALUES ('idle', pg_backend_pid())" \
+  -c "SELECT pg_sleep(3)" -c "SELECT 1" -c "INSERT INTO pids VALUES ('idle-after', pg_backend_pid())" \
+  -c "SELECT pg_sleep(4)" >/dev/null &
+idle=$(pid_of idle)
+grep -q "$reindexed" "/proc/$idle/maps" 2>/dev/null
+mapped_before=$?
 sql -c "DROP INDEX t_v"
 [ -z "$(images_of "$idx")" ]
 check $? "DROP INDEX removes the index's image"
+pid_of idle-after >/dev/null
+! grep -q "$reindexed" "/proc/$idle/maps" 2>/dev/null && [ "$mapped_before" = 0 ]
+check $? "an idle backend unmaps a dropped index's image at its next command"
+wait
 
 # --- an orphan image, and a small tree -----------------------------------------
 sys=$(sql -c "SELECT system_identifier FROM pg_control_system()")
