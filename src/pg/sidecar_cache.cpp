@@ -49,13 +49,7 @@ bool acquire_descriptor() {
     return AcquireExternalFD();
 }
 
-void on_relcache_invalidation(Datum, Oid relid) {
-    auto& entries = cache();
-    if (relid == InvalidOid)
-        entries.clear();
-    else
-        entries.erase(relid);
-}
+void on_relcache_invalidation(Datum, Oid relid) { forget_invalidated(cache(), relid); }
 
 }  // namespace
 

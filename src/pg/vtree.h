@@ -410,6 +410,17 @@ void split_grown_leaves(Relation index, Relation heap, int64 grown_leaf);
 // Installs the relcache callback that drops invalidated trees (from _PG_init).
 void register_tree_cache();
 
+// Drops what a relcache invalidation of `relid` concerns from a per-backend
+// cache keyed by index OID (everything for InvalidOid, a reset): the tree and
+// sidecar caches' callbacks. Never raises.
+template <class Cache>
+void forget_invalidated(Cache& entries, Oid relid) {
+    if (relid == InvalidOid)
+        entries.clear();
+    else
+        entries.erase(relid);
+}
+
 // The tree of this index, from the backend's cache or read from its pages.
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).
 std::shared_ptr<const TreeCache> load_tree(Relation index);

@@ -137,13 +137,7 @@ std::unordered_map<Oid, std::shared_ptr<TreeCache>>& cache() {
 // INDEX, REINDEX, TRUNCATE, or any other change), at this backend's next
 // command, so that a dropped index's tree, and the tree image it maps, do not
 // stay in an idle backend until it exits. Scans holding the tree keep theirs.
-void on_relcache_invalidation(Datum, Oid relid) {
-    auto& entries = cache();
-    if (relid == InvalidOid)
-        entries.clear();
-    else
-        entries.erase(relid);
-}
+void on_relcache_invalidation(Datum, Oid relid) { forget_invalidated(cache(), relid); }
 
 // Rebuilds a TreeCache from the metapage and the blob bytes; DataError if they disagree.
 std::shared_ptr<TreeCache> parse(const VtreeMeta& meta, const std::vector<char>& blob) {

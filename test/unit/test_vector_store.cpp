@@ -146,6 +146,13 @@ protected:
         return path;
     }
 
+    // Writes the first n of r to a new store at path and syncs it.
+    static void synced_store(const std::string& path, std::uint32_t dim, const Records& r, std::size_t n) {
+        VectorStore w = VectorStore::create(path, dim, StoreIdentity{});
+        w.append_batch(r.tags.data(), r.vecs.data(), n);
+        w.sync();
+    }
+
     std::string dir_;
 };
 
@@ -613,11 +620,7 @@ TEST_F(VectorStoreTest, AdvisoryCallsWorkAndResidencyIsBounded) {
     const std::uint32_t dim = 64;
     const std::size_t n = 5000;
     const Records r = random_records(dim, n, 9);
-    {
-        VectorStore w = VectorStore::create(path, dim, StoreIdentity{});
-        w.append_batch(r.tags.data(), r.vecs.data(), n);
-        w.sync();
-    }
+    synced_store(path, dim, r, n);
     VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
     const std::uint64_t file_size = 4096 + n * store_record_size(dim);
     EXPECT_GE(s.bytes_mapped(), file_size);
@@ -648,11 +651,7 @@ TEST_F(VectorStoreTest, PrefetchAsksForPagesOnlyWhenSomeAreNotCached) {
     const std::uint32_t dim = 256;
     const std::size_t n = 4000;
     const Records r = random_records(dim, n, 5);
-    {
-        VectorStore w = VectorStore::create(path, dim, StoreIdentity{});
-        w.append_batch(r.tags.data(), r.vecs.data(), n);
-        w.sync();
-    }
+    synced_store(path, dim, r, n);
     VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
     volatile float sink = 0;
     for (std::size_t i = 0; i < n; ++i) sink = sink + s.vector(i)[dim - 1];  // every page cached and mapped
