@@ -201,7 +201,10 @@ void share_tree_arrays(Relation index, TreeCache& tc) {
     std::shared_ptr<TreeImage> image = map_if_identical(path, name, a);
     if (image == nullptr) {
         // Missing, or holding other bytes (torn, garbled, a hash collision):
-        // write ours in its place. A directory we cannot write to keeps the tree private.
+        // write ours in its place (creating the directory, which an index
+        // with storage = pages may not have had yet). A directory we cannot
+        // write to keeps the tree private.
+        if (::mkdir(dir.c_str(), S_IRWXU) != 0 && errno != EEXIST) return;
         if (!write_image(path, a)) return;
         image = map_if_identical(path, name, a);
         if (image == nullptr) return;
