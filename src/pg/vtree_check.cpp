@@ -101,6 +101,7 @@ struct BlockInfo {
     uint16 count = 0;
     bool reached = false;  // on some chain
     bool retired = false;  // on the chain of a leaf a split retired: its entries live on elsewhere
+    bool zeroed = false;   // an all-zero page
 };
 
 // Copies block b into page (PostgreSQL code only).
@@ -113,8 +114,12 @@ void copy_block(Relation index, BlockNumber b, char* page) {
 
 // Page header and type of one copied block; records what the chain walk needs.
 void check_block(const VtreeMeta& meta, std::size_t leaves, BlockNumber b, Page page, BlockInfo* info, Report& report) {
+    // An all-zero page is what an extension leaves when a crash comes before
+    // the WAL record that fills it (or a build not yet done): nothing links
+    // to it (a chain that reaches one is reported by the walk, as a page not
+    // of its kind), and VACUUM records it as free, as nbtree does.
     if (PageIsNew(page)) {
-        report.add(block_name(b) + " is an uninitialised page");
+        info->zeroed = true;
         return;
     }
     if (!is_vtree_page(page)) {
@@ -191,7 +196,8 @@ BlockNumber walk_chain(std::vector<BlockInfo>& blocks, BlockNumber head, PageTyp
         }
         info.reached = true;
         if (info.type != static_cast<uint16>(type)) {
-            report.add(name + " reaches " + block_name(block) + ", which is not a page of its kind");
+            report.add(name + " reaches " + block_name(block) +
+                       (info.zeroed ? ", an all-zero page" : ", which is not a page of its kind"));
             break;
         }
         if (leaf >= 0 && info.leaf != static_cast<uint32>(leaf))
