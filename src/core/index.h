@@ -46,6 +46,8 @@ class LeafCodeSource {
 public:
     virtual ~LeafCodeSource() = default;
     // Calls visit once per chunk of the leaf's codes, in any number of chunks.
+    // In PostgreSQL visit runs while the page's buffer is share-locked: it must
+    // copy what it keeps and never call back into PostgreSQL.
     virtual void scan_leaf(std::size_t leaf, const ChunkVisitor& visit) = 0;
 };
 

@@ -15,6 +15,11 @@
 // (generic WAL raises no recovery conflict): it fails with XX001 on the
 // page's type or leaf number, never returns a wrong row;
 // hot_standby_feedback keeps the primary from recycling under it.
+//
+// An exclusive buffer lock is enough to compact a leaf page (no cleanup lock,
+// unlike heap pruning): a scan copies the entries it needs (TIDs, locators)
+// out of the page under its share lock and keeps no pin between calls, so no
+// one holds a pointer into the page across the compaction.
 #include "core/code_scan.h"
 
 #include <unordered_set>
