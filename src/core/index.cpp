@@ -7,7 +7,6 @@
 #include "core/parallel.h"
 
 #include <cmath>
-#include <exception>
 
 namespace vectordb {
 

@@ -17,8 +17,8 @@
 #include "core/distance.h"
 #include "core/errors.h"
 #include "core/kmeans.h"
-#include "core/random.h"
 #include "core/parallel.h"
+#include "core/random.h"
 
 #include <algorithm>
 #include <cmath>

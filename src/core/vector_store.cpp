@@ -20,11 +20,11 @@
 //   of the file's tail is unknown and the index has to be rebuilt anyway.
 #include "core/vector_store.h"
 
+#include "core/clock.h"
 #include "core/errors.h"
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -244,25 +244,31 @@ struct VectorStore::Impl {
         return stored == record_checksum(slot, t, reinterpret_cast<const float*>(r + kRecordVectorOffset), dim);
     }
 
+    // Of the pages of the mapping's first `bytes`, how many (*pages) and how
+    // many of them in the page cache (*in_cache); false if mincore fails.
+    bool count_resident(const Mapping* m, std::uint64_t bytes, std::uint64_t* in_cache, std::uint64_t* pages) const {
+        std::vector<unsigned char> flags(static_cast<std::size_t>((bytes + page - 1) / page));
+        if (::mincore(m->base, static_cast<std::size_t>(bytes), flags.data()) != 0) return false;
+        *pages = flags.size();
+        *in_cache = 0;
+        for (unsigned char f : flags) *in_cache += f & 1u;
+        return true;
+    }
+
     // Whether every page of the first `count` records (and the header) was in the
     // page cache when prefetch() last looked, looking again (one mincore call over
     // them) when that was kResidencyRecheckSeconds ago or never. A failed look
     // counts as not resident: prefetching then goes on as before.
     bool records_all_resident(const Mapping* m, std::uint64_t count) const {
-        const std::int64_t now =
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-                .count();
+        const std::int64_t now = steady_nanoseconds();
         const std::int64_t checked = residency_checked.load(std::memory_order_relaxed);
         constexpr std::int64_t kRecheck = std::int64_t{VectorStore::kResidencyRecheckSeconds} * 1000000000;
         if (checked != 0 && now - checked < kRecheck) return records_resident.load(std::memory_order_relaxed);
-        const std::uint64_t bytes = std::min<std::uint64_t>(record_offset(count), m->length);
-        const std::size_t pages = static_cast<std::size_t>((bytes + page - 1) / page);
+        std::uint64_t pages = 0, in_cache = 0;
         bool resident = false;
-        std::vector<unsigned char> in_core;
         try {
-            in_core.resize(pages);
-            resident = ::mincore(m->base, static_cast<std::size_t>(bytes), in_core.data()) == 0 &&
-                       std::all_of(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1u) != 0; });
+            resident = count_resident(m, std::min<std::uint64_t>(record_offset(count), m->length), &in_cache, &pages) &&
+                       in_cache == pages;
         } catch (const std::bad_alloc&) {
             resident = false;
         }
@@ -702,12 +708,10 @@ std::uint64_t VectorStore::bytes_mapped() const { return live().current.load(std
 std::uint64_t VectorStore::bytes_resident() const {
     const Impl& s = live();
     const Mapping* m = s.current.load(std::memory_order_acquire);
-    std::vector<unsigned char> resident((m->length + s.page - 1) / s.page);
-    if (::mincore(m->base, m->length, resident.data()) != 0)
+    std::uint64_t pages = 0, in_cache = 0;
+    if (!s.count_resident(m, m->length, &in_cache, &pages))
         throw_os("could not query page residency of", s.path, errno);
-    std::uint64_t pages = 0;
-    for (unsigned char r : resident) pages += r & 1u;
-    return std::min<std::uint64_t>(pages * s.page, m->length);
+    return std::min<std::uint64_t>(in_cache * s.page, m->length);
 }
 
 void VectorStore::evict() const {

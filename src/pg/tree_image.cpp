@@ -3,12 +3,12 @@
 // File layout: a 64-byte header (magic "VDBTREE1", dim, rotated_dim, nodes,
 // leaves as little-endian integers, the rest zero), then nodes x dim floats
 // of node centroids, then leaves x rotated_dim floats of rotated leaf centroids.
-#include "pg/tree_image.h"
-
+#include "core/clock.h"
 #include "core/vector_store.h"
 
+#include "pg/tree_image.h"
+
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -173,11 +173,6 @@ void remove_other_images(const std::string& dir, const StoreIdentity& id, const 
 
 TreeImage::~TreeImage() {
     if (base != nullptr) ::munmap(base, length);
-}
-
-int64 steady_nanoseconds() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
 }
 
 void share_tree_arrays(Relation index, TreeCache& tc) {

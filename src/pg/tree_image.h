@@ -55,8 +55,5 @@ void share_tree_arrays(Relation index, TreeCache& tc);
 // the change. Nothing if they are not shared. Throws only bad_alloc.
 void own_tree_arrays(TreeCache& tc);
 
-// The steady clock in nanoseconds (what arrays_changed_at holds).
-int64 steady_nanoseconds();
-
 }  // namespace pg
 }  // namespace vectordb
