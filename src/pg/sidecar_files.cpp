@@ -54,12 +54,26 @@ bool parse_sidecar_name(const std::string& name, StoreIdentity* id) {
     return name == sidecar_name(*id);  // one spelling per identity (no leading zeros or signs)
 }
 
+namespace {
+
+constexpr char kTreeImageMark[] = ".tree-";  // <sidecar name>.tree-<16 hex digits>[.tmp<pid>]
+
+}  // namespace
+
+std::string tree_image_prefix(const StoreIdentity& id) { return sidecar_name(id) + kTreeImageMark; }
+
+std::string tree_image_name(const StoreIdentity& id, uint64 hash) {
+    char digits[17];
+    std::snprintf(digits, sizeof(digits), "%016llx", static_cast<unsigned long long>(hash));
+    return tree_image_prefix(id) + digits;
+}
+
 bool parse_sidecar_file_name(const std::string& name, StoreIdentity* id) {
     if (parse_sidecar_name(name, id)) return true;
-    // <sidecar name>.tree-<16 hex digits>, maybe followed by .tmp<pid> (one being written).
-    const std::size_t at = name.find(".tree-");
+    // A tree image, maybe followed by .tmp<pid> (one being written).
+    const std::size_t at = name.find(kTreeImageMark);
     if (at == std::string::npos || !parse_sidecar_name(name.substr(0, at), id)) return false;
-    const std::string rest = name.substr(at + 6);
+    const std::string rest = name.substr(at + sizeof(kTreeImageMark) - 1);
     const auto hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
     if (rest.size() < 16 || !std::all_of(rest.begin(), rest.begin() + 16, hex)) return false;
     const std::string tail = rest.substr(16);

@@ -30,8 +30,12 @@ std::string sidecar_directory(bool create);
 std::string sidecar_name(const StoreIdentity& id);
 // Parses a sidecar file name; false if it is not one.
 bool parse_sidecar_name(const std::string& name, StoreIdentity* id);
+// The file name of the tree image (tree_image.h) of this sidecar identity
+// whose arrays hash to `hash`, and what every image name of it starts with.
+std::string tree_image_name(const StoreIdentity& id, uint64 hash);
+std::string tree_image_prefix(const StoreIdentity& id);
 // Parses the name of any file that belongs to a sidecar identity: the sidecar
-// itself, or one of its tree images (tree_image.h), whole or being written.
+// itself, or one of its tree images, whole or being written.
 bool parse_sidecar_file_name(const std::string& name, StoreIdentity* id);
 
 // The identity the metapage records, and the path of that file.

@@ -82,12 +82,6 @@ uint64 arrays_hash(const Arrays& a) {
            part(a.header.leaves + 1, a.rotated, a.rotated_floats);
 }
 
-std::string image_name(const StoreIdentity& id, uint64 hash) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof(suffix), ".tree-%016llx", static_cast<unsigned long long>(hash));
-    return sidecar_name(id) + suffix;
-}
-
 // Maps `path` read-only if it holds exactly the header and arrays of `a`;
 // null otherwise (missing, unreadable, or other bytes).
 std::shared_ptr<TreeImage> map_if_identical(const std::string& path, const std::string& name, const Arrays& a) {
@@ -157,7 +151,7 @@ bool write_image(const std::string& path, const Arrays& a) {
 
 // Removes the index's other images (older arrays), keeping `keep`.
 void remove_other_images(const std::string& dir, const StoreIdentity& id, const std::string& keep) {
-    const std::string prefix = sidecar_name(id) + ".tree-";
+    const std::string prefix = tree_image_prefix(id);
     std::vector<std::string> doomed;
     if (DIR* d = opendir(dir.c_str())) {
         while (struct dirent* e = readdir(d)) {
@@ -190,7 +184,7 @@ void share_tree_arrays(Relation index, TreeCache& tc) {
     if (!foreign_sidecar_problem(index, tc.meta).empty()) return;
     const StoreIdentity id = sidecar_identity(tc.meta);
     const std::string dir = sidecar_directory(false);
-    const std::string name = image_name(id, arrays_hash(a));
+    const std::string name = tree_image_name(id, arrays_hash(a));
     const std::string path = dir + "/" + name;
 
     std::shared_ptr<TreeImage> image = map_if_identical(path, name, a);
