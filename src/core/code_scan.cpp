@@ -63,12 +63,10 @@ const CodeScanKernels& best_kernels() {
 }  // namespace
 
 void quantize_query_scalar(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes) {
-    constexpr uint32_t top = (1u << kQueryBits) - 1;
     for (std::size_t w = 0; w < words; w++) {
         uint64_t plane[kQueryBits] = {};
         for (std::size_t b = 0; b < 64; b++) {
-            // x >= low, so truncation is round-half-up; min() guards float slop.
-            const auto level = std::min(static_cast<uint32_t>((x[w * 64 + b] - low) * inv_delta + 0.5f), top);
+            const uint32_t level = query_level(x[w * 64 + b], low, inv_delta);
             for (int p = 0; p < kQueryBits; p++) plane[p] |= static_cast<uint64_t>((level >> p) & 1u) << b;
         }
         for (int p = 0; p < kQueryBits; p++) planes[p * words + w] = plane[p];

@@ -29,7 +29,16 @@ void scan_weighted_popcount(const uint64_t* blocks, std::size_t nblocks, std::si
 // For every code i of nblocks blocks: out[i] = popcount(code_i ^ query).
 void scan_hamming(const uint64_t* blocks, std::size_t nblocks, std::size_t words, const uint64_t* query, uint32_t* out);
 
-// Quantises x[0 .. words*64) to levels round((x - low) * inv_delta) in 0..15 and
+// The level quantize_query gives x: round((x - low) * inv_delta), half up (x >=
+// low, so truncation after adding 0.5), capped at 15 against float slop. Every
+// kernel rounds exactly so (unit-tested), so callers may compute levels with it.
+inline uint32_t query_level(float x, float low, float inv_delta) {
+    constexpr uint32_t top = (1u << kQueryBits) - 1;
+    const auto level = static_cast<uint32_t>((x - low) * inv_delta + 0.5f);
+    return level < top ? level : top;
+}
+
+// Quantises x[0 .. words*64) to levels query_level(x, low, inv_delta) and
 // stores bit p of every level in planes[p * words ..], the query side of
 // scan_weighted_popcount.
 void quantize_query(const float* x, std::size_t words, float low, float inv_delta, uint64_t* planes);

@@ -103,20 +103,20 @@ void Quantizer::prepare_leaf(const float* rotated_query, const float* rotated_ce
     }
     const float levels = static_cast<float>((1 << kQueryBits) - 1);
     const float delta = high > low ? (high - low) / levels : 1.0f;
-    quantize_query(x.data(), words_, low, 1.0f / delta, out->planes.data());
-    // The quantized values as the kernels will see them (read back from the
-    // planes, whatever rounding the kernel used): their sum, and the rounding.
-    double quantized_sum = 0.0, rounding_sq = 0.0;
+    const float inv_delta = 1.0f / delta;
+    quantize_query(x.data(), words_, low, inv_delta, out->planes.data());
+    // The quantized values low + delta * level, as the kernels see them
+    // (query_level is their rounding): their sum, and the rounding's spread.
+    uint64_t level_sum = 0;
+    double rounding_sq = 0.0;
     for (std::size_t i = 0; i < d; i++) {
-        uint32_t level = 0;
-        for (int p = 0; p < kQueryBits; p++)
-            level |=
-                static_cast<uint32_t>((out->planes[static_cast<std::size_t>(p) * words_ + i / 64] >> (i % 64)) & 1u)
-                << p;
-        const double value = static_cast<double>(low) + static_cast<double>(delta) * level;
-        quantized_sum += value;
-        rounding_sq += (value - x[i]) * (value - x[i]);
+        const uint32_t level = query_level(x[i], low, inv_delta);
+        level_sum += level;
+        const float error = low + delta * static_cast<float>(level) - x[i];
+        rounding_sq += static_cast<double>(error) * error;
     }
+    const double quantized_sum =
+        static_cast<double>(d) * low + static_cast<double>(delta) * static_cast<double>(level_sum);
     out->low = low;
     out->delta = delta;
     out->sum = static_cast<float>(quantized_sum);

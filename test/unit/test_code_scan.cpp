@@ -94,6 +94,7 @@ TEST(CodeScan, QuantizeQueryMatchesReferenceOnEveryImplementation) {
             impls[m]->quantize(x.data(), words, low, inv_delta, planes.data());
             for (std::size_t i = 0; i < x.size(); i++) {
                 const auto want = std::min(static_cast<uint32_t>((x[i] - low) * inv_delta + 0.5f), 15u);
+                ASSERT_EQ(query_level(x[i], low, inv_delta), want) << "coordinate " << i;
                 uint32_t got = 0;
                 for (int p = 0; p < kQueryBits; p++) got |= ((planes[p * words + i / 64] >> (i % 64)) & 1u) << p;
                 ASSERT_EQ(got, want) << "coordinate " << i;
