@@ -13,6 +13,8 @@ namespace vectordb {
 
 namespace {
 
+constexpr std::size_t kMaxFrontBatch = 2048;
+
 IndexView view_of(const CoreIndex& index) {
     IndexView view;
     view.metric = index.metric;
@@ -51,9 +53,14 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     } else {
         quantizer_.prepare_hamming(nav_query_.data(), &prepared_);
     }
+    by_bound_ = quantizer_.has_bounds();
     epsilon_ = params.epsilon > 0 ? params.epsilon : bound_sigmas(index.metric);
     probe_target_ = params.probes;
     rerank_budget_ = params.k * params.rerank_factor;
+    // Keeping the front costs a heap operation per candidate that enters it:
+    // worth it while the batch is small beside a typical pool.
+    const std::size_t first_batch = std::max<std::size_t>(rerank_budget_, 64);
+    if (first_batch <= kMaxFrontBatch) front_capacity_ = first_batch + 1;
     beam_ = tree_.effective_beam(std::max(kRouteBeam, 2 * params.probes));
     opened_.assign(tree_.nodes.size(), 0);
     if (tree_.nodes.empty())
@@ -183,7 +190,14 @@ void Searcher::probe_leaf(std::size_t leaf_index) {
                                 centroid_ip, &prepared_);
     }
     index_.codes->scan_leaf(leaf_index, [this](const CodeChunk& chunk) { scan_chunk(chunk); });
-    sorted_end_ = cursor_;  // new candidates may beat the sorted ones: select again
+    if (batch_pos_ < batch_.size()) {
+        // New candidates may rank before the batch's rest: select again.
+        pool_.insert(pool_.end(), batch_.begin() + static_cast<long>(batch_pos_), batch_.end());
+        front_.clear();
+        front_capacity_ = 0;
+    }
+    batch_.clear();
+    batch_pos_ = 0;
 }
 
 void Searcher::scan_chunk(const CodeChunk& chunk) {
@@ -198,55 +212,91 @@ void Searcher::scan_chunk(const CodeChunk& chunk) {
     for (std::size_t i = 0; i < chunk.count; i++) {
         if (chunk.ids[i] == kSkipId) continue;
         const Estimate e = quantizer_.estimate(prepared_, scanned_[i], chunk.factors[i], epsilon_);
-        pool_.push_back({e.lower_bound, e.score, chunk.ids[i]});
+        const Candidate c{e.lower_bound, e.score, chunk.ids[i]};
+        // Most candidates rank well behind the front: one comparison turns them away.
+        if (front_capacity_ > 0 && rank_key(c) <= front_worst_) offer_front(c, static_cast<uint32_t>(pool_.size()));
+        pool_.push_back(c);
     }
     stats_.codes_scanned += chunk.count;
 }
 
-const Searcher::Candidate* Searcher::peek_candidate() {
-    if (cursor_ == pool_.size()) return nullptr;
-    if (cursor_ == sorted_end_) {
-        // Select the next batch in rerank order (lower bound, or estimated
-        // score without trusted bounds); the rest stay unsorted but all rank
-        // after the batch. Certainty needs the lowest lower bound among what
-        // is left: keep suffix minima over the batch and the minimum over the rest.
-        const std::size_t batch = std::min(pool_.size() - cursor_, std::max<std::size_t>(rerank_budget_, 64));
-        auto first = pool_.begin() + static_cast<long>(cursor_);
-        auto middle = first + static_cast<long>(batch);
-        const auto by_rank = [this](const Candidate& a, const Candidate& b) {
-            if (quantizer_.has_bounds())
-                return a.lower_bound < b.lower_bound || (a.lower_bound == b.lower_bound && a.id < b.id);
-            return a.score < b.score || (a.score == b.score && a.id < b.id);
-        };
-        std::nth_element(first, middle - 1, pool_.end(), by_rank);
-        std::sort(first, middle, by_rank);
-        batch_start_ = cursor_;
-        sorted_end_ = cursor_ + batch;
-        rest_min_bound_ = std::numeric_limits<float>::infinity();
-        for (auto it = middle; it != pool_.end(); ++it) rest_min_bound_ = std::min(rest_min_bound_, it->lower_bound);
-        suffix_min_bound_.resize(batch);
-        float m = rest_min_bound_;
-        for (std::size_t i = batch; i-- > 0;) {
-            m = std::min(m, pool_[cursor_ + i].lower_bound);
-            suffix_min_bound_[i] = m;
-        }
-        // Warm the vectors we are about to rerank.
-        std::vector<uint32_t> ids;
-        const std::size_t ahead =
-            std::min(batch, rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
-        ids.reserve(ahead);
-        for (std::size_t i = 0; i < ahead; i++) ids.push_back(pool_[cursor_ + i].id);
-        if (!ids.empty()) source_.prefetch(ids.data(), ids.size());
+void Searcher::offer_front(const Candidate& c, uint32_t pos) {
+    const auto worse_first = [this](const FrontEntry& a, const FrontEntry& b) { return ranks_before(a.c, b.c); };
+    if (front_.size() < front_capacity_) {
+        front_.push_back({c, pos});
+        std::push_heap(front_.begin(), front_.end(), worse_first);
+    } else if (ranks_before(c, front_.front().c)) {
+        std::pop_heap(front_.begin(), front_.end(), worse_first);
+        front_.back() = {c, pos};
+        std::push_heap(front_.begin(), front_.end(), worse_first);
+    } else {
+        return;
     }
-    return &pool_[cursor_];
+    if (front_.size() == front_capacity_) front_worst_ = rank_key(front_.front().c);
 }
 
-float Searcher::remaining_min_bound() const { return suffix_min_bound_[cursor_ - batch_start_]; }
+void Searcher::select_batch() {
+    // One candidate more than the batch: the best of what stays in the pool
+    // gives the lowest bound left after the batch.
+    const std::size_t batch = std::max<std::size_t>(rerank_budget_, 64);
+    const auto by_rank = [this](const Candidate& a, const Candidate& b) { return ranks_before(a, b); };
+    batch_.clear();
+    batch_pos_ = 0;
+    rest_min_bound_ = std::numeric_limits<float>::infinity();
+    if (pool_.size() <= batch) {
+        batch_.swap(pool_);
+    } else if (front_capacity_ > batch && front_.size() == front_capacity_) {
+        // front_ holds the best batch + 1 of the pool: take the batch, and
+        // remove it from the pool highest position first (so the element
+        // moved into each hole is never one of the batch).
+        std::sort(front_.begin(), front_.end(),
+                  [this](const FrontEntry& a, const FrontEntry& b) { return ranks_before(a.c, b.c); });
+        for (std::size_t i = 0; i < batch; i++) batch_.push_back(front_[i].c);
+        rest_min_bound_ = front_[batch].c.lower_bound;
+        front_.resize(batch);
+        std::sort(front_.begin(), front_.end(), [](const FrontEntry& a, const FrontEntry& b) { return a.pos > b.pos; });
+        for (const FrontEntry& f : front_) {
+            pool_[f.pos] = pool_.back();
+            pool_.pop_back();
+        }
+    } else {
+        const auto middle = pool_.begin() + static_cast<long>(batch);
+        std::nth_element(pool_.begin(), middle, pool_.end(), by_rank);
+        batch_.assign(pool_.begin(), middle);
+        rest_min_bound_ = middle->lower_bound;  // the pool's best after the batch
+        const std::size_t tail = std::min(batch, pool_.size() - batch);
+        std::move(pool_.end() - static_cast<long>(tail), pool_.end(), pool_.begin());
+        pool_.resize(pool_.size() - batch);
+    }
+    std::sort(batch_.begin(), batch_.end(), by_rank);
+    // The pool has changed: front_ no longer describes it.
+    front_.clear();
+    front_capacity_ = 0;
+    // Warm the vectors about to be reranked.
+    const std::size_t ahead =
+        std::min(batch_.size(), rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+    prefetch_ids_.clear();
+    for (std::size_t i = 0; i < ahead; i++) prefetch_ids_.push_back(batch_[i].id);
+    if (!prefetch_ids_.empty()) source_.prefetch(prefetch_ids_.data(), prefetch_ids_.size());
+}
+
+const Searcher::Candidate* Searcher::peek_candidate() {
+    if (batch_pos_ == batch_.size()) {
+        if (pool_.empty()) return nullptr;
+        select_batch();
+    }
+    return &batch_[batch_pos_];
+}
+
+float Searcher::remaining_min_bound() const {
+    // With bounds the batch is in lower-bound order, and the pool after it.
+    return batch_pos_ < batch_.size() ? batch_[batch_pos_].lower_bound : rest_min_bound_;
+}
 
 void Searcher::rerank(const Candidate& c) {
     reranked_.push({exact_score(c.id), c.id});
     stats_.reranked++;
-    cursor_++;
+    batch_pos_++;
 }
 
 bool Searcher::certified(float score) const {
@@ -258,9 +308,10 @@ void Searcher::grant_round() {
     const std::size_t grant = params_.k * params_.rerank_factor;
     rerank_budget_ = stats_.reranked + grant;
     // Warm what this round will rerank (the batch was prefetched only up to the old budget).
-    std::vector<uint32_t> ids;
-    for (std::size_t i = cursor_; i < sorted_end_ && ids.size() < grant; i++) ids.push_back(pool_[i].id);
-    if (!ids.empty()) source_.prefetch(ids.data(), ids.size());
+    prefetch_ids_.clear();
+    for (std::size_t i = batch_pos_; i < batch_.size() && prefetch_ids_.size() < grant; i++)
+        prefetch_ids_.push_back(batch_[i].id);
+    if (!prefetch_ids_.empty()) source_.prefetch(prefetch_ids_.data(), prefetch_ids_.size());
 }
 
 bool Searcher::next(Neighbor* out) {

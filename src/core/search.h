@@ -54,6 +54,7 @@
 #include "core/common.h"
 #include "core/index.h"
 
+#include <limits>
 #include <memory>
 #include <queue>
 #include <vector>
@@ -160,6 +161,14 @@ private:
     void push_bound(int32_t node);
     void probe_leaf(std::size_t leaf);
     void scan_chunk(const CodeChunk& chunk);
+    // Rerank order: lower bound, or the estimate without trusted bounds; ties by id.
+    float rank_key(const Candidate& c) const { return by_bound_ ? c.lower_bound : c.score; }
+    bool ranks_before(const Candidate& a, const Candidate& b) const {
+        const float ka = rank_key(a), kb = rank_key(b);
+        return ka < kb || (ka == kb && a.id < b.id);
+    }
+    void offer_front(const Candidate& c, uint32_t pos);
+    void select_batch();
     const Candidate* peek_candidate();
     float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked
     void rerank(const Candidate& c);
@@ -197,14 +206,27 @@ private:
     // internal nodes the bound queue expanded.
     NodeQueue bound_frontier_;
     std::vector<char> opened_;
-    std::vector<Candidate> pool_;  // [0, cursor) used, [cursor, sorted_end) sorted, rest unsorted
-    std::size_t cursor_ = 0;
-    std::size_t sorted_end_ = 0;
-    std::size_t batch_start_ = 0;
-    std::vector<float> suffix_min_bound_;  // per sorted batch position: min lower bound from there on
-    float rest_min_bound_ = 0;
+    // Candidates not yet reranked: pool_ unordered; batch_ the next ones to
+    // rerank, in rerank order from batch_pos_, all ranking before the pool's.
+    // While the pool only grows from empty (the first selection, nearly every
+    // query's only one), front_ keeps, as the codes are scanned, the
+    // front_capacity_ best-ranked of it (a max-heap, with pool positions), so
+    // that selecting needs no pass over the whole pool.
+    struct FrontEntry {
+        Candidate c;
+        uint32_t pos;
+    };
+    std::vector<Candidate> pool_;
+    std::vector<Candidate> batch_;
+    std::size_t batch_pos_ = 0;
+    float rest_min_bound_ = 0;  // lowest lower bound in pool_ once batch_ was selected
+    std::vector<FrontEntry> front_;
+    std::size_t front_capacity_ = 0;                              // 0: front_ not kept (it would not cover the pool)
+    float front_worst_ = std::numeric_limits<float>::infinity();  // rank key of its worst, once full
+    std::vector<uint32_t> prefetch_ids_;
     std::priority_queue<Scored, std::vector<Scored>, std::greater<Scored>> reranked_;
 
+    bool by_bound_;  // the quantizer's bounds are trusted: rerank in lower-bound order
     float epsilon_;  // bound width in standard deviations
     std::size_t probe_target_;
     std::size_t rerank_budget_;
