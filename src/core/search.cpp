@@ -60,7 +60,7 @@ Searcher::Searcher(const IndexView& index, const float* query, const SearchParam
     // Keeping the front costs a heap operation per candidate that enters it:
     // worth it while the batch is small beside a typical pool.
     const std::size_t first_batch = std::max<std::size_t>(rerank_budget_, 64);
-    if (first_batch <= kMaxFrontBatch) front_capacity_ = first_batch + 1;
+    if (first_batch <= kMaxFrontBatch) front_capacity_ = first_batch;
     beam_ = tree_.effective_beam(std::max(kRouteBeam, 2 * params.probes));
     opened_.assign(tree_.nodes.size(), 0);
     if (tree_.nodes.empty())
@@ -236,26 +236,18 @@ void Searcher::offer_front(const Candidate& c, uint32_t pos) {
 }
 
 void Searcher::select_batch() {
-    // One candidate more than the batch: the best of what stays in the pool
-    // gives the lowest bound left after the batch.
     const std::size_t batch = std::max<std::size_t>(rerank_budget_, 64);
     const auto by_rank = [this](const Candidate& a, const Candidate& b) { return ranks_before(a, b); };
     batch_.clear();
     batch_pos_ = 0;
-    rest_min_bound_ = std::numeric_limits<float>::infinity();
     if (pool_.size() <= batch) {
         batch_.swap(pool_);
-    } else if (front_capacity_ > batch && front_.size() == front_capacity_) {
-        // front_ holds the best batch + 1 of the pool: take the batch, and
-        // remove it from the pool highest position first (so the element
-        // moved into each hole is never one of the batch).
-        std::sort(front_.begin(), front_.end(),
-                  [this](const FrontEntry& a, const FrontEntry& b) { return ranks_before(a.c, b.c); });
-        for (std::size_t i = 0; i < batch; i++) batch_.push_back(front_[i].c);
-        rest_min_bound_ = front_[batch].c.lower_bound;
-        front_.resize(batch);
+    } else if (front_capacity_ == batch && front_.size() == batch) {
+        // front_ holds the pool's best batch: remove it from the pool highest
+        // position first (so the element moved into each hole is never one of it).
         std::sort(front_.begin(), front_.end(), [](const FrontEntry& a, const FrontEntry& b) { return a.pos > b.pos; });
         for (const FrontEntry& f : front_) {
+            batch_.push_back(f.c);
             pool_[f.pos] = pool_.back();
             pool_.pop_back();
         }
@@ -263,7 +255,6 @@ void Searcher::select_batch() {
         const auto middle = pool_.begin() + static_cast<long>(batch);
         std::nth_element(pool_.begin(), middle, pool_.end(), by_rank);
         batch_.assign(pool_.begin(), middle);
-        rest_min_bound_ = middle->lower_bound;  // the pool's best after the batch
         const std::size_t tail = std::min(batch, pool_.size() - batch);
         std::move(pool_.end() - static_cast<long>(tail), pool_.end(), pool_.begin());
         pool_.resize(pool_.size() - batch);
@@ -289,8 +280,9 @@ const Searcher::Candidate* Searcher::peek_candidate() {
 }
 
 float Searcher::remaining_min_bound() const {
-    // With bounds the batch is in lower-bound order, and the pool after it.
-    return batch_pos_ < batch_.size() ? batch_[batch_pos_].lower_bound : rest_min_bound_;
+    // With bounds the batch is in lower-bound order, and ranks before the
+    // whole pool; certified() is asked only while the batch has candidates.
+    return batch_[batch_pos_].lower_bound;
 }
 
 void Searcher::rerank(const Candidate& c) {

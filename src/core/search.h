@@ -170,7 +170,7 @@ private:
     void offer_front(const Candidate& c, uint32_t pos);
     void select_batch();
     const Candidate* peek_candidate();
-    float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked
+    float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked (batch_ not empty)
     void rerank(const Candidate& c);
     bool certified(float score) const;  // no unreranked probed candidate can beat this score
     void grant_round();
@@ -219,7 +219,6 @@ private:
     std::vector<Candidate> pool_;
     std::vector<Candidate> batch_;
     std::size_t batch_pos_ = 0;
-    float rest_min_bound_ = 0;  // lowest lower bound in pool_ once batch_ was selected
     std::vector<FrontEntry> front_;
     std::size_t front_capacity_ = 0;                              // 0: front_ not kept (it would not cover the pool)
     float front_worst_ = std::numeric_limits<float>::infinity();  // rank key of its worst, once full

@@ -232,6 +232,32 @@ TEST(Search, EveryLeafProbedIsExactAtAnyRerankFactor) {
         }
 }
 
+// The first rerank batch comes from the front kept while scanning when the
+// budget is small, from a selection over the whole pool when it is large:
+// both give the exact scan's order.
+TEST(Search, SmallAndLargeRerankBudgetsGiveTheExactOrder) {
+    const std::size_t n = 6000, dim = 16;
+    const std::vector<float> data = clustered(n, dim, 20, 13);
+    const std::vector<float> queries = clustered(5, dim, 20, 13);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, Metric::L2, QuantizerKind::RaBitQ, 100);
+    MatrixSource source(MatrixView{data.data(), n, dim});
+    for (std::size_t rerank_factor : {1, 50}) {  // budgets 60 and 3,000
+        SearchParams sp;
+        sp.k = 60;
+        sp.probes = index.leaves.size();
+        sp.rerank_factor = rerank_factor;
+        for (std::size_t qi = 0; qi < 5; qi++) {
+            const float* q = queries.data() + qi * dim;
+            const auto found = search(index, q, sp, source);
+            const auto want = brute_force(Metric::L2, data, dim, q, sp.k);
+            ASSERT_EQ(found.size(), want.size());
+            for (std::size_t i = 0; i < want.size(); i++)
+                EXPECT_NEAR(found[i].distance, exact_score(Metric::L2, data.data() + want[i] * dim, q, dim), 1e-4)
+                    << "rerank_factor " << rerank_factor << " query " << qi << " rank " << i;
+        }
+    }
+}
+
 TEST(Search, ResumesUntilEveryVectorIsReturnedOnce) {
     Fixture f;
     for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming}) {
