@@ -4,29 +4,16 @@
 #include "core/vector_text.h"
 
 #include "core/errors.h"
+#include "core/text_scan.h"
 
 #include <cerrno>
 #include <cmath>
 #include <limits>
 #include <cstdlib>
-#include <locale.h>
 #include <string>
 
 namespace vectordb {
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
-const char* skip_space(const char* p) {
-    while (is_space(*p)) ++p;
-    return p;
-}
-
-// A "C" locale created once; strtof_l with it is thread-safe and ignores LC_NUMERIC.
-locale_t c_locale() {
-    static locale_t loc = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(0));
-    return loc;
-}
 
 [[noreturn]] void syntax_error(const char* type, const char* text, const char* detail = "") {
     throw InvalidTextRepresentation(std::string("invalid input syntax for type ") + type + ": \"" + text + "\"",
@@ -48,23 +35,23 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity, TextEl
     const char* type = element == TextElement::Half ? "halfvec" : "vector";
     // Finite floats from 65520 on round to an infinite half.
     const float limit = element == TextElement::Half ? 65520.0f : std::numeric_limits<float>::infinity();
-    const char* p = skip_space(text);
+    const char* p = skip_text_space(text);
     if (*p != '[') syntax_error(type, text, "Vector contents must start with \"[\".");
-    p = skip_space(p + 1);
+    p = skip_text_space(p + 1);
 
     std::size_t dims = 0;
     if (*p == ']') {
         throw DataError(std::string(type) + " must have at least 1 dimension");
     }
     for (;;) {
-        p = skip_space(p);
+        p = skip_text_space(p);
         // strtof would skip leading white space itself but also accept an empty
         // element between commas as a parse failure; make that explicit.
         if (*p == ',' || *p == ']' || *p == '\0') syntax_error(type, text);
 
         char* end = nullptr;
         errno = 0;
-        const float value = strtof_l(p, &end, c_locale());
+        const float value = strtof_c_locale(p, &end);
         if (end == p) syntax_error(type, text);
         if ((errno == ERANGE && std::isinf(value)) || (std::isfinite(value) && std::fabs(value) >= limit)) {
             std::string token(p, static_cast<std::size_t>(end - p));
@@ -80,7 +67,7 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity, TextEl
         if (dims >= capacity) throw InvalidArgument("vector parse buffer too small");
         out[dims++] = value;
 
-        p = skip_space(end);
+        p = skip_text_space(end);
         if (*p == ',') {
             ++p;
             continue;
@@ -88,7 +75,7 @@ int parse_vector_text(const char* text, float* out, std::size_t capacity, TextEl
         if (*p == ']') break;
         syntax_error(type, text);
     }
-    p = skip_space(p + 1);
+    p = skip_text_space(p + 1);
     if (*p != '\0') syntax_error(type, text, "Junk after closing right brace.");
     return static_cast<int>(dims);
 }

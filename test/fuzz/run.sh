@@ -13,17 +13,23 @@ total_execs=0
 crashes=0
 
 # Seeds: valid and broken vectors; a valid store written by the core itself.
-mkdir -p "$out/corpus_text" "$out/corpus_store"
+mkdir -p "$out/corpus_text" "$out/corpus_store" "$out/corpus_sparse"
 printf '[1,2,3]' >"$out/corpus_text/valid"
 printf ' [ 1.5e3 , -2 ,0.25 ] ' >"$out/corpus_text/spaces"
 printf '[1,,2]' >"$out/corpus_text/empty_element"
 printf '[1e40]' >"$out/corpus_text/overflow"
+printf '{1:1.5,3:2}/5' >"$out/corpus_sparse/valid"
+printf ' { 3 : -2 , 1:0 } / 5 ' >"$out/corpus_sparse/spaces"
+printf '{2:1,2:3}/2' >"$out/corpus_sparse/duplicate"
 
 build() {  # name sources...
   local name=$1; shift
   $cxx $flags "$@" -o "$out/$name" >"$out/$name.build.log" 2>&1
 }
-build fuzz_vector_text test/fuzz/fuzz_vector_text.cpp src/core/vector_text.cpp || { cat "$out/fuzz_vector_text.build.log"; exit 1; }
+build fuzz_vector_text test/fuzz/fuzz_vector_text.cpp src/core/vector_text.cpp src/core/text_scan.cpp ||
+  { cat "$out/fuzz_vector_text.build.log"; exit 1; }
+build fuzz_sparse_text test/fuzz/fuzz_sparse_text.cpp src/core/sparse_vector.cpp src/core/text_scan.cpp ||
+  { cat "$out/fuzz_sparse_text.build.log"; exit 1; }
 build fuzz_vector_store test/fuzz/fuzz_vector_store.cpp src/core/vector_store.cpp || { cat "$out/fuzz_vector_store.build.log"; exit 1; }
 # A real store as a seed: made with the core's own writer.
 cat >"$out/make_seed.cpp" <<'CPP'
@@ -38,8 +44,12 @@ CPP
 rm -f "$out/corpus_store/valid"
 $cxx -std=c++17 -I src "$out/make_seed.cpp" src/core/vector_store.cpp -o "$out/make_seed" && "$out/make_seed" "$out/corpus_store/valid"
 
-for target in fuzz_vector_text fuzz_vector_store; do
-  corpus="$out/corpus_${target#fuzz_vector_}"
+for target in fuzz_vector_text fuzz_sparse_text fuzz_vector_store; do
+  case $target in
+    fuzz_vector_text) corpus="$out/corpus_text" ;;
+    fuzz_sparse_text) corpus="$out/corpus_sparse" ;;
+    fuzz_vector_store) corpus="$out/corpus_store" ;;
+  esac
   "$out/$target" -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 "$corpus" >"$out/$target.log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$out/$target.log" | tail -n 1)
