@@ -23,16 +23,18 @@ report() {  # suite passed failed [skipped]
   total_failed=$((total_failed + $3))
   total_skipped=$((total_skipped + skipped))
 }
-# report_tap SUITE LOG RC: counts TAP "ok"/"not ok" lines; a failing exit with
-# no failed line (a crash, a bad plan) still counts as one failure.
+# report_tap SUITE LOG RC: counts TAP "ok"/"not ok" lines, and a script that
+# skipped itself ("1..0 # SKIP why") as one skipped; a failing exit with no
+# failed line (a crash, a bad plan) still counts as one failure.
 report_tap() {
-  local passed failed
+  local passed failed skipped
   passed=$(grep -cE '^ok ' "$2")
   failed=$(grep -cE '^not ok ' "$2")
+  skipped=$(grep -cE '^1\.\.0 # SKIP' "$2")
   if [ "$3" -ne 0 ] && [ "$failed" -eq 0 ]; then
     tail -n 20 "$2"; failed=1
   fi
-  report "$1" "$passed" "$failed"
+  report "$1" "$passed" "$failed" "$skipped"
 }
 finish() {
   echo "make test took $(( $(date +%s) - started )) s; logs in build/test-logs/"
@@ -112,7 +114,7 @@ for script in test/scripts/*.sh test/stress/crash.sh test/stress/concurrency.sh 
   CRASH_RUNS=3 CONCURRENCY_SECONDS=30 STANDBY_ROWS=20000 STANDBY_DIMS=64 STANDBY_INSERTS=2000 STANDBY_SECONDS=5 \
     STANDBY_MEMORY_MB=0 bash "$script" >>"$logdir/scripts.log" 2>&1 || scripts_rc=1
 done
-grep -E '^(not ok|# )' "$logdir/scripts.log" || true
+grep -E '^(not ok|# |1\.\.0 # SKIP)' "$logdir/scripts.log" || true
 report_tap scripts "$logdir/scripts.log" "$scripts_rc"
 
 finish

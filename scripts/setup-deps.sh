@@ -18,6 +18,12 @@ packages=(
   clang-format               # the style check of .ci/run (scripts/check-format.sh)
 )
 
+# The client-library checks (test/scripts/client_libraries.sh) run node and npm;
+# a machine that has them from elsewhere keeps its own.
+if ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
+
 # `make stress` also fuzzes, with clang's libFuzzer.
 if [ "${1:-}" = "--stress" ]; then
   packages+=(clang-14 libfuzzer-14-dev)
