@@ -88,15 +88,13 @@ int parse_sparse_text(const char* text, SparseElement* out, std::size_t capacity
     if (*p != '\0') syntax_error(text, "Junk after closing.");
     if (dims < 1) throw DataError("sparsevec must have at least 1 dimension");
     if (dims > kSparseMaxDimensions)
-        throw LimitExceeded("sparsevec cannot have more than " + std::to_string(kSparseMaxDimensions) +
-                            " dimensions");
+        throw LimitExceeded("sparsevec cannot have more than " + std::to_string(kSparseMaxDimensions) + " dimensions");
     *dim = static_cast<int32_t>(dims);
     return static_cast<int>(kept);
 }
 
 void sparse_sort_elements(SparseElement* elements, std::size_t n, int32_t dim) {
-    std::sort(elements, elements + n,
-              [](const SparseElement& a, const SparseElement& b) { return a.index < b.index; });
+    std::sort(elements, elements + n, [](const SparseElement& a, const SparseElement& b) { return a.index < b.index; });
     for (std::size_t i = 0; i < n; i++) {
         if (elements[i].index < 0 || elements[i].index >= dim) throw DataError("sparsevec index out of bounds");
         if (i > 0 && elements[i].index == elements[i - 1].index)

@@ -26,7 +26,8 @@ inline std::size_t sparsevec_size(int nnz) {
 }
 
 inline float* sparsevec_values(SparseVector* v) {
-    return reinterpret_cast<float*>(reinterpret_cast<char*>(v->indices) + sizeof(int32) * static_cast<std::size_t>(v->nnz));
+    return reinterpret_cast<float*>(reinterpret_cast<char*>(v->indices) +
+                                    sizeof(int32) * static_cast<std::size_t>(v->nnz));
 }
 inline const float* sparsevec_values(const SparseVector* v) { return sparsevec_values(const_cast<SparseVector*>(v)); }
 
