@@ -359,3 +359,11 @@ CREATE OPERATOR CLASS sparsevec_ops
     OPERATOR 4 >=,
     OPERATOR 5 >,
     FUNCTION 1 sparsevec_cmp(sparsevec, sparsevec);
+
+-- ============================================================== vtree over bit
+-- Bit strings (binary_quantize(v)::bit(n) and the like), ordered by Hamming
+-- distance: indexed as vectors of 0s and 1s, whose squared L2 distance is it.
+CREATE OPERATOR CLASS bit_hamming_ops
+    FOR TYPE bit USING vtree AS
+    OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
+    FUNCTION 1 hamming_distance(bit, bit);

@@ -180,6 +180,7 @@ bool Searcher::can_widen() {
 
 void Searcher::probe_leaf(std::size_t leaf_index) {
     stats_.leaves_probed++;
+    const std::size_t candidates_before = candidates_seen_;
     if (quantizer_.kind() == QuantizerKind::RaBitQ) {
         const TreeLeaf& tl = tree_.leaves[leaf_index];
         const float centroid_ip =
@@ -190,6 +191,9 @@ void Searcher::probe_leaf(std::size_t leaf_index) {
                                 centroid_ip, &prepared_);
     }
     index_.codes->scan_leaf(leaf_index, [this](const CodeChunk& chunk) { scan_chunk(chunk); });
+    // A leaf without a live entry (all deleted) does not use up a probe:
+    // after mass deletes the probes still reach rows.
+    if (candidates_seen_ > candidates_before) leaves_with_rows_++;
     if (batch_pos_ < batch_.size()) {
         // New candidates may rank before the batch's rest: select again.
         pool_.insert(pool_.end(), batch_.begin() + static_cast<long>(batch_pos_), batch_.end());
@@ -216,6 +220,7 @@ void Searcher::scan_chunk(const CodeChunk& chunk) {
         // Most candidates rank well behind the front: one comparison turns them away.
         if (front_capacity_ > 0 && rank_key(c) <= front_worst_) offer_front(c, static_cast<uint32_t>(pool_.size()));
         pool_.push_back(c);
+        candidates_seen_++;
     }
     stats_.codes_scanned += chunk.count;
 }
@@ -308,7 +313,9 @@ void Searcher::grant_round() {
 
 bool Searcher::next(Neighbor* out) {
     for (;;) {
-        while (stats_.leaves_probed < probe_target_ && probe_next_leaf()) {
+        // Probe `probes` leaves with rows, and at least enough for k candidates:
+        // leaves of a row or two (a table thinned by deletes) still give k.
+        while ((leaves_with_rows_ < probe_target_ || candidates_seen_ < params_.k) && probe_next_leaf()) {
         }
         const Candidate* c = peek_candidate();
         // The nearest reranked row goes out only when no candidate left in the
@@ -336,7 +343,7 @@ bool Searcher::next(Neighbor* out) {
         // Every candidate examined: widen the search, unless told not to, the
         // scan limit is reached or the tree is exhausted.
         if (!can_widen()) return false;
-        probe_target_ = stats_.leaves_probed + params_.probes;
+        probe_target_ = leaves_with_rows_ + params_.probes;
     }
 }
 

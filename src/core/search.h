@@ -14,6 +14,10 @@
 // its leaves hold the same neighbours but for 1-2% of recall at equal probes.)
 // When the leaves reached run out, a beam twice as wide goes on from where the
 // last left off.
+// A probe is a leaf that gave candidates: a leaf whose entries are all deleted
+// is passed over without counting, so that after mass deletes the probes still
+// reach rows; and probing goes on past `probes` leaves until there are k
+// candidates (leaves of a row or two are what deletes leave behind).
 //
 // Order: a row is returned only when no candidate of the probed leaves that
 // has not been returned yet can be nearer. With rabitq that is certified by
@@ -133,6 +137,10 @@ public:
 
     // The next neighbour; false when every indexed vector has been returned.
     bool next(Neighbor* out);
+    // Lets a search that has run out of candidates probe `probes` more
+    // leaves, widening or not (the caller learnt that rows it returned were
+    // deleted: they should not have used up the probes).
+    void probe_further() { probe_target_ = leaves_with_rows_ + params_.probes; }
     const SearchStats& stats() const { return stats_; }
 
 private:
@@ -225,9 +233,11 @@ private:
     std::vector<uint32_t> prefetch_ids_;
     std::priority_queue<Scored, std::vector<Scored>, std::greater<Scored>> reranked_;
 
-    bool by_bound_;  // the quantizer's bounds are trusted: rerank in lower-bound order
-    float epsilon_;  // bound width in standard deviations
-    std::size_t probe_target_;
+    bool by_bound_;                     // the quantizer's bounds are trusted: rerank in lower-bound order
+    float epsilon_;                     // bound width in standard deviations
+    std::size_t probe_target_;          // leaves with live entries to probe before reranking
+    std::size_t leaves_with_rows_ = 0;  // probed leaves that gave candidates
+    std::size_t candidates_seen_ = 0;   // live entries scanned
     std::size_t rerank_budget_;
     SearchStats stats_;
 };

@@ -61,7 +61,7 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
 }
 
 bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, IndexedColumn& column,
-                       ItemPointerData tid, uint32 dim, bool half, float* out) {
+                       ItemPointerData tid, uint32 dim, IndexedElements elements, float* out) {
     bool call_again = false;
     bool all_dead = false;
     if (!table_index_fetch_tuple(fetch, &tid, snapshot, slot, &call_again, &all_dead)) return false;
@@ -69,7 +69,7 @@ bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTable
     const Datum d = indexed_column_value(column, slot, &isnull);
     bool ok = false;
     if (!isnull) {
-        Vector* v = datum_get_indexed_vector(d, half);
+        Vector* v = datum_get_indexed_vector(d, elements);
         if (static_cast<uint32>(v->dim) == dim) {
             std::memcpy(out, v->x, std::size_t{dim} * sizeof(float));
             ok = true;

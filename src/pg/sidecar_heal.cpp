@@ -175,7 +175,7 @@ uint64 heal_pages(Relation index, Relation heap, const TreeCache& tc, VectorStor
                     continue;
                 bool found = false;
                 pg_call([&] {
-                    found = fetch_heap_vector(fetch, snapshot, slot, column, tids[i], meta.dim, meta.half_elements != 0,
+                    found = fetch_heap_vector(fetch, snapshot, slot, column, tids[i], meta.dim, indexed_elements(meta),
                                               vec.data());
                 });
                 if (!found) continue;  // the row is gone: VACUUM removes its entry

@@ -96,8 +96,8 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
             for (uint16 i = 0; i < count; i++) {
                 bool found = false;
                 pg_call([&] {
-                    found = fetch_heap_vector(fetch, &snapshot, slot, column, tids[i], meta.dim,
-                                              meta.half_elements != 0, vec.data());
+                    found = fetch_heap_vector(fetch, &snapshot, slot, column, tids[i], meta.dim, indexed_elements(meta),
+                                              vec.data());
                 });
                 locators[i] = found ? store.append(tid_tag(tids[i]), vec.data()) : kNoLocator;
                 records += found ? 1 : 0;

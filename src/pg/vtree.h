@@ -79,6 +79,14 @@ enum class Storage : uint8 { Mmap = 0, Pages = 1 };
 // the vector pages (pages). kNoLocator: nowhere but the heap.
 constexpr uint64 kNoLocator = ~uint64{0};
 
+// The element type of an index's values (its key's type). Stored in the
+// metapage: values never change.
+enum class IndexedElements : uint32 {
+    Float = 0,  // vector
+    Half = 1,   // halfvec
+    Bit = 2,    // bit: each bit as 0 or 1, so squared L2 is the Hamming distance
+};
+
 // Contents of the metapage.
 struct VtreeMeta {
     uint32 magic;
@@ -129,10 +137,13 @@ struct VtreeMeta {
     // and the sidecar generation it belongs to (another: no stack).
     BlockNumber free_slots_head;
     uint64 free_slots_generation;
-    // 1 when the indexed column is halfvec: its values are read as floats
-    // (exactly), so the index itself is the same as over vector.
-    uint32 half_elements;
+    // IndexedElements: what the indexed values are made of. halfvec and bit
+    // values are read as floats (exactly; a bit as 0 or 1), so the index
+    // itself is the same as over vector.
+    uint32 elements;
 };
+
+inline IndexedElements indexed_elements(const VtreeMeta& meta) { return static_cast<IndexedElements>(meta.elements); }
 
 // Fixed part of a leaf page; the arrays follow (see LeafLayout).
 struct LeafHeader {
@@ -455,7 +466,7 @@ struct IndexedColumn;  // below
 // may have removed (MVCC or non-vacuumable, never SnapshotAny).
 // PostgreSQL code only: may ereport (entry_vector.cpp).
 bool fetch_heap_vector(IndexFetchTableData* fetch, Snapshot snapshot, TupleTableSlot* slot, IndexedColumn& column,
-                       ItemPointerData tid, uint32 dim, bool half, float* out);
+                       ItemPointerData tid, uint32 dim, IndexedElements elements, float* out);
 
 // What reading an entry's record gave (entry_vector.cpp).
 enum class RecordRead {
@@ -476,8 +487,7 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
 // --- indexed values (indexed_value.cpp); PostgreSQL code, may ereport ---------
 
 struct Vector;  // pg/vector_type.h
-// Whether the index's column is of type halfvec (else vector).
-bool column_is_halfvec(Relation index);
+IndexedElements indexed_elements(Relation index);
 
 // Reads an index's value from heap rows: its table column, or its expression
 // (an index on (v::halfvec(n)), say) evaluated on the row.
@@ -492,8 +502,9 @@ IndexedColumn open_indexed_column(Relation index);
 Datum indexed_column_value(IndexedColumn& column, TupleTableSlot* slot, bool* isnull);
 void close_indexed_column(IndexedColumn& column);
 // The value d of an indexed column as a vector: datum_get_vector(d) for
-// vector, a palloc'd exact conversion for halfvec (never d's own memory then).
-Vector* datum_get_indexed_vector(Datum d, bool half);
+// vector, a palloc'd exact conversion for halfvec and bit (never d's own
+// memory then); ERROR 54000 for a bit string beyond vector's dimensions.
+Vector* datum_get_indexed_vector(Datum d, IndexedElements elements);
 
 // --- administration helpers (admin_checks.cpp); PostgreSQL code, may ereport --
 

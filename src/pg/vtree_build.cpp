@@ -148,7 +148,7 @@ struct BuildState {
     Relation heap = nullptr;
     Relation index = nullptr;
     Metric metric = Metric::L2;
-    bool half = false;  // the column is halfvec
+    IndexedElements elements = IndexedElements::Float;  // the key's type
     VtreeOptions options{};
     QuantizerKind quantizer = QuantizerKind::RaBitQ;
     Storage storage = Storage::Mmap;
@@ -173,7 +173,7 @@ struct BuildState {
 // Takes a vector Datum out of a heap scan callback: NULLs, zero vectors under
 // cosine and dimension mismatches are handled here, in PostgreSQL frames.
 Vector* callback_vector(BuildState* st, Datum value) {
-    Vector* v = datum_get_indexed_vector(value, st->half);
+    Vector* v = datum_get_indexed_vector(value, st->elements);
     if (st->dim == 0) {
         check_dim_range(v->dim);
         st->dim = static_cast<uint32>(v->dim);
@@ -366,7 +366,7 @@ CoreIndex empty_core(uint32 dim, Metric metric, QuantizerKind kind) {
 // The metapage of an index over `core`, but for its sidecar's identity and
 // what the writing phases fill in (blob, vector pages, entries).
 VtreeMeta new_meta(const CoreIndex& core, const VtreeOptions& options, Metric metric, Storage storage, bool sampled,
-                   bool half) {
+                   IndexedElements elements) {
     VtreeMeta meta{};
     meta.magic = kVtreeMagic;
     meta.version = kVtreeVersion;
@@ -387,7 +387,7 @@ VtreeMeta new_meta(const CoreIndex& core, const VtreeOptions& options, Metric me
     meta.vector_tail = InvalidBlockNumber;
     meta.build_sampled = sampled ? 1 : 0;
     meta.radii_cover_rows = 1;  // built on every row, or widened by the assigning phase
-    meta.half_elements = half ? 1 : 0;
+    meta.elements = static_cast<uint32>(elements);
     return meta;
 }
 
@@ -400,13 +400,13 @@ VtreeMeta new_meta(const CoreIndex& core, const VtreeOptions& options, Metric me
 void build_empty_index(Relation index) {
     VtreeMeta main_meta{};
     read_meta(index, &main_meta);
-    bool half = false;
-    pg_call([&] { half = column_is_halfvec(index); });
+    IndexedElements elements = IndexedElements::Float;
+    pg_call([&] { elements = indexed_elements(index); });
     const VtreeOptions options = options_of(index);
     const auto metric = static_cast<Metric>(main_meta.metric);
     const auto storage = static_cast<Storage>(main_meta.storage);
     const CoreIndex core = empty_core(main_meta.dim, metric, static_cast<QuantizerKind>(main_meta.quantizer));
-    VtreeMeta meta = new_meta(core, options, metric, storage, false, half);
+    VtreeMeta meta = new_meta(core, options, metric, storage, false, elements);
     meta.sidecar_database = main_meta.sidecar_database;
     meta.sidecar_system_id = main_meta.sidecar_system_id;
     meta.sidecar_generation = main_meta.sidecar_generation;
@@ -429,7 +429,7 @@ void start_build(BuildState* st, Relation heap, Relation index) {
     st->index = index;
     pg_call([&] {
         st->metric = index_metric(index);
-        st->half = column_is_halfvec(index);
+        st->elements = indexed_elements(index);
     });
     st->options = options_of(index);
     st->quantizer = static_cast<QuantizerKind>(st->options.quantizer);
@@ -565,7 +565,7 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     start_build(&st, heap, index);
     const double heap_tuples = load_rows(&st, info);
     CoreIndex core = cluster_rows(&st);
-    VtreeMeta meta = new_meta(core, st.options, st.metric, st.storage, st.sampled, st.half);
+    VtreeMeta meta = new_meta(core, st.options, st.metric, st.storage, st.sampled, st.elements);
     claim_new_sidecar(index, &meta);
     start_metapage(index, MAIN_FORKNUM);  // block 0: its contents are written last
     LeafWriter writer(index, MAIN_FORKNUM, leaf_layout(meta.words), core.tree.leaves.size());

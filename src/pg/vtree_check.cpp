@@ -439,7 +439,7 @@ bool check_index(Oid oid) {
                     const Datum d = indexed_column_value(column, slot, &isnull);
                     if (isnull) continue;
                     if (metric == Metric::Cosine) {
-                        Vector* v = datum_get_indexed_vector(d, meta.half_elements != 0);
+                        Vector* v = datum_get_indexed_vector(d, indexed_elements(meta));
                         const bool zero = squared_norm(v->x, static_cast<std::size_t>(v->dim)) == 0.0f;
                         if (reinterpret_cast<Pointer>(v) != DatumGetPointer(d)) pfree(v);
                         if (zero) continue;

@@ -27,14 +27,16 @@ extern "C" {
 #include "utils/selfuncs.h"
 #include "utils/syscache.h"
 
-// Distance functions of the vector type (vector_ops.cpp): support function 1
-// of each operator class names one of them, which gives the index its metric.
+// Distance functions of the vector, halfvec and bit types (vector_ops.cpp,
+// halfvec_ops.cpp, bit_ops.cpp): support function 1 of each operator class
+// names one of them, which gives the index its metric.
 Datum l2_distance(PG_FUNCTION_ARGS);
 Datum vector_negative_inner_product(PG_FUNCTION_ARGS);
 Datum cosine_distance(PG_FUNCTION_ARGS);
 Datum halfvec_l2_distance(PG_FUNCTION_ARGS);
 Datum halfvec_negative_inner_product(PG_FUNCTION_ARGS);
 Datum halfvec_cosine_distance(PG_FUNCTION_ARGS);
+Datum hamming_distance(PG_FUNCTION_ARGS);
 
 PG_FUNCTION_INFO_V1(vtree_handler);
 Datum vtree_handler(PG_FUNCTION_ARGS);
@@ -182,11 +184,14 @@ Metric index_metric(Relation index) {
     if (proc->fn_addr == vector_negative_inner_product || proc->fn_addr == halfvec_negative_inner_product)
         return Metric::InnerProduct;
     if (proc->fn_addr == cosine_distance || proc->fn_addr == halfvec_cosine_distance) return Metric::Cosine;
-    if (proc->fn_addr == l2_distance || proc->fn_addr == halfvec_l2_distance) return Metric::L2;
+    // Bits are indexed as 0s and 1s, whose squared L2 distance is the Hamming distance: the same order.
+    if (proc->fn_addr == l2_distance || proc->fn_addr == halfvec_l2_distance || proc->fn_addr == hamming_distance)
+        return Metric::L2;
     ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
                     errmsg("operator class of index \"%s\" has an unsupported distance function",
                            RelationGetRelationName(index)),
-                    errhint("Use vector_l2_ops, vector_ip_ops, vector_cosine_ops or their halfvec_ counterparts.")));
+                    errhint("Use vector_l2_ops, vector_ip_ops, vector_cosine_ops, their halfvec_ counterparts or "
+                            "bit_hamming_ops.")));
     pg_unreachable();
 }
 
@@ -236,12 +241,12 @@ bool vtree_validate(Oid opclass) {
     char* class_name = pstrdup(NameStr(form->opcname));
     ReleaseSysCache(class_tuple);
 
-    // The class indexes vector or halfvec, and its distance takes two of that type.
+    // The class indexes vector, halfvec or bit, and its distance takes two of that type.
     const Oid vector_type = typenameTypeId(nullptr, typeStringToTypeName("vector"));
     const Oid halfvec_type = typenameTypeId(nullptr, typeStringToTypeName("halfvec"));
-    if (input_type != vector_type && input_type != halfvec_type) {
+    if (input_type != vector_type && input_type != halfvec_type && input_type != BITOID) {
         ereport(INFO, (errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-                       errmsg("vtree operator class \"%s\" must index type vector or halfvec", class_name)));
+                       errmsg("vtree operator class \"%s\" must index type vector, halfvec or bit", class_name)));
         ok = false;
     }
     CatCList* procs = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(family));

@@ -226,7 +226,7 @@ void warn_sidecar_unusable(Relation index, const std::string& problem) {
 void insert_one(Relation index, Relation heap, Datum value, ItemPointer heap_tid) {
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     Vector* v = nullptr;
-    pg_call([&] { v = datum_get_indexed_vector(value, tc->meta.half_elements != 0); });
+    pg_call([&] { v = datum_get_indexed_vector(value, indexed_elements(tc->meta)); });
     const VtreeMeta meta = tc->meta;  // a copy: tc may be replaced by a newer tree below
     const int dim = v->dim;
     if (static_cast<uint32>(dim) != meta.dim)

@@ -72,11 +72,11 @@ private:
 struct ScanState {
     Relation index = nullptr;
     Relation heap = nullptr;
-    IndexedColumn column;                  // reads the index's value from table rows (opened with the heap fetch)
-    bool half = false;                     // the column (and so the query) is halfvec
-    TupleTableSlot* slot = nullptr;        // for heap fetches, PostgreSQL-owned
-    IndexFetchTableData* fetch = nullptr;  // heap fetches that follow HOT chains
-    Snapshot snapshot = nullptr;           // the scan's
+    IndexedColumn column;  // reads the index's value from table rows (opened with the heap fetch)
+    IndexedElements elements = IndexedElements::Float;  // the key's (and so the query's) type
+    TupleTableSlot* slot = nullptr;                     // for heap fetches, PostgreSQL-owned
+    IndexFetchTableData* fetch = nullptr;               // heap fetches that follow HOT chains
+    Snapshot snapshot = nullptr;                        // the scan's
     std::shared_ptr<const TreeCache> tree;
     LeafLayout layout{};
     std::vector<float> query;
@@ -88,6 +88,14 @@ struct ScanState {
     bool heal_requested = false;
     float last_distance = -std::numeric_limits<float>::infinity();
     IterativeScan mode = IterativeScan::Off;
+    // Rows returned that the executor found dead to everyone (deleted, not
+    // yet vacuumed), and how many of them a further probe has answered for;
+    // the distance of the row returned last, and the farthest of those the
+    // executor may have shown (not found dead).
+    std::size_t killed = 0;
+    std::size_t killed_answered = 0;
+    float returned_distance = -std::numeric_limits<float>::infinity();
+    float shown_distance = -std::numeric_limits<float>::infinity();
     std::unique_ptr<PageLeafCodes> codes;
     std::unique_ptr<RerankSource> source;
     std::unique_ptr<Searcher> searcher;
@@ -184,7 +192,7 @@ const float* RerankSource::from_heap(const ScanEntry& e, float* scratch) {
     // The scan's own MVCC snapshot: a row it cannot see is not returned anyway.
     pg_call([&] {
         found = fetch_heap_vector(s.fetch, s.snapshot, s.slot, s.column, e.tid, s.tree->meta.dim,
-                                  s.tree->meta.half_elements != 0, scratch);
+                                  indexed_elements(s.tree->meta), scratch);
     });
     return found ? scratch : nullptr;
 }
@@ -256,6 +264,10 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     if (s.query.size() != meta.dim) {
         const int got = static_cast<int>(s.query.size());
         pg_call([&] {
+            // A bit index's query: the <~> operator's own message.
+            if (indexed_elements(meta) == IndexedElements::Bit)
+                ereport(ERROR,
+                        (errcode(ERRCODE_DATA_EXCEPTION), errmsg("different bit lengths %u and %d", meta.dim, got)));
             ereport(ERROR, (errcode(ERRCODE_DATA_EXCEPTION), errmsg("expected %u dimensions, not %d", meta.dim, got)));
         });
     }
@@ -285,6 +297,8 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     view.radii_cover_rows = meta.radii_cover_rows != 0;
     s.searcher = std::make_unique<Searcher>(view, s.query.data(), params, *s.source);
     s.last_distance = -std::numeric_limits<float>::infinity();
+    s.killed = s.killed_answered = 0;
+    s.returned_distance = s.shown_distance = -std::numeric_limits<float>::infinity();
 }
 
 bool next_tuple(IndexScanDesc scan) {
@@ -293,19 +307,38 @@ bool next_tuple(IndexScanDesc scan) {
         pgstat_count_index_scan(scan->indexRelation);
         start_search(scan, s);
     }
+    // The executor tells whether the row returned last was dead to everyone.
+    if (scan->kill_prior_tuple)
+        s.killed++;
+    else
+        s.shown_distance = std::max(s.shown_distance, s.returned_distance);
     Neighbor n;
-    while (s.searcher->next(&n)) {
+    for (;;) {
+        if (!s.searcher->next(&n)) {
+            // Without iterative scans the search ends with its probes' rows;
+            // but rows deleted since the last VACUUM do not count: as long as
+            // some of those returned were dead, probe further (after a mass
+            // DELETE, probes spent on dead rows would return nothing).
+            // (Iterative scans widen by themselves, within their scan limit.)
+            if (s.mode != IterativeScan::Off || s.killed == s.killed_answered) return false;
+            s.killed_answered = s.killed;
+            s.searcher->probe_further();
+            continue;
+        }
         // strict_order: the searcher certifies each row against what it has
         // not probed, so a later row is never nearer; should a bound fail
         // (probability ~3e-7 a candidate), the row is dropped, not misplaced.
         if (s.mode == IterativeScan::Strict && n.distance < s.last_distance) continue;
+        // A further probe's rows may be nearer than rows already shown: those
+        // are left out (the order is kept; they would have been missed anyway).
+        if (s.killed_answered > 0 && n.distance < s.shown_distance) continue;
         s.last_distance = std::max(s.last_distance, n.distance);
+        s.returned_distance = n.distance;
         scan->xs_heaptid = s.entries[n.id].tid;
         scan->xs_recheck = false;
         scan->xs_recheckorderby = false;
         return true;
     }
-    return false;
 }
 
 }  // namespace
@@ -317,11 +350,11 @@ IndexScanDesc vtree_beginscan(Relation index, int nkeys, int norderbys) {
     cleanup->callback.arg = cleanup;
     MemoryContextRegisterResetCallback(CurrentMemoryContext, &cleanup->callback);
     scan->opaque = cleanup;
-    const bool half = column_is_halfvec(index);  // the query comes as the column's type
+    const IndexedElements elements = indexed_elements(index);  // the query comes as the key's type
     guarded([&] {
         auto state = std::make_unique<ScanState>();
         state->index = index;
-        state->half = half;
+        state->elements = elements;
         cleanup->state = state.release();
     });
     return scan;
@@ -333,7 +366,7 @@ void vtree_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys,
         memmove(scan->orderByData, orderbys, scan->numberOfOrderBys * sizeof(ScanKeyData));
     Vector* query = nullptr;
     if (scan->numberOfOrderBys > 0 && !(scan->orderByData[0].sk_flags & SK_ISNULL))
-        query = datum_get_indexed_vector(scan->orderByData[0].sk_argument, state_of(scan)->half);
+        query = datum_get_indexed_vector(scan->orderByData[0].sk_argument, state_of(scan)->elements);
     guarded([&] {
         ScanState& s = *state_of(scan);
         s.searcher.reset();

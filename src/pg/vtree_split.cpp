@@ -103,7 +103,7 @@ public:
         bool found = false;
         pg_call([&] {
             found =
-                fetch_heap_vector(fetch_, &snapshot_, slot_, column_, e.tid, meta_.dim, meta_.half_elements != 0, out);
+                fetch_heap_vector(fetch_, &snapshot_, slot_, column_, e.tid, meta_.dim, indexed_elements(meta_), out);
         });
         return found;
     }

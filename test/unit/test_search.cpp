@@ -258,6 +258,78 @@ TEST(Search, SmallAndLargeRerankBudgetsGiveTheExactOrder) {
     }
 }
 
+// Leaves whose entries are all deleted (skipped) do not use up probes: after
+// mass deletes, a search without widening still reaches live rows.
+TEST(Search, EmptyLeavesDoNotUseUpProbes) {
+    const std::size_t n = 3000, dim = 16;
+    const std::vector<float> data = clustered(n, dim, 20, 17);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, Metric::L2, QuantizerKind::RaBitQ, 50);
+    ASSERT_GT(index.leaves.size(), 20u);
+    MemoryLeafCodes all(index);
+    // Every leaf but the last holds only deleted entries.
+    struct OneLiveLeaf : LeafCodeSource {
+        LeafCodeSource* inner;
+        std::size_t live;
+        std::vector<uint32_t> skipped;
+        void scan_leaf(std::size_t leaf, const ChunkVisitor& visit) override {
+            inner->scan_leaf(leaf, [&](const CodeChunk& c) {
+                if (leaf == live) return visit(c);
+                skipped.assign(c.count, kSkipId);
+                CodeChunk dead = c;
+                dead.ids = skipped.data();
+                visit(dead);
+            });
+        }
+    } codes;
+    codes.inner = &all;
+    const float* q = data.data();
+    // The live leaf: the one whose centroid is farthest from the query, the last a search would probe.
+    float farthest = -1;
+    for (std::size_t l = 0; l < index.leaves.size(); l++) {
+        const float d =
+            l2_squared_distance(index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[l].node)), q, dim);
+        if (d > farthest) farthest = d, codes.live = l;
+    }
+    IndexView view;
+    view.metric = index.metric;
+    view.dim = index.dim;
+    view.tree = &index.tree;
+    view.quantizer = &index.quantizer;
+    view.rotated_centroids = index.rotated_centroids.data();
+    view.codes = &codes;
+    MatrixSource source(MatrixView{data.data(), n, dim});
+    SearchParams sp;
+    sp.k = 5;
+    sp.probes = 2;
+    sp.widen = false;
+    Searcher s(view, q, sp, source);
+    std::size_t found = 0;
+    Neighbor nb;
+    while (found < sp.k && s.next(&nb)) found++;
+    EXPECT_EQ(found, sp.k) << "rows of the one live leaf (" << index.leaves[codes.live].ids.size() << " rows)";
+}
+
+// Leaves of a row or two (what deletes leave): probing goes past `probes`
+// leaves until there are k candidates, widening or not.
+TEST(Search, TinyLeavesStillGiveKCandidates) {
+    const std::size_t n = 400, dim = 8;
+    const std::vector<float> data = clustered(n, dim, 20, 19);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, Metric::L2, QuantizerKind::RaBitQ, 2);
+    ASSERT_GT(index.leaves.size(), 100u);
+    MatrixSource source(MatrixView{data.data(), n, dim});
+    SearchParams sp;
+    sp.k = 10;
+    sp.probes = 1;
+    sp.widen = false;
+    for (std::size_t qi = 0; qi < 5; qi++) {
+        Searcher s(index, data.data() + qi * 50 * dim, sp, source);
+        std::size_t found = 0;
+        Neighbor nb;
+        while (found < sp.k && s.next(&nb)) found++;
+        EXPECT_EQ(found, sp.k) << "query " << qi;
+    }
+}
+
 TEST(Search, ResumesUntilEveryVectorIsReturnedOnce) {
     Fixture f;
     for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming}) {
@@ -348,7 +420,7 @@ TEST(Search, BeamDescentScoresFewNodesAndFindsTheNearestLeaf) {
         ASSERT_GT(ts.leaves, 500u);
         MatrixSource source(MatrixView{data.data(), n, dim});
         SearchParams sp;
-        sp.k = n;
+        sp.k = 10;  // fewer than 4 leaves hold: probing stops at 4
         sp.probes = 4;
         sp.widen = false;
         const std::size_t beam = std::max(kRouteBeam, 2 * sp.probes);
