@@ -2,7 +2,8 @@
 // every query checked against an exact scan of the same rows.
 //
 // A case is one table with one index, chosen from its seed: column type
-// (vector or halfvec), metric (l2, ip, cosine), dimensions (1 .. 16,000),
+// (vector or halfvec, or a vector indexed as halfvec or as its bits),
+// metric (l2, ip, cosine; hamming for bits), dimensions (1 .. 16,000),
 // quantizer, storage, tree shape, and when
 // the index is created (on an empty table, on a few rows, on a full table).
 // Then a random sequence of operations (INSERT, UPDATE that is HOT or not,
@@ -207,6 +208,11 @@ private:
     Settings random_settings();
     std::string random_filter();
     std::vector<float> query_vector() { return data_->row(); }
+    // A new query as SQL of the key's type: a vector literal, or its bits.
+    std::string query_literal() {
+        const std::string text = "'" + vector_text(query_vector()) + "'";
+        return bits_ ? "binary_quantize(" + text + "::vector)" : text;
+    }
     void check_result(const std::vector<Row>& got, const std::vector<Row>& want, const Settings& s, std::size_t limit,
                       bool filtered, const std::string& what);
     void check_plan();
@@ -224,6 +230,7 @@ private:
     std::size_t target_rows_ = 0;
     bool mmap_ = true;
     bool half_ = false;      // the index is over halves (a halfvec column, or a vector one cast)
+    bool bits_ = false;      // the index is over binary_quantize(v)::bit(n), ordered by <~>
     std::string key_ = "v";  // what the index indexes and queries order by
     std::unique_ptr<DataGenerator> data_;
     long next_id_ = 1;
@@ -259,13 +266,25 @@ void Case::create_table() {
     // expression (pgvector's pattern for wide embeddings); queries order by it.
     const bool expression = half_ && (((seed_ * 0x9E3779B97F4A7C15ull) >> 58) & 1);
     const std::string type = half_ && !expression ? "halfvec" : "vector";
-    const std::string opclass = half_ ? std::string("halfvec_") + (metric_.opclass + 7) : metric_.opclass;
+    std::string opclass = half_ ? std::string("halfvec_") + (metric_.opclass + 7) : metric_.opclass;
     key_ = expression ? "v::halfvec(" + std::to_string(dim_) + ")" : "v";
+    // An eighth of the others index the vectors' bits (pgvector's binary
+    // quantization), ordered by Hamming distance; also chosen apart from rng_.
+    const uint64_t bits_hash = (seed_ * 0xD1B54A32D192ED03ull) >> 60;
+    bits_ = !half_ && (bits_hash == 2 || bits_hash == 3);
+    if (bits_) {
+        metric_ = {"hamming", "<~>", "bit_hamming_ops"};
+        opclass = metric_.opclass;
+        key_ = "binary_quantize(v)::bit(" + std::to_string(dim_) + ")";
+    }
     std::ostringstream d;
-    d << "seed " << seed_ << ": " << (expression ? "vector indexed as halfvec" : type) << ", " << metric_.name << ", "
-      << dim_ << " dims, " << target_rows_ << " rows, " << (hamming ? "hamming" : "rabitq") << ", "
-      << (mmap_ ? "mmap" : "pages") << ", leaf " << leaf << ", branching " << branching << ", index on " << order
-      << " table";
+    d << "seed " << seed_ << ": "
+      << (expression ? "vector indexed as halfvec"
+          : bits_    ? "vector indexed as bits"
+                     : type)
+      << ", " << metric_.name << ", " << dim_ << " dims, " << target_rows_ << " rows, "
+      << (hamming ? "hamming" : "rabitq") << ", " << (mmap_ ? "mmap" : "pages") << ", leaf " << leaf << ", branching "
+      << branching << ", index on " << order << " table";
     description_ = d.str();
 
     w_.exec("SET client_min_messages = error; DROP TABLE IF EXISTS " + table_);
@@ -454,7 +473,7 @@ void Case::plain_query(Connection& c, const std::string& op) {
     const Settings s = random_settings();
     const std::string filter = random_filter();
     const std::size_t limit = rng_.pick(std::vector<std::size_t>{1, 2, 5, 10, 10, 20, 50, 100, 200, 500, 1000});
-    const std::string q = "'" + vector_text(query_vector()) + "'";
+    const std::string q = query_literal();
     const std::string sql = "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + q + " FROM " + table_ +
                             (filter.empty() ? "" : " WHERE " + filter) + " ORDER BY " + key_ + " " + metric_.op + " " +
                             q + " LIMIT " + std::to_string(limit);
@@ -478,10 +497,11 @@ void Case::join_query(Connection& c, const std::string& op) {
         qs.push_back("'" + vector_text(query_vector()) + "'::vector");
         values += (i ? ",(" : "(") + std::to_string(i) + "," + qs.back() + ")";
     }
+    const std::string qv = bits_ ? "binary_quantize(q.qv)" : "q.qv";
     const std::string sql = "SELECT q.qid * 1000000000 + x.rn, x.d FROM (VALUES " + values +
                             ") q(qid, qv) CROSS JOIN LATERAL (SELECT row_number() OVER () AS rn, d FROM (SELECT " +
-                            key_ + " " + metric_.op + " q.qv AS d FROM " + table_ + " ORDER BY " + key_ + " " +
-                            metric_.op + " q.qv LIMIT " + std::to_string(limit) + ") s) x ORDER BY 1";
+                            key_ + " " + metric_.op + " " + qv + " AS d FROM " + table_ + " ORDER BY " + key_ + " " +
+                            metric_.op + " " + qv + " LIMIT " + std::to_string(limit) + ") s) x ORDER BY 1";
     c.exec("RESET ALL; SET enable_seqscan = off; SET client_min_messages = error; " + s.sql());
     const std::vector<Row> rows = fetch_rows(c, sql);
     c.exec("RESET ALL; SET enable_indexscan = off; SET enable_bitmapscan = off;");
@@ -491,9 +511,10 @@ void Case::join_query(Connection& c, const std::string& op) {
             if (r.id / 1000000000 == static_cast<long>(i)) got.push_back({r.id, r.distance});
         // ids here are positions; give them distinct values for the duplicate check
         for (std::size_t j = 0; j < got.size(); j++) got[j].id = static_cast<long>(j);
+        const std::string qi = bits_ ? "binary_quantize(" + qs[i] + ")" : qs[i];
         const std::vector<Row> want =
-            fetch_rows(c, "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + qs[i] + " FROM " + table_ +
-                              " ORDER BY " + key_ + " " + metric_.op + " " + qs[i] + " LIMIT " + std::to_string(limit));
+            fetch_rows(c, "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + qi + " FROM " + table_ +
+                              " ORDER BY " + key_ + " " + metric_.op + " " + qi + " LIMIT " + std::to_string(limit));
         queries_++;
         check_result(got, want, s, limit, false, "after " + op + ": LATERAL join, LIMIT " + std::to_string(limit));
     }
@@ -510,7 +531,7 @@ void Case::recall_probe() {
     const std::size_t n = dim_ >= 2000 ? 5 : 20;
     Connection& c = *readers_[rng_.below(2)];
     for (std::size_t i = 0; i < n; i++) {
-        const std::string q = "'" + vector_text(query_vector()) + "'";
+        const std::string q = query_literal();
         const std::string sql = "SELECT id, " + key_ + " " + std::string(metric_.op) + " " + q + " FROM " + table_ +
                                 " ORDER BY " + key_ + " " + metric_.op + " " + q + " LIMIT 10";
         c.exec("RESET ALL; SET enable_seqscan = off; SET client_min_messages = error;");
@@ -525,7 +546,7 @@ void Case::recall_probe() {
 void Case::check_plan() {
     Connection& c = *readers_[0];
     c.exec("RESET ALL; SET enable_seqscan = off;");
-    const std::string q = "'" + vector_text(query_vector()) + "'";
+    const std::string q = query_literal();
     PGresult* r = PQexec(c.get(), ("EXPLAIN (COSTS OFF) SELECT id FROM " + table_ + " ORDER BY " + key_ + " " +
                                    metric_.op + " " + q + " LIMIT 5")
                                       .c_str());
