@@ -129,6 +129,13 @@ CREATE INDEX hidx_l2 ON hidx USING vtree (v) WITH (max_leaf_size = 100);
 CREATE INDEX hidx_ip ON hidx USING vtree (v halfvec_ip_ops) WITH (max_leaf_size = 100);
 CREATE INDEX hidx_cos ON hidx USING vtree (v halfvec_cosine_ops) WITH (max_leaf_size = 100);
 SELECT vectordb_check('hidx_l2') AND vectordb_check('hidx_ip') AND vectordb_check('hidx_cos') AS checked;
+-- the sidecar keeps halves (float16 records of 48 bytes at 16 dimensions),
+-- where the same values indexed as vector take float32 records of 80
+CREATE INDEX hidx_as_vector ON hidx USING vtree ((v::vector(16))) WITH (max_leaf_size = 100);
+SELECT h.sidecar_bytes AS half_sidecar, h.sidecar_bytes = 4096 + 3000 * 48 AS float16_records,
+       f.sidecar_bytes AS vector_sidecar, f.sidecar_bytes = 4096 + 3000 * 80 AS float32_records
+FROM vectordb_index_stats('hidx_l2') h, vectordb_index_stats('hidx_as_vector') f;
+DROP INDEX hidx_as_vector;
 SET enable_seqscan = off;
 SET vtree.probes = 100000;
 SELECT count(*) FILTER (WHERE ARRAY(SELECT round((v <-> q.v)::numeric, 5) FROM hidx ORDER BY v <-> q.v LIMIT 10)

@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/errors.h"
+#include "core/half.h"
 
 #include <algorithm>
 #include <atomic>
@@ -58,7 +59,7 @@ struct RawHeader {
     std::uint32_t dim;
     std::uint64_t count;
     std::uint32_t record_size;
-    std::uint32_t reserved;
+    std::uint32_t element;  // StoreElement; zero (float32) in version 2
     std::uint64_t system_id;
     std::uint64_t database_id;
     std::uint64_t index_id;
@@ -70,14 +71,14 @@ static_assert(std::is_standard_layout<RawHeader>::value && std::is_trivially_cop
 static_assert(sizeof(RawHeader) == 72, "RawHeader must have no padding");
 static_assert(offsetof(RawHeader, magic) == 0 && offsetof(RawHeader, version) == 8 && offsetof(RawHeader, dim) == 12 &&
                   offsetof(RawHeader, count) == 16 && offsetof(RawHeader, record_size) == 24 &&
-                  offsetof(RawHeader, reserved) == 28 && offsetof(RawHeader, system_id) == 32 &&
+                  offsetof(RawHeader, element) == 28 && offsetof(RawHeader, system_id) == 32 &&
                   offsetof(RawHeader, database_id) == 40 && offsetof(RawHeader, index_id) == 48 &&
                   offsetof(RawHeader, generation) == 56 && offsetof(RawHeader, checksum) == 64,
               "RawHeader must match the documented layout");
 static_assert(sizeof(RawHeader) <= kStoreHeaderSize, "the header must fit in its page");
 static_assert(store_record_size(1) == 16 && store_record_size(2) == 24 && store_record_size(3) == 24 &&
-                  store_record_size(768) == 3088,
-              "records are 8-byte tag + floats + 4-byte checksum, padded to 8 bytes");
+                  store_record_size(768) == 3088 && store_record_size(768, StoreElement::Float16) == 1552,
+              "records are 8-byte tag + values + 4-byte checksum, padded to 8 bytes");
 
 StoreIdentity identity_of(const RawHeader& h) {
     return StoreIdentity{h.system_id, h.database_id, h.index_id, h.generation};
@@ -113,13 +114,14 @@ inline std::uint64_t rotate_left(std::uint64_t v, int bits) { return (v << bits)
 
 // Fills a zeroed header page for the given fields, checksum included.
 void encode_header(unsigned char* page, std::uint32_t dim, std::uint64_t count, std::uint32_t record_size,
-                   const StoreIdentity& id) {
+                   StoreElement element, const StoreIdentity& id) {
     RawHeader h{};
     std::memcpy(h.magic, kMagic, sizeof kMagic);
     h.version = kStoreFormatVersion;
     h.dim = dim;
     h.count = count;
     h.record_size = record_size;
+    h.element = static_cast<std::uint32_t>(element);
     h.system_id = id.system_id;
     h.database_id = id.database_id;
     h.index_id = id.index_id;
@@ -200,6 +202,8 @@ struct VectorStore::Impl {
     int fd = -1;
     OpenMode mode = OpenMode::ReadOnly;
     std::uint32_t dim = 0;
+    StoreElement element = StoreElement::Float32;
+    std::uint32_t value_bytes = 0;  // dim * the element's size
     std::uint32_t record_size = 0;
     StoreIdentity identity;
     std::size_t page = system_page_size();
@@ -220,6 +224,7 @@ struct VectorStore::Impl {
     std::uint64_t header_records = 0;                // the count the header on disk holds
     std::vector<unsigned char> buffer;               // allocated on first append
     std::size_t buffered = 0;                        // records in buffer
+    std::vector<std::uint16_t> halves;               // float16 stores: a record's values being encoded
     bool failed = false;
 
     Impl() = default;
@@ -240,8 +245,24 @@ struct VectorStore::Impl {
         std::uint64_t t;
         std::uint32_t stored;
         std::memcpy(&t, r, sizeof t);
-        std::memcpy(&stored, r + record_checksum_offset(dim), sizeof stored);
-        return stored == record_checksum(slot, t, reinterpret_cast<const float*>(r + kRecordVectorOffset), dim);
+        std::memcpy(&stored, r + kRecordVectorOffset + value_bytes, sizeof stored);
+        return stored == record_checksum(slot, t, r + kRecordVectorOffset, value_bytes);
+    }
+
+    // Writes one record's bytes (tag, values as stored, checksum) to r, which
+    // has record_size bytes of zeros.
+    void encode_record(unsigned char* r, std::uint64_t slot, std::uint64_t tag, const float* vec) {
+        std::memcpy(r, &tag, sizeof tag);
+        unsigned char* values = r + kRecordVectorOffset;
+        if (element == StoreElement::Float16) {
+            halves.resize(dim);
+            floats_to_halves(vec, halves.data(), dim);
+            std::memcpy(values, halves.data(), value_bytes);
+        } else {
+            std::memcpy(values, vec, value_bytes);
+        }
+        const std::uint32_t checksum = record_checksum(slot, tag, values, value_bytes);
+        std::memcpy(values + value_bytes, &checksum, sizeof checksum);
     }
 
     // Of the pages of the mapping's first `bytes`, how many (*pages) and how
@@ -306,7 +327,7 @@ struct VectorStore::Impl {
     // Rewrites the header page with `count` records.
     void write_header(std::uint64_t count) {
         unsigned char page_bytes[kStoreHeaderSize] = {};
-        encode_header(page_bytes, dim, count, record_size, identity);
+        encode_header(page_bytes, dim, count, record_size, element, identity);
         write_all(fd, page_bytes, sizeof page_bytes, 0, path);
     }
 
@@ -335,11 +356,7 @@ struct VectorStore::Impl {
             const std::size_t per_buffer = std::max<std::size_t>(1, kWriteBufferBytes / record_size);
             buffer.assign(per_buffer * record_size, 0);  // padding bytes stay zero forever
         }
-        unsigned char* r = buffer.data() + buffered * record_size;
-        std::memcpy(r, &tag, sizeof tag);
-        std::memcpy(r + kRecordVectorOffset, vec, sizeof(float) * dim);
-        const std::uint32_t checksum = record_checksum(file_records + buffered, tag, vec, dim);
-        std::memcpy(r + record_checksum_offset(dim), &checksum, sizeof checksum);
+        encode_record(buffer.data() + buffered * record_size, file_records + buffered, tag, vec);
         ++buffered;
         if (buffered * record_size == buffer.size()) spill();
     }
@@ -387,15 +404,21 @@ VectorStore::Impl& VectorStore::live() {
     return *impl_;
 }
 
-VectorStore VectorStore::create(const std::string& path, std::uint32_t dim, const StoreIdentity& id) {
+VectorStore VectorStore::create(const std::string& path, std::uint32_t dim, const StoreIdentity& id,
+                                StoreElement element) {
     if (dim == 0 || dim > kMaxStoreDimensions)
         throw InvalidArgument("vector store dimensions must be between 1 and " + std::to_string(kMaxStoreDimensions) +
                               ", not " + std::to_string(dim));
+    if (element != StoreElement::Float32 && element != StoreElement::Float16)
+        throw InvalidArgument("vector store element type " + std::to_string(static_cast<std::uint32_t>(element)) +
+                              " is unknown");
     auto impl = std::make_unique<Impl>();
     impl->path = path;
     impl->mode = OpenMode::ReadWrite;
     impl->dim = dim;
-    impl->record_size = store_record_size(dim);
+    impl->element = element;
+    impl->value_bytes = store_element_size(element) * dim;
+    impl->record_size = store_record_size(dim, element);
     impl->identity = id;
 
     int fd;
@@ -446,9 +469,9 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     // Magic and version before the checksum: a newer format may checksum differently.
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0)
         throw_content(path, "is not a vectordb vector store file: bad magic");
-    if (h.version != kStoreFormatVersion)
+    if (h.version != kStoreFormatVersion && h.version != 2)
         throw_content(path, "has unsupported format version " + std::to_string(h.version) +
-                                " (this build reads version " + std::to_string(kStoreFormatVersion) + ")");
+                                " (this build reads versions 2 and " + std::to_string(kStoreFormatVersion) + ")");
     const std::uint64_t computed = header_checksum(page);
     if (h.checksum != computed)
         throw_content(path, "is corrupt: header checksum mismatch (stored " + hex64(h.checksum) + ", computed " +
@@ -456,9 +479,12 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     if (h.dim == 0 || h.dim > kMaxStoreDimensions)
         throw_content(path, "is corrupt: dimensions " + std::to_string(h.dim) + " outside 1.." +
                                 std::to_string(kMaxStoreDimensions));
-    if (h.record_size != store_record_size(h.dim))
+    if (h.element > static_cast<std::uint32_t>(StoreElement::Float16) || (h.version == 2 && h.element != 0))
+        throw_content(path, "is corrupt: element type " + std::to_string(h.element) + " is unknown");
+    const auto element = static_cast<StoreElement>(h.element);
+    if (h.record_size != store_record_size(h.dim, element))
         throw_content(path, "is corrupt: record size " + std::to_string(h.record_size) + " does not match the " +
-                                std::to_string(store_record_size(h.dim)) + " bytes expected for " +
+                                std::to_string(store_record_size(h.dim, element)) + " bytes expected for " +
                                 std::to_string(h.dim) + " dimensions");
 
     const std::uint64_t rs = h.record_size;
@@ -473,6 +499,8 @@ VectorStore VectorStore::open(const std::string& path, OpenMode mode) {
     // Bytes past the counted records are an append another process has not
     // flushed yet, or one that was interrupted: not part of the store.
     impl->dim = h.dim;
+    impl->element = element;
+    impl->value_bytes = store_element_size(element) * h.dim;
     impl->record_size = h.record_size;
     impl->identity = identity_of(h);
     impl->file_records = h.count;
@@ -511,10 +539,7 @@ void VectorStore::write_at(std::uint64_t slot, std::uint64_t tag, const float* v
     if (slot > (std::uint64_t(1) << 40))
         throw InvalidArgument("VectorStore::write_at: slot " + std::to_string(slot) + " is absurd");
     std::vector<unsigned char> record(s.record_size, 0);
-    std::memcpy(record.data(), &tag, sizeof tag);
-    std::memcpy(record.data() + kRecordVectorOffset, vec, sizeof(float) * s.dim);
-    const std::uint32_t checksum = record_checksum(slot, tag, vec, s.dim);
-    std::memcpy(record.data() + record_checksum_offset(s.dim), &checksum, sizeof checksum);
+    s.encode_record(record.data(), slot, tag, vec);
     try {
         write_all(s.fd, record.data(), record.size(), s.record_offset(slot), s.path);
     } catch (const IoError&) {
@@ -555,10 +580,11 @@ bool VectorStore::refresh() {
         throw_content(s.path, "is truncated: its header is gone");
     RawHeader h;
     std::memcpy(&h, page, sizeof h);
-    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kStoreFormatVersion ||
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || (h.version != kStoreFormatVersion && h.version != 2) ||
         h.checksum != header_checksum(page))
         throw_content(s.path, "is corrupt: its header changed into something unreadable");
-    if (h.dim != s.dim || h.record_size != s.record_size || identity_of(h) != s.identity)
+    if (h.dim != s.dim || h.record_size != s.record_size || h.element != static_cast<std::uint32_t>(s.element) ||
+        identity_of(h) != s.identity)
         throw_content(s.path, "was replaced by another store");
     const std::uint64_t seen = s.visible.load(std::memory_order_relaxed);
     if (h.count < seen)
@@ -578,18 +604,26 @@ bool VectorStore::refresh() {
 
 std::uint32_t VectorStore::dim() const { return live().dim; }
 
+StoreElement VectorStore::element() const { return live().element; }
+
 StoreIdentity VectorStore::identity() const { return live().identity; }
 
 const std::string& VectorStore::path() const { return live().path; }
 
-const float* VectorStore::vector(std::uint64_t slot) const {
+const unsigned char* VectorStore::record(std::uint64_t slot) const {
     const Impl& s = live();
     const std::uint64_t count = s.visible.load(std::memory_order_acquire);
     if (slot >= count)
         throw InvalidArgument("slot " + std::to_string(slot) + " is out of range: " + quoted(s.path) + " holds " +
                               std::to_string(count) + " records");
     const Mapping* m = s.current.load(std::memory_order_acquire);
-    return reinterpret_cast<const float*>(m->base + s.record_offset(slot) + kRecordVectorOffset);
+    return m->base + s.record_offset(slot);
+}
+
+const float* VectorStore::vector(std::uint64_t slot) const {
+    if (live().element != StoreElement::Float32)
+        throw InvalidArgument(quoted(live().path) + " holds float16 values: read() them");
+    return reinterpret_cast<const float*>(record(slot) + kRecordVectorOffset);
 }
 
 std::uint64_t VectorStore::tag(std::uint64_t slot) const {
@@ -614,11 +648,29 @@ bool VectorStore::read(std::uint64_t slot, std::uint64_t* tag, float* out) const
     std::uint64_t t;
     std::uint32_t stored;
     std::memcpy(&t, r, sizeof t);
-    std::memcpy(&stored, r + record_checksum_offset(s.dim), sizeof stored);
+    std::memcpy(&stored, r + kRecordVectorOffset + s.value_bytes, sizeof stored);
     if (tag != nullptr) *tag = t;
     if (out == nullptr) return s.record_ok(slot, r);
-    std::memcpy(out, r + kRecordVectorOffset, sizeof(float) * s.dim);
+    if (s.element == StoreElement::Float16) {
+        unsigned char* halves = reinterpret_cast<unsigned char*>(out) + s.value_bytes;  // out's upper half
+        std::memcpy(halves, r + kRecordVectorOffset, s.value_bytes);
+        const bool ok = stored == record_checksum(slot, t, halves, s.value_bytes);
+        widen_halves_in_place(out, s.dim);
+        return ok;
+    }
+    std::memcpy(out, r + kRecordVectorOffset, s.value_bytes);
     return stored == record_checksum(slot, t, out, s.dim);
+}
+
+void widen_halves_in_place(float* out, std::uint32_t dim) {
+    // Half i sits at bytes 2 * dim + 2 * i; float i goes to bytes 4 * i .. 4 * i + 4,
+    // which hold halves 2 * i - dim and 2 * i - dim + 1 at most: never one after i.
+    const unsigned char* halves = reinterpret_cast<const unsigned char*>(out) + std::size_t{2} * dim;
+    for (std::uint32_t i = 0; i < dim; i++) {
+        std::uint16_t h;
+        std::memcpy(&h, halves + std::size_t{2} * i, sizeof h);
+        out[i] = half_to_float(h);
+    }
 }
 
 bool VectorStore::verify(std::uint64_t slot) const noexcept {
@@ -629,14 +681,13 @@ bool VectorStore::verify(std::uint64_t slot) const noexcept {
     return s.record_ok(slot, m->base + s.record_offset(slot));
 }
 
-std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const float* vec, std::uint32_t dim) {
+std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const void* values, std::size_t n) {
     // Four independent lanes over 8-byte words so the multiplies overlap,
     // then a full avalanche folded to 32 bits. Not cryptographic: it finds
     // torn, zeroed and misplaced records, not deliberate forgeries.
     std::uint64_t lanes[4] = {absorb(0x243F6A8885A308D3ULL, slot), absorb(0x13198A2E03707344ULL, tag),
                               0xA4093822299F31D0ULL, 0x082EFA98EC4E6C89ULL};
-    const unsigned char* bytes = reinterpret_cast<const unsigned char*>(vec);
-    const std::size_t n = std::size_t{dim} * sizeof(float);
+    const unsigned char* bytes = static_cast<const unsigned char*>(values);
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32)
         for (int l = 0; l < 4; l++) {

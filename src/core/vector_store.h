@@ -1,17 +1,19 @@
 // The vector store: the `vectors.bin` sidecar file of an index, holding every
 // indexed vector at full precision so a backend can mmap it for exact reranking.
 //
-// File layout, version 2 (every integer little-endian; records are served in
-// place, so the store only builds on little-endian hosts):
+// File layout, version 3 (every integer little-endian; records are served in
+// place, so the store only builds on little-endian hosts). Version 2 is
+// version 3 with float32 elements (its header's word at 28 is zero); it is
+// read as such.
 //
 //   Header: one 4096-byte page, so that records start page-aligned.
 //     offset size  field
 //          0    8  magic "VDBVECS\0"
-//          8    4  format version, 2
+//          8    4  format version, 3
 //         12    4  dimensions, 1 .. kMaxStoreDimensions
 //         16    8  record count (records covered by the last flush)
-//         24    4  record size in bytes, store_record_size(dimensions)
-//         28    4  reserved, zero
+//         24    4  record size in bytes, store_record_size(dimensions, element)
+//         28    4  element type: 0 float32, 1 float16 (StoreElement)
 //         32    8  identity.system_id
 //         40    8  identity.database_id
 //         48    8  identity.index_id
@@ -21,9 +23,13 @@
 //   Records: `record count` fixed-size records, record i at 4096 + i * record size.
 //     offset size  field
 //          0    8  row tag (uint64, the caller's encoding of a heap TID)
-//          8  4*d  d float32 values
-//      8+4*d    4  record checksum: record_checksum(i, tag, values)
-//     12+4*d  pad  zero bytes up to record size = round_up(12 + 4*d, 8)
+//          8  e*d  d values of e bytes each: float32, or float16 (IEEE binary16)
+//      8+e*d    4  record checksum: record_checksum(i, tag, value bytes)
+//     12+e*d  pad  zero bytes up to record size = round_up(12 + e*d, 8)
+//
+// Float16 records hold values that are halves anyway (halfvec, bits as 0 and
+// 1): half the file for the same answers. Writers give floats either way; a
+// float16 store rounds them to the nearest half.
 //
 // The record checksum covers the slot number as well as the contents, so a
 // torn record (a crash between the pages of one write), a record never
@@ -50,21 +56,39 @@ namespace vectordb {
 // Size of the header page; records start at this offset.
 constexpr std::uint32_t kStoreHeaderSize = 4096;
 
-// The format version this build writes and reads.
-constexpr std::uint32_t kStoreFormatVersion = 2;
+// The format version this build writes; it also reads version 2.
+constexpr std::uint32_t kStoreFormatVersion = 3;
 
 // Sanity bound on the dimensions of a store (above any indexable vector type).
 constexpr std::uint32_t kMaxStoreDimensions = 65536;
 
-// Bytes per record for `dim` dimensions: tag + floats + checksum, padded to 8 bytes.
-constexpr std::uint32_t store_record_size(std::uint32_t dim) { return (12u + 4u * dim + 7u) & ~7u; }
+// What a record's values are stored as.
+enum class StoreElement : std::uint32_t { Float32 = 0, Float16 = 1 };
+constexpr std::uint32_t store_element_size(StoreElement e) { return e == StoreElement::Float16 ? 2u : 4u; }
+
+// Bytes per record for `dim` dimensions: tag + values + checksum, padded to 8 bytes.
+constexpr std::uint32_t store_record_size(std::uint32_t dim, StoreElement e = StoreElement::Float32) {
+    return (12u + store_element_size(e) * dim + 7u) & ~7u;
+}
 
 // Offsets of a record's fields from the record's start.
 constexpr std::uint32_t kRecordVectorOffset = 8;
-constexpr std::uint32_t record_checksum_offset(std::uint32_t dim) { return 8u + 4u * dim; }
+constexpr std::uint32_t record_checksum_offset(std::uint32_t dim, StoreElement e = StoreElement::Float32) {
+    return 8u + store_element_size(e) * dim;
+}
 
-// The checksum a record at `slot` with this tag and these dim floats carries.
-std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const float* vec, std::uint32_t dim);
+// The checksum a record at `slot` with this tag and these value bytes carries.
+std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const void* values, std::size_t bytes);
+// The same for dim float32 values.
+inline std::uint32_t record_checksum(std::uint64_t slot, std::uint64_t tag, const float* vec, std::uint32_t dim) {
+    return record_checksum(slot, tag, static_cast<const void*>(vec), std::size_t{dim} * sizeof(float));
+}
+
+// Widens dim float16 values, stored at out's upper half (bytes 2 * dim ..
+// 4 * dim), into dim floats at out: each float is written only over halves
+// already read. So a reader can copy a float16 record's values into its
+// float buffer, check them there, and widen them without a second buffer.
+void widen_halves_in_place(float* out, std::uint32_t dim);
 
 // Who the file belongs to. Opaque to the store, which only keeps it; the index
 // compares it with its own catalog data to reject a stale or foreign file.
@@ -101,7 +125,8 @@ enum class OpenMode { ReadOnly, ReadWrite };
 class VectorStore {
 public:
     // Creates `path` (mode 0600; fails if it exists) with an empty store.
-    static VectorStore create(const std::string& path, std::uint32_t dim, const StoreIdentity& id);
+    static VectorStore create(const std::string& path, std::uint32_t dim, const StoreIdentity& id,
+                              StoreElement element = StoreElement::Float32);
 
     // Opens and validates an existing store; ReadWrite allows appending to it.
     static VectorStore open(const std::string& path, OpenMode mode);
@@ -148,12 +173,16 @@ public:
     // Number of readable records (as of the last flush or refresh).
     std::uint64_t size() const;
     std::uint32_t dim() const;
+    StoreElement element() const;
     StoreIdentity identity() const;
     const std::string& path() const;
 
     // The dim floats of `slot`, in place in the mapping and not verified (see
-    // verify()); InvalidArgument if out of range.
+    // verify()); InvalidArgument if out of range or the store holds float16.
     const float* vector(std::uint64_t slot) const;
+    // The record of `slot` (tag, values, checksum; layout above), in place in
+    // the mapping and not verified; InvalidArgument if out of range.
+    const unsigned char* record(std::uint64_t slot) const;
 
     // Whether `slot` is in range and its record passes its checksum.
     bool verify(std::uint64_t slot) const noexcept;
@@ -161,8 +190,9 @@ public:
     // The row tag of `slot`; InvalidArgument if out of range.
     std::uint64_t tag(std::uint64_t slot) const;
 
-    // Copies the tag and floats of `slot`; false if it is out of range (outputs
-    // untouched) or its record fails its checksum (outputs hold the bad bytes).
+    // Copies the tag and values of `slot` as floats; false if it is out of
+    // range (outputs untouched) or its record fails its checksum (outputs hold
+    // the bad values).
     bool read(std::uint64_t slot, std::uint64_t* tag, float* out) const noexcept;
 
     // Asks the kernel to read ahead the pages of these records (out-of-range

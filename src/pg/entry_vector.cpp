@@ -42,15 +42,20 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
         if (locator >= store->size()) return RecordRead::Mismatch;
         // Copy under a SIGBUS guard (the file may have been cut short since it
         // was mapped), then check the copy: what the checksum vouches for is
-        // what gets used.
-        const char* record = reinterpret_cast<const char*>(store->vector(locator)) - kRecordVectorOffset;
+        // what gets used. Float16 values are copied to out's upper half,
+        // checked there and widened in place.
+        const char* record = reinterpret_cast<const char*>(store->record(locator));
+        const StoreElement element = store->element();
+        const std::size_t value_bytes = std::size_t{store_element_size(element)} * dim;
+        char* values = reinterpret_cast<char*>(out) + (std::size_t{dim} * sizeof(float) - value_bytes);
         uint64 tag = 0;
         uint32 checksum = 0;
         if (!copy_guarded(&tag, record, sizeof(uint64)) ||
-            !copy_guarded(out, record + kRecordVectorOffset, std::size_t{dim} * sizeof(float)) ||
-            !copy_guarded(&checksum, record + record_checksum_offset(dim), sizeof(uint32)))
+            !copy_guarded(values, record + kRecordVectorOffset, value_bytes) ||
+            !copy_guarded(&checksum, record + record_checksum_offset(dim, element), sizeof(uint32)))
             return RecordRead::Truncated;
-        if (checksum != record_checksum(locator, tag, out, dim)) return RecordRead::Corrupt;
+        if (checksum != record_checksum(locator, tag, values, value_bytes)) return RecordRead::Corrupt;
+        if (element == StoreElement::Float16) widen_halves_in_place(out, dim);
         return tag == tid_tag(tid) ? RecordRead::Ok : RecordRead::Mismatch;
     } catch (const std::bad_alloc&) {
         throw;

@@ -145,12 +145,15 @@ std::size_t open_sidecar_count() {
 
 void register_sidecar_cache() { CacheRegisterRelcacheCallback(on_relcache_invalidation, static_cast<Datum>(0)); }
 
-std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path, uint32 dim,
-                                                                            const StoreIdentity& id) {
+std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path,
+                                                                            const VtreeMeta& meta) {
     ReserveExternalFD();  // a build needs its file; PostgreSQL closes its own to make room
     try {
-        return std::unique_ptr<VectorStore, void (*)(VectorStore*)>(new VectorStore(VectorStore::create(path, dim, id)),
-                                                                    release_descriptor);
+        // halfvec values and bits are halves already: float16 records hold them exactly, in half the space.
+        const StoreElement element =
+            indexed_elements(meta) == IndexedElements::Float ? StoreElement::Float32 : StoreElement::Float16;
+        return std::unique_ptr<VectorStore, void (*)(VectorStore*)>(
+            new VectorStore(VectorStore::create(path, meta.dim, sidecar_identity(meta), element)), release_descriptor);
     } catch (...) {
         ReleaseExternalFD();
         throw;

@@ -41,10 +41,12 @@ std::size_t open_sidecar_count();
 // Installs the relcache callback (from _PG_init).
 void register_sidecar_cache();
 
-// A store created or opened outside the cache (builds) under the same
-// file-descriptor accounting: released when the pointer goes.
-std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path, uint32 dim,
-                                                                            const StoreIdentity& id);
+// A new store for the index `meta` describes (its identity, dimensions and
+// element type: float16 for halfvec and bit keys) created outside the cache
+// (builds, rebuilds, heals) under the same file-descriptor accounting:
+// released when the pointer goes.
+std::unique_ptr<VectorStore, void (*)(VectorStore*)> create_accounted_store(const std::string& path,
+                                                                            const VtreeMeta& meta);
 
 }  // namespace pg
 }  // namespace vectordb

@@ -67,7 +67,7 @@ namespace {
 // (all failing their checksum until written), fsynced with its directory.
 void create_empty_sidecar(const VtreeMeta& meta, uint64 slots) {
     sidecar_directory(true);
-    auto created = create_accounted_store(sidecar_path(meta), meta.dim, sidecar_identity(meta));
+    auto created = create_accounted_store(sidecar_path(meta), meta);
     created->extend_to(slots);
     created->sync();
     sync_sidecar_directory();

@@ -66,7 +66,7 @@ VECTORDB_FUNCTION(vectordb_rebuild_sidecar) {
     claim_new_sidecar(index, &meta);
     sidecar_directory(true);
     const std::string path = sidecar_path(meta);
-    auto store_owner = create_accounted_store(path, meta.dim, sidecar_identity(meta));
+    auto store_owner = create_accounted_store(path, meta);
     VectorStore& store = *store_owner;
     remove_on_abort(path);
     const LeafLayout layout = leaf_layout(meta.words);

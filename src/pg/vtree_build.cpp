@@ -235,7 +235,7 @@ public:
         }
         sidecar_directory(true);
         const std::string path = sidecar_path(meta);
-        store_ = create_accounted_store(path, dim, sidecar_identity(meta));
+        store_ = create_accounted_store(path, meta);
         remove_on_abort(path);
         keep_only_on_commit(sidecar_identity(meta));
     }

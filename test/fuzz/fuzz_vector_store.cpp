@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             uint64_t tag = 0;
             // A counted record is readable; its checksum decides whether it is used.
             if (store.read(slot, &tag, v.data()) != store.verify(slot)) __builtin_trap();
-            (void)store.vector(slot);
+            (void)store.record(slot);
         }
         store.refresh();
     } catch (const vectordb::Error&) {

@@ -3,6 +3,8 @@
 // layout is checked against the documented offsets with an FNV-1a written
 // here independently of the store's own.
 #include "core/errors.h"
+#include "core/half.h"
+#include "core/random.h"
 #include "core/vector_store.h"
 
 #include <gtest/gtest.h>
@@ -207,7 +209,7 @@ TEST_F(VectorStoreTest, HeaderFollowsDocumentedLayout) {
     const std::vector<unsigned char> b = file_bytes(path);
     ASSERT_EQ(b.size(), 4096u + 3 * 56);
     EXPECT_EQ(std::memcmp(b.data(), "VDBVECS\0", 8), 0);
-    EXPECT_EQ(get_le(b, 8, 4), 2u);
+    EXPECT_EQ(get_le(b, 8, 4), 3u);
     EXPECT_EQ(get_le(b, 12, 4), 10u);
     EXPECT_EQ(get_le(b, 16, 8), 3u);
     EXPECT_EQ(get_le(b, 24, 4), 56u);
@@ -583,6 +585,81 @@ TEST_F(VectorStoreTest, WrongVersionIsRejected) {
     reseal(b);
     write_bytes(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "unsupported format version 1");
+}
+
+TEST_F(VectorStoreTest, Float16RecordsHoldHalvesInHalfTheSpace) {
+    const std::string path = file("f16.bin");
+    const std::uint32_t dim = 10;
+    const Records r = random_records(dim, 5, 21);
+    {
+        VectorStore s = VectorStore::create(path, dim, StoreIdentity{1, 2, 3, 4}, StoreElement::Float16);
+        s.append_batch(r.tags.data(), r.vecs.data(), 5);
+        s.flush();
+        s.write_at(7, 99, r.vec(0));  // past the end: slots 5 and 6 read as zeros
+        s.flush();
+    }
+    EXPECT_EQ(store_record_size(dim, StoreElement::Float16), 32u);  // 56 as float32
+    std::vector<unsigned char> b = file_bytes(path);
+    ASSERT_EQ(b.size(), 4096u + 8 * 32);
+    EXPECT_EQ(get_le(b, 28, 4), 1u);
+    VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
+    EXPECT_EQ(s.element(), StoreElement::Float16);
+    ASSERT_EQ(s.size(), 8u);
+    std::vector<float> out(dim);
+    for (std::uint64_t slot : {0u, 1u, 2u, 3u, 4u, 7u}) {
+        const std::size_t i = slot == 7 ? 0 : slot;
+        std::uint64_t tag = 0;
+        ASSERT_TRUE(s.read(slot, &tag, out.data())) << "slot " << slot;
+        EXPECT_EQ(tag, slot == 7 ? 99u : r.tags[i]);
+        for (std::uint32_t j = 0; j < dim; j++)
+            ASSERT_EQ(out[j], half_to_float(float_to_half(r.vec(i)[j]))) << "slot " << slot << " value " << j;
+        EXPECT_TRUE(s.verify(slot));
+        std::uint16_t h;
+        std::memcpy(&h, s.record(slot) + kRecordVectorOffset + 2, sizeof h);
+        EXPECT_EQ(h, float_to_half(r.vec(i)[1]));
+    }
+    EXPECT_FALSE(s.verify(5));
+    expect_error<InvalidArgument>([&] { s.vector(0); }, "float16");
+    // A changed value byte fails the record's checksum.
+    b[4096 + 2 * 32 + kRecordVectorOffset + 3] ^= 0x01;
+    write_bytes(path, b);
+    VectorStore damaged = VectorStore::open(path, OpenMode::ReadOnly);
+    EXPECT_FALSE(damaged.read(2, nullptr, out.data()));
+    EXPECT_TRUE(damaged.read(1, nullptr, out.data()));
+}
+
+TEST_F(VectorStoreTest, Version2FilesReadAsFloat32) {
+    const std::string path = small_store();
+    std::vector<unsigned char> b = file_bytes(path);
+    put_le(b, 8, 4, 2);
+    reseal(b);
+    write_bytes(path, b);
+    VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
+    EXPECT_EQ(s.element(), StoreElement::Float32);
+    EXPECT_EQ(s.size(), 5u);
+    EXPECT_TRUE(s.verify(4));
+    put_le(b, 28, 4, 1);  // version 2 knows float32 only
+    reseal(b);
+    write_bytes(path, b);
+    expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "element type 1 is unknown");
+    put_le(b, 8, 4, 3);
+    put_le(b, 28, 4, 7);
+    reseal(b);
+    write_bytes(path, b);
+    expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "element type 7 is unknown");
+}
+
+TEST(VectorStoreHalves, WidenInPlaceReadsEveryHalfBeforeOverwritingIt) {
+    SplitMix64 rng(3);
+    for (std::uint32_t dim = 1; dim <= 70; dim++) {
+        std::vector<std::uint16_t> halves(dim);
+        for (auto& h : halves) h = float_to_half(static_cast<float>(rng.uniform() * 200.0 - 100.0));
+        std::vector<float> out(dim, -1.0f);
+        std::memcpy(reinterpret_cast<unsigned char*>(out.data()) + 2 * dim, halves.data(), 2 * dim);
+        widen_halves_in_place(out.data(), dim);
+        for (std::uint32_t i = 0; i < dim; i++)
+            ASSERT_EQ(out[i], half_to_float(halves[i])) << "dim " << dim << " i " << i;
+    }
 }
 
 TEST_F(VectorStoreTest, HeaderChecksumMismatchIsRejected) {
