@@ -7,11 +7,11 @@ vectordb_index_stats reports.
 
   python3 bench/halfvec_compare.py DATABASE DATASET_DIR [ROUNDS]
 
-DATABASE holds bench_items(id, embedding vector(768)) with its vtree index, as
-vectordb_pg_bench leaves it; DATASET_DIR has the same set's query.fvecs and
-groundtruth.ivecs (for synth-768: `build/cmake/vtree_bench --save DIR` writes
-them, from the generator vectordb_pg_bench uses). PG* variables say which
-server."""
+DATABASE holds bench_items(id, embedding vector(768)) as vectordb_pg_bench
+leaves it (its indexes on embedding are replaced by one vtree index at the
+defaults); DATASET_DIR has the same set's query.fvecs and groundtruth.ivecs
+(`vectordb_pg_bench --save DIR` writes them). PG* variables say which server.
+`make bench` runs it after its sweep."""
 import os, struct, subprocess, sys, time
 
 def read_vecs(path, fmt, limit=None):
@@ -32,9 +32,10 @@ rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 queries = read_vecs(os.path.join(data_dir, 'query.fvecs'), 'f', 1000)
 truth = read_vecs(os.path.join(data_dir, 'groundtruth.ivecs'), 'i')
 dim = len(queries[0])
-psql(db, '-c', 'SET client_min_messages = warning',
-     '-c', 'CREATE TABLE IF NOT EXISTS bench_half AS SELECT id, embedding::halfvec(%d) AS e FROM bench_items' % dim,
-     '-c', 'CREATE INDEX IF NOT EXISTS bench_half_vtree ON bench_half USING vtree (e halfvec_l2_ops)',
+psql(db, '-c', 'SET client_min_messages = warning', '-c', 'DROP INDEX IF EXISTS bench_items_vtree, pv_idx',
+     '-c', 'CREATE INDEX bench_items_vtree ON bench_items USING vtree (embedding) WITH (storage = mmap)',
+     '-c', 'DROP TABLE IF EXISTS bench_half', '-c', 'CREATE TABLE bench_half AS SELECT id, embedding::halfvec(%d) AS e FROM bench_items' % dim,
+     '-c', 'CREATE INDEX bench_half_vtree ON bench_half USING vtree (e halfvec_l2_ops) WITH (storage = mmap)',
      '-c', 'VACUUM ANALYZE bench_half')
 for name, table, column, index, cast in [('vector', 'bench_items', 'embedding', 'bench_items_vtree', 'vector'),
                                          ('halfvec', 'bench_half', 'e', 'bench_half_vtree', 'halfvec')]:

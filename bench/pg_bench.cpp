@@ -24,6 +24,7 @@
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
 //                     [--grown]
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
+//                     [--save DIR]   (writes the queries and their ground truth there: query.fvecs, groundtruth.ivecs)
 #include "core/dataset.h"
 
 #include "pg_client.h"
@@ -49,6 +50,7 @@ struct Options {
     std::vector<std::string> storage{"mmap", "pages"};
     std::string table = "bench_items";
     std::string out_dir = "bench/results";
+    std::string save_dir;
     std::string name = "synth-768";
     std::string compare;
     bool skip_load = false;
@@ -121,6 +123,8 @@ Options parse(int argc, char** argv) {
             o.truth_path = value();
         else if (a == "--out")
             o.out_dir = value();
+        else if (a == "--save")
+            o.save_dir = value();
         else if (a == "--name")
             o.name = value();
         else
@@ -320,6 +324,10 @@ int main(int argc, char** argv) try {
         const auto t0 = std::chrono::steady_clock::now();
         truth = exact_knn(d.base_view(), d.query_view(), o.k, Metric::L2, 2);
         std::printf("exact ground truth in %.1f s\n", seconds_since(t0));
+    }
+    if (!o.save_dir.empty()) {
+        write_fvecs(o.save_dir + "/query.fvecs", d.queries.data(), d.query_rows(), d.dim);
+        write_ivecs(o.save_dir + "/groundtruth.ivecs", truth.data(), d.query_rows(), o.k);
     }
     std::vector<std::string> params;
     for (std::size_t q = 0; q < d.query_rows(); q++)

@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 logdir=build/bench-logs
 mkdir -p "$logdir"
-args=${BENCH_ARGS:---probes 1,2,4,8,16,32 --rerank 2,5,10 --clients 8 --compare pgvector}
+args=${BENCH_ARGS:---probes 1,2,4,8,16,32 --rerank 2,5,10 --clients 8 --compare pgvector --save build/bench-data}
+mkdir -p build/bench-data
 
 echo "== setting up packages"
 bash scripts/setup-deps.sh
@@ -37,3 +38,10 @@ fi
 echo "== benchmark: vectordb_pg_bench $args"
 # shellcheck disable=SC2086
 build/cmake/vectordb_pg_bench $args
+
+# The same rows as halfvec against vector (default run only: it needs the
+# queries --save wrote), written beside the other results.
+if [ -z "${BENCH_ARGS:-}" ]; then
+  echo "== halfvec against vector: bench/halfvec_compare.py"
+  python3 bench/halfvec_compare.py "${PGDATABASE:-vectordb_bench}" build/bench-data 5 | tee bench/results/halfvec.txt
+fi
