@@ -3,7 +3,7 @@
 same rows as halfvec(768) in a second table, each with its vtree index at the
 defaults; recall@10 against the float ground truth, queries per second over
 psql (text queries, one session, ROUNDS passes each, median), and the sizes
-vectordb_index_stats reports.
+vectordb_index_stats reports (MB of 2^20 bytes, as vectordb_pg_bench's).
 
   python3 bench/halfvec_compare.py DATABASE DATASET_DIR [ROUNDS]
 
@@ -55,4 +55,4 @@ for name, table, column, index, cast in [('vector', 'bench_items', 'embedding', 
     qps.sort()
     print('%-8s recall@10 %.4f  QPS median %.0f (%s)  sidecar %.1f MB  index relation %.1f MB  leaves %s'
           % (name, hits / (10.0 * len(rows)), qps[len(qps) // 2], ' '.join('%.0f' % x for x in qps),
-             int(sidecar) / 1e6, int(relation) / 1e6, leaves))
+             int(sidecar) / 1048576.0, int(relation) / 1048576.0, leaves))
