@@ -663,13 +663,18 @@ bool VectorStore::read(std::uint64_t slot, std::uint64_t* tag, float* out) const
 }
 
 void widen_halves_in_place(float* out, std::uint32_t dim) {
-    // Half i sits at bytes 2 * dim + 2 * i; float i goes to bytes 4 * i .. 4 * i + 4,
-    // which hold halves 2 * i - dim and 2 * i - dim + 1 at most: never one after i.
+    // Half i sits at bytes 2 * dim + 2 * i, float i goes to bytes 4 * i .. 4 * i + 4.
+    // Taken a chunk at a time through a stack copy (for the bulk conversion):
+    // writing chunk k's floats reaches at most the bytes of halves 2 * end - dim
+    // (end the chunk's end), which is before the next chunk's first half unless
+    // this is the last chunk.
+    constexpr std::uint32_t kChunk = 256;
+    std::uint16_t chunk[kChunk];
     const unsigned char* halves = reinterpret_cast<const unsigned char*>(out) + std::size_t{2} * dim;
-    for (std::uint32_t i = 0; i < dim; i++) {
-        std::uint16_t h;
-        std::memcpy(&h, halves + std::size_t{2} * i, sizeof h);
-        out[i] = half_to_float(h);
+    for (std::uint32_t at = 0; at < dim; at += kChunk) {
+        const std::uint32_t n = std::min(kChunk, dim - at);
+        std::memcpy(chunk, halves + std::size_t{2} * at, std::size_t{2} * n);
+        halves_to_floats(chunk, out + at, n);
     }
 }
 

@@ -651,7 +651,10 @@ TEST_F(VectorStoreTest, Version2FilesReadAsFloat32) {
 
 TEST(VectorStoreHalves, WidenInPlaceReadsEveryHalfBeforeOverwritingIt) {
     SplitMix64 rng(3);
-    for (std::uint32_t dim = 1; dim <= 70; dim++) {
+    std::vector<std::uint32_t> dims;
+    for (std::uint32_t dim = 1; dim <= 70; dim++) dims.push_back(dim);
+    for (std::uint32_t dim : {255u, 256u, 257u, 511u, 512u, 513u, 768u, 16000u}) dims.push_back(dim);  // several chunks
+    for (std::uint32_t dim : dims) {
         std::vector<std::uint16_t> halves(dim);
         for (auto& h : halves) h = float_to_half(static_cast<float>(rng.uniform() * 200.0 - 100.0));
         std::vector<float> out(dim, -1.0f);
