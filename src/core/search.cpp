@@ -269,10 +269,13 @@ void Searcher::select_batch() {
     front_.clear();
     front_capacity_ = 0;
     // Warm the vectors about to be reranked.
-    const std::size_t ahead =
-        std::min(batch_.size(), rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+    prefetch_batch(rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+}
+
+void Searcher::prefetch_batch(std::size_t n) {
     prefetch_ids_.clear();
-    for (std::size_t i = 0; i < ahead; i++) prefetch_ids_.push_back(batch_[i].id);
+    for (std::size_t i = batch_pos_; i < batch_.size() && prefetch_ids_.size() < n; i++)
+        prefetch_ids_.push_back(batch_[i].id);
     if (!prefetch_ids_.empty()) source_.prefetch(prefetch_ids_.data(), prefetch_ids_.size());
 }
 
@@ -305,10 +308,7 @@ void Searcher::grant_round() {
     const std::size_t grant = params_.k * params_.rerank_factor;
     rerank_budget_ = stats_.reranked + grant;
     // Warm what this round will rerank (the batch was prefetched only up to the old budget).
-    prefetch_ids_.clear();
-    for (std::size_t i = batch_pos_; i < batch_.size() && prefetch_ids_.size() < grant; i++)
-        prefetch_ids_.push_back(batch_[i].id);
-    if (!prefetch_ids_.empty()) source_.prefetch(prefetch_ids_.data(), prefetch_ids_.size());
+    prefetch_batch(grant);
 }
 
 bool Searcher::next(Neighbor* out) {

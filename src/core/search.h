@@ -177,6 +177,7 @@ private:
     }
     void offer_front(const Candidate& c, uint32_t pos);
     void select_batch();
+    void prefetch_batch(std::size_t n);  // warms the next n of batch_ from batch_pos_
     const Candidate* peek_candidate();
     float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked (batch_ not empty)
     void rerank(const Candidate& c);

@@ -25,6 +25,14 @@ SparsePair get_pair(FunctionCallInfo fcinfo) {
     return {vectordb::pg::sparse_view(a), vectordb::pg::sparse_view(b)};
 }
 
+// |v| in double, as pgvector's l2_norm and l2_normalize take it.
+double norm_of(const SparseVector* v) {
+    const float* values = vectordb::pg::sparsevec_values(v);
+    double sum = 0.0;
+    for (int i = 0; i < v->nnz; i++) sum += static_cast<double>(values[i]) * values[i];
+    return std::sqrt(sum);
+}
+
 int compare_args(FunctionCallInfo fcinfo) {
     return vectordb::sparse_compare(vectordb::pg::sparse_view(PG_GETARG_SPARSEVEC_P(0)),
                                     vectordb::pg::sparse_view(PG_GETARG_SPARSEVEC_P(1)));
@@ -62,22 +70,14 @@ VECTORDB_FUNCTION(sparsevec_l1_distance) {
     PG_RETURN_FLOAT8(static_cast<double>(vectordb::sparse_l1(p.a, p.b)));
 }
 
-VECTORDB_FUNCTION(sparsevec_l2_norm) {
-    const SparseVector* v = PG_GETARG_SPARSEVEC_P(0);
-    const float* values = vectordb::pg::sparsevec_values(v);
-    double sum = 0.0;
-    for (int i = 0; i < v->nnz; i++) sum += static_cast<double>(values[i]) * values[i];
-    PG_RETURN_FLOAT8(std::sqrt(sum));
-}
+VECTORDB_FUNCTION(sparsevec_l2_norm) { PG_RETURN_FLOAT8(norm_of(PG_GETARG_SPARSEVEC_P(0))); }
 
 // l2_normalize(sparsevec): the zero vector stays zero; an element that
 // underflows to zero is dropped, one that overflows is an error.
 VECTORDB_FUNCTION(sparsevec_l2_normalize) {
     const SparseVector* v = PG_GETARG_SPARSEVEC_P(0);
     const float* values = vectordb::pg::sparsevec_values(v);
-    double sum = 0.0;
-    for (int i = 0; i < v->nnz; i++) sum += static_cast<double>(values[i]) * values[i];
-    const double norm = std::sqrt(sum);
+    const double norm = norm_of(v);
     if (norm == 0.0) PG_RETURN_POINTER(vectordb::pg::new_sparsevec(v->dim, 0));
     int kept = 0;
     for (int i = 0; i < v->nnz; i++) {
