@@ -301,7 +301,7 @@ void Searcher::rerank(const Candidate& c) {
 
 bool Searcher::certified(float score) const {
     // Without bounds (hamming) only an exhausted candidate list certifies.
-    return quantizer_.has_bounds() && score <= remaining_min_bound();
+    return by_bound_ && score <= remaining_min_bound();
 }
 
 void Searcher::grant_round() {
