@@ -9,6 +9,8 @@
 #   make stress  long crash, concurrency, fuzzing and differential runs (STRESS_CRASH_RUNS, STRESS_SECONDS,
 #                STRESS_FUZZ_SECONDS, STRESS_DIFF_SECONDS, STRESS_DIFF_SEED)
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
+#   make replicas  a primary, two streaming standbys and pgpool-II on loopback (scripts/replicas.sh);
+#                  make replicas-stop stops them
 
 MODULE_big = vectordb
 MODULEDIR  = extension
@@ -55,7 +57,7 @@ export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRES
        STRESS_DIFF_SECONDS STRESS_DIFF_SEED DIFF_CASES DIFF_SEED
 
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit bench bench-core stress
+.PHONY: test demo demo-stop unit bench bench-core stress replicas replicas-stop
 
 test:
 	@bash scripts/run-tests.sh
@@ -74,6 +76,14 @@ bench:
 
 stress:
 	@bash scripts/stress.sh
+
+replicas:
+	@bash scripts/setup-deps.sh >/dev/null
+	@$(MAKE) -s all install >/dev/null
+	@bash scripts/replicas.sh start
+
+replicas-stop:
+	@bash scripts/replicas.sh stop
 
 bench-core:
 	@bash scripts/setup-deps.sh >/dev/null

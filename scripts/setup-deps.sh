@@ -16,6 +16,7 @@ packages=(
   util-linux                 # runuser, to run the throwaway cluster as postgres
   gnuplot-nox                # the recall/QPS plot of `make bench`
   clang-format               # the style check of .ci/run (scripts/check-format.sh)
+  pgpool2                    # read replicas behind a pooler (scripts/replicas.sh)
 )
 
 # The client-library checks (test/scripts/client_libraries.sh) run node and npm;
