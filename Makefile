@@ -11,6 +11,8 @@
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 #   make replicas  a primary, two streaming standbys and pgpool-II on loopback (scripts/replicas.sh);
 #                  make replicas-stop stops them
+#   make shards    a coordinator and three shards (postgres_fdw) on loopback (scripts/shards.sh);
+#                  make shards-stop stops them
 
 MODULE_big = vectordb
 MODULEDIR  = extension
@@ -57,7 +59,7 @@ export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRES
        STRESS_DIFF_SECONDS STRESS_DIFF_SEED DIFF_CASES DIFF_SEED
 
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit bench bench-core stress replicas replicas-stop
+.PHONY: test demo demo-stop unit bench bench-core stress replicas replicas-stop shards shards-stop
 
 test:
 	@bash scripts/run-tests.sh
@@ -84,6 +86,14 @@ replicas:
 
 replicas-stop:
 	@bash scripts/replicas.sh stop
+
+shards:
+	@bash scripts/setup-deps.sh >/dev/null
+	@$(MAKE) -s all install >/dev/null
+	@bash scripts/shards.sh start
+
+shards-stop:
+	@bash scripts/shards.sh stop
 
 bench-core:
 	@bash scripts/setup-deps.sh >/dev/null

@@ -22,7 +22,7 @@
 // Connection: the PG* environment variables.
 //   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
-//                     [--grown]
+//                     [--grown] [--load-only]   (load the table, write --save's files, and stop)
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
 //                     [--save DIR]   (writes the queries and their ground truth there: query.fvecs, groundtruth.ivecs)
 #include "core/dataset.h"
@@ -54,6 +54,7 @@ struct Options {
     std::string name = "synth-768";
     std::string compare;
     bool skip_load = false;
+    bool load_only = false;
     bool grown = false;
     int clients = 0;
     int repeat = 3;  // timed passes per point; QPS is their median
@@ -113,6 +114,8 @@ Options parse(int argc, char** argv) {
             o.table = value();
         else if (a == "--skip-load")
             o.skip_load = true;
+        else if (a == "--load-only")
+            o.load_only = true;
         else if (a == "--grown")
             o.grown = true;
         else if (a == "--base")
@@ -339,6 +342,7 @@ int main(int argc, char** argv) try {
     c.exec("SET client_min_messages = warning");
     c.exec("CREATE EXTENSION IF NOT EXISTS vectordb");
     if (!o.skip_load) load_table(c, o.table, d.base.data(), d.base_rows(), d.dim);
+    if (o.load_only) return 0;
     c.exec("SET maintenance_work_mem = '2GB'");
     std::printf("%-18s %-22s %9s %9s %8s %8s\n", "index", "settings", "recall@10", "QPS", "p50 ms", "p99 ms");
 

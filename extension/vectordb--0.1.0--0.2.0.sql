@@ -367,3 +367,43 @@ CREATE OPERATOR CLASS bit_hamming_ops
     FOR TYPE bit USING vtree AS
     OPERATOR 1 <~> (bit, bit) FOR ORDER BY float_ops,
     FUNCTION 1 hamming_distance(bit, bit);
+
+-- ============================================================== sharded top-k
+-- The k nearest rows of a partitioned table whose partitions may be
+-- postgres_fdw foreign tables on other servers (README, "Sharding with
+-- postgres_fdw"): one ORDER BY ... LIMIT k per leaf partition, so each shard
+-- answers through its own index and sends k rows, merged here in distance
+-- order. A plain table is its own only partition.
+CREATE FUNCTION vectordb_sharded_knn(
+    parent regclass, query anyelement, k int4 DEFAULT 10,
+    vector_column name DEFAULT 'embedding', id_column name DEFAULT 'id', operator text DEFAULT '<->')
+RETURNS TABLE (id int8, distance float8)
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
+DECLARE
+    branches text[];
+    partition regclass;
+BEGIN
+    IF k IS NULL OR k < 1 THEN
+        RAISE EXCEPTION 'k must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF operator IS NULL OR operator NOT IN ('<->', '<#>', '<=>', '<+>', '<~>') THEN
+        RAISE EXCEPTION 'operator must be one of <->, <#>, <=>, <+>, <~>' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- pg_partition_tree() lists nothing for a table that is neither partitioned nor a partition.
+    FOR partition IN SELECT relid FROM pg_partition_tree(parent) WHERE isleaf
+                     UNION SELECT parent WHERE NOT EXISTS (SELECT FROM pg_partition_tree(parent))
+                     ORDER BY 1 LOOP
+        branches := branches || format('(SELECT %I::int8 AS id, %I %s $1 AS distance FROM ONLY %s ORDER BY %I %s $1 LIMIT %s)',
+                                       id_column, vector_column, operator, partition, vector_column, operator, k);
+    END LOOP;
+    IF branches IS NULL THEN
+        RETURN;  -- a partitioned table without partitions
+    END IF;
+    -- Ordering by "distance + 0", which no branch is sorted on, makes the
+    -- planner Append the branches (postgres_fdw runs async_capable ones at
+    -- once) and sort their k rows each, where a Merge Append would read the
+    -- shards one after another.
+    RETURN QUERY EXECUTE format('SELECT id, distance FROM (%s) s ORDER BY distance + 0 LIMIT %s',
+                                array_to_string(branches, ' UNION ALL '), k) USING query;
+END
+$$;
