@@ -24,6 +24,7 @@
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
 //                     [--grown] [--load-only]   (load the table, write --save's files, and stop)
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
+//                     (with --base, --rows N reads its first N rows and computes their ground truth)
 //                     [--save DIR]   (writes the queries and their ground truth there: query.fvecs, groundtruth.ivecs)
 #include "core/dataset.h"
 
@@ -55,6 +56,7 @@ struct Options {
     std::string compare;
     bool skip_load = false;
     bool load_only = false;
+    bool rows_given = false;  // --rows also caps the rows read from --base
     bool grown = false;
     int clients = 0;
     int repeat = 3;  // timed passes per point; QPS is their median
@@ -90,8 +92,10 @@ Options parse(int argc, char** argv) {
             if (i + 1 >= argc) usage("missing value for " + a);
             return argv[++i];
         };
-        if (a == "--rows")
+        if (a == "--rows") {
             o.synth.base_rows = std::stoul(value());
+            o.rows_given = true;
+        }
         else if (a == "--dim")
             o.synth.dim = std::stoul(value());
         else if (a == "--queries")
@@ -308,13 +312,14 @@ int main(int argc, char** argv) try {
     if (!o.base_path.empty()) {
         if (o.query_path.empty()) usage("--base needs --query");
         std::size_t qdim = 0;
-        d.base = read_fvecs(o.base_path, &d.dim);
+        d.base = read_fvecs(o.base_path, &d.dim, o.rows_given ? o.synth.base_rows : 0);
         d.queries = read_fvecs(o.query_path, &qdim);
         if (qdim != d.dim) usage("base and query dimensions differ");
         if (!o.truth_path.empty()) {
             std::size_t tk = 0;
             const std::vector<int32_t> t = read_ivecs(o.truth_path, &tk);
             if (tk < o.k) usage("ground truth has fewer than 10 neighbours per query");
+            if (o.rows_given) usage("--truth is for the whole --base file: leave it out with --rows (it is computed)");
             for (std::size_t q = 0; q < d.query_rows(); q++)
                 truth.insert(truth.end(), t.begin() + q * tk, t.begin() + q * tk + o.k);
         }
