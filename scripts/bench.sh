@@ -45,3 +45,11 @@ if [ -z "${BENCH_ARGS:-}" ]; then
   echo "== halfvec against vector: bench/halfvec_compare.py"
   python3 bench/halfvec_compare.py "${PGDATABASE:-vectordb_bench}" build/bench-data 5 | tee bench/results/halfvec.txt
 fi
+
+# The scale-out recipes (default run only; BENCH_SCALEOUT=0 leaves them out):
+# servers of their own, after this run's cluster is stopped.
+if [ -z "${BENCH_ARGS:-}" ] && [ "${BENCH_SCALEOUT:-1}" != 0 ]; then
+  if [ "${BENCH_SERVER:-cluster}" != env ]; then bash scripts/cluster.sh stop; trap - EXIT; fi
+  echo "== scale-out recipes: scripts/bench-scaleout.sh"
+  bash scripts/bench-scaleout.sh
+fi
