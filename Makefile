@@ -85,21 +85,14 @@ bench-scaleout:
 stress:
 	@bash scripts/stress.sh
 
-replicas:
+# The scale-out set-ups: scripts/replicas.sh and scripts/shards.sh.
+replicas shards:
 	@bash scripts/setup-deps.sh >/dev/null
 	@$(MAKE) -s all install >/dev/null
-	@bash scripts/replicas.sh start
+	@bash scripts/$@.sh start
 
-replicas-stop:
-	@bash scripts/replicas.sh stop
-
-shards:
-	@bash scripts/setup-deps.sh >/dev/null
-	@$(MAKE) -s all install >/dev/null
-	@bash scripts/shards.sh start
-
-shards-stop:
-	@bash scripts/shards.sh stop
+replicas-stop shards-stop:
+	@bash scripts/$(@:-stop=).sh stop
 
 bench-core:
 	@bash scripts/setup-deps.sh >/dev/null

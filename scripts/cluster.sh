@@ -13,30 +13,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 state_dir="$here/build"
 state_file="$state_dir/cluster.env"
-pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
-
-# Run a command as the cluster owner (postgres when we are root).
-as_owner() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-# Print the first TCP port from $1 upward that nothing listens on at 127.0.0.1.
-free_port() {
-  local port=$1
-  while [ "$port" -lt 65000 ]; do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-    port=$((port + 1))
-  done
-  echo "cluster: no free port found" >&2
-  return 1
-}
+# pg_bin, as_owner (initdb refuses root: the cluster runs as postgres) and free_port.
+. "$here/scripts/lib/servers.sh"
 
 stop_cluster() {
   [ -f "$state_file" ] || return 0

@@ -3,10 +3,8 @@
 # from the repository root after `cd`.
 # shellcheck disable=SC1091
 . build/cluster.env
-pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
-
-# Runs a command as the cluster's owner (postgres when we are root).
-as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# pg_bin, as_owner, free_port, and init/start/stop of servers of a script's own.
+. scripts/lib/servers.sh
 
 count=0
 failures=0
@@ -35,13 +33,6 @@ finish_tap() {
   echo "1..$count"
   [ "$failures" -eq 0 ]
   exit $?
-}
-
-# The first free TCP port on loopback from $1 on (for servers of a script's own).
-free_port() {
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
 }
 
 # replay_caught_up PRIMARY_PORT STANDBY_PORT [SECONDS]: waits (60 s unless told)

@@ -18,7 +18,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
-. scripts/lib/servers.sh
 rows=${REPLICAS_ROWS:-20000}
 dims=${REPLICAS_DIMS:-64}
 load=build/cmake/vectordb_load

@@ -19,7 +19,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
-. scripts/lib/servers.sh
 rows=${SHARDS_TEST_ROWS:-30000}
 dims=${SHARDS_TEST_DIMS:-32}
 load=build/cmake/vectordb_load
