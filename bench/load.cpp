@@ -14,7 +14,9 @@
 //                 [--sql "SELECT id FROM t ORDER BY v <-> $1 LIMIT 10"]
 //                 [--conninfo "host=... port=..."] [--clients 1] [--seconds 10] [--warmup 2]
 //                 [--setup "SET vtree.probes = 8"]... [--truth gt.ivecs --k 10]
-//                 [--reconnect] [--timeline] [--label NAME]
+//                 [--reconnect] [--timeline] [--label NAME] [--timeout 5]
+// A query (or connection) that has no answer within --timeout seconds counts as an error, and with
+// --reconnect the client drops that session and starts a new one.
 // The summary is one line of name=value pairs, e.g.
 //   load label=pgpool clients=8 seconds=10.0 queries=31234 errors=0 qps=3123.4 p50_ms=2.41 p99_ms=6.02 recall=0.9712
 //        answered_with_warmup=37590
@@ -23,8 +25,11 @@
 
 #include "pg_client.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -49,6 +54,7 @@ struct Options {
     int clients = 1;
     double seconds = 10;
     double warmup = 2;
+    double timeout = 5;  // seconds a query may take before the client gives up on its session
     std::size_t k = 10;
     bool reconnect = false;
     bool timeline = false;
@@ -87,6 +93,8 @@ Options parse(int argc, char** argv) {
             o.seconds = std::stod(value());
         else if (a == "--warmup")
             o.warmup = std::stod(value());
+        else if (a == "--timeout")
+            o.timeout = std::max(1.0, std::stod(value()));
         else if (a == "--k")
             o.k = std::stoul(value());
         else if (a == "--reconnect")
@@ -109,6 +117,37 @@ struct ClientResult {
     std::size_t expected = 0;  // ground-truth neighbours asked for
     std::string first_error;
 };
+
+// The result of the command just sent, waiting at most `timeout` seconds: a
+// pooler can leave a session hanging when a node fails under it, and a client
+// that waits forever would end no run. Null (the reason in *why) on timeout
+// or a lost connection; later results of the command are discarded.
+PGresult* wait_result(PGconn* conn, double timeout, std::string* why) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
+    PGresult* first = nullptr;
+    for (;;) {
+        // Every PQgetResult, the last one (which waits for the server to be
+        // ready again) included, only once libpq would not block.
+        while (PQisBusy(conn)) {
+            const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+            if (left <= 0) {
+                PQclear(first);
+                *why = "no answer within " + std::to_string(static_cast<int>(timeout)) + " s";
+                return nullptr;
+            }
+            pollfd fd{PQsocket(conn), POLLIN, 0};
+            if (poll(&fd, 1, static_cast<int>(left * 1000) + 1) < 0 && errno != EINTR) break;
+            if (PQconsumeInput(conn) == 0) break;  // the connection is gone: PQgetResult reports it
+        }
+        PGresult* r = PQgetResult(conn);
+        if (r == nullptr) return first;
+        if (first == nullptr)
+            first = r;
+        else
+            PQclear(r);
+        if (PQstatus(conn) != CONNECTION_OK) return first;
+    }
+}
 
 // Queries answered and errors seen in each second of the measured time.
 class Timeline {
@@ -140,11 +179,18 @@ public:
     bool connect(std::string* why) {
         try {
             conn_.reset();
-            conn_ = std::make_unique<Connection>(o_.conninfo);
+            conn_ = std::make_unique<Connection>(o_.conninfo +
+                                                 " connect_timeout=" + std::to_string(int(o_.timeout + 0.999)));
             for (const std::string& s : o_.setup) conn_->exec(s);
-            PGresult* r = PQprepare(conn_->get(), "knn", o_.sql.c_str(), 1, nullptr);
+            std::string timed_out;
+            PGresult* r = PQsendPrepare(conn_->get(), "knn", o_.sql.c_str(), 1, nullptr) == 1
+                              ? wait_result(conn_->get(), o_.timeout, &timed_out)
+                              : nullptr;
             const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (!ok) *why = PQresultErrorMessage(r);
+            if (!ok)
+                *why = r != nullptr        ? PQresultErrorMessage(r)
+                       : timed_out.empty() ? PQerrorMessage(conn_->get())
+                                           : timed_out;
             PQclear(r);
             return ok;
         } catch (const std::exception& e) {
@@ -177,7 +223,10 @@ public:
             const int lengths[1] = {static_cast<int>(params_[q].size())};
             const int formats[1] = {1};
             const auto tq = std::chrono::steady_clock::now();
-            PGresult* r = PQexecPrepared(conn_->get(), "knn", 1, values, lengths, formats, 0);
+            std::string timed_out;
+            PGresult* r = PQsendQueryPrepared(conn_->get(), "knn", 1, values, lengths, formats, 0) == 1
+                              ? wait_result(conn_->get(), o_.timeout, &timed_out)
+                              : nullptr;
             const double ms = seconds_since(tq) * 1000.0;
             const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
             if (ok) out.answered++;
@@ -187,7 +236,7 @@ public:
             }
             if (!ok) {
                 // Errors count in the warm-up too: a run is only as good as its worst second.
-                std::string e = PQresultErrorMessage(r);
+                std::string e = r != nullptr ? PQresultErrorMessage(r) : timed_out;
                 if (e.empty()) e = PQerrorMessage(conn_->get());
                 out.errors++;
                 if (out.first_error.empty()) out.first_error = e;
