@@ -95,8 +95,7 @@ Options parse(int argc, char** argv) {
         if (a == "--rows") {
             o.synth.base_rows = std::stoul(value());
             o.rows_given = true;
-        }
-        else if (a == "--dim")
+        } else if (a == "--dim")
             o.synth.dim = std::stoul(value());
         else if (a == "--queries")
             o.synth.query_rows = std::stoul(value());
