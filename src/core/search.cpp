@@ -241,7 +241,10 @@ void Searcher::offer_front(const Candidate& c, uint32_t pos) {
 }
 
 void Searcher::select_batch() {
-    const std::size_t batch = std::max<std::size_t>(rerank_budget_, 64);
+    // Each later selection takes twice as many as the last: a query whose
+    // rows are nearly tied with hundreds of others (it reranks 500 to 1,500)
+    // then passes over the pool a few times, not once per 64 reranks.
+    const std::size_t batch = std::max<std::size_t>(rerank_budget_, 64) << std::min<std::size_t>(selections_++, 6);
     const auto by_rank = [this](const Candidate& a, const Candidate& b) { return ranks_before(a, b); };
     batch_.clear();
     batch_pos_ = 0;

@@ -228,6 +228,7 @@ private:
     std::vector<Candidate> pool_;
     std::vector<Candidate> batch_;
     std::size_t batch_pos_ = 0;
+    std::size_t selections_ = 0;  // batches selected so far (each next one twice as large)
     std::vector<FrontEntry> front_;
     std::size_t front_capacity_ = 0;                              // 0: front_ not kept (it would not cover the pool)
     float front_worst_ = std::numeric_limits<float>::infinity();  // rank key of its worst, once full
