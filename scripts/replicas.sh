@@ -60,7 +60,7 @@ start_set() {
   base=$(mktemp -d /tmp/vectordb-replicas.XXXXXX)
   chmod 755 "$base"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$base"
-  primary_port=$(free_port "${VECTORDB_REPLICAS_PORT:-54340}"); ports="$primary_port"
+  primary_port=$(free_port "${VECTORDB_REPLICAS_PORT:-31340}"); ports="$primary_port"
 
   # wal_keep_size lets a standby that was stopped catch up again without a
   # replication slot (slots would keep WAL forever for a standby that is gone);

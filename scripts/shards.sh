@@ -47,7 +47,7 @@ start_set() {
   base=$(mktemp -d /tmp/vectordb-shards.XXXXXX)
   chmod 755 "$base"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$base"
-  coordinator_port=$(free_port "${VECTORDB_SHARDS_PORT:-54360}"); ports="$coordinator_port"
+  coordinator_port=$(free_port "${VECTORDB_SHARDS_PORT:-31370}"); ports="$coordinator_port"
   init_server "$base/coordinator" "$coordinator_port" "$base" "max_connections = 150"
   start_server "$base/coordinator"
   local i port shard_ports=() setup=()

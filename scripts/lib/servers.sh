@@ -9,6 +9,9 @@ as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@
 
 # Prints the first TCP port from $1 upward that nothing listens on at 127.0.0.1
 # and that is not in the space-separated list $2 (ports already handed out).
+# Start below the kernel's ephemeral range (32768 up, by default): a port in it
+# may be the local end of some client connection, which no check here sees and
+# which makes the server's bind fail ("could not create any TCP/IP sockets").
 free_port() {
   local port=$1
   while [ "$port" -lt 65000 ]; do

@@ -31,7 +31,7 @@ export REPLICAS_STATE=$work/replicas.env
 cleanup() { bash scripts/replicas.sh stop >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 
-VECTORDB_REPLICAS_PORT=$((PGPORT + 300)) bash scripts/replicas.sh start >"$work/start.log" 2>&1
+VECTORDB_REPLICAS_PORT=31200 bash scripts/replicas.sh start >"$work/start.log" 2>&1
 check $? "a primary, two streaming standbys and pgpool-II start ($(tail -n 1 "$work/start.log"))"
 . "$REPLICAS_STATE" || { finish_tap; }
 read -r s1_port s2_port <<<"$REPLICAS_STANDBY_PORTS"

@@ -28,7 +28,7 @@ export SHARDS_STATE=$work/shards.env
 cleanup() { bash scripts/shards.sh stop >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 
-VECTORDB_SHARDS_PORT=$((PGPORT + 320)) bash scripts/shards.sh start >"$work/start.log" 2>&1 &&
+VECTORDB_SHARDS_PORT=31250 bash scripts/shards.sh start >"$work/start.log" 2>&1 &&
   bash scripts/shards.sh table items "$dims" >>"$work/start.log" 2>&1
 check $? "a coordinator and three shards start, with items sharded over them ($(tail -n 2 "$work/start.log" | tr '\n' ' '))"
 . "$SHARDS_STATE" || finish_tap
