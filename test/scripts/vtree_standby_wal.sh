@@ -20,7 +20,7 @@ rows=${WAL_ROWS:-3000}
 work=$(mktemp -d /tmp/vectordb-standby-wal.XXXXXX)
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
-p1=$(free_port $((${PGPORT:-54330} + 300)))
+p1=$(free_port 31100)  # below the ephemeral port range (scripts/lib/servers.sh)
 p2=$(free_port $((p1 + 1)))
 cleanup() {
   for d in "$work/standby" "$work/primary"; do

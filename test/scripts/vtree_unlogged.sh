@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 work=$(mktemp -d /tmp/vectordb-unlogged.XXXXXX)
 chmod 755 "$work"
 [ "$(id -u)" -eq 0 ] && chown postgres: "$work"
-port=$(free_port $((PGPORT + 400)))
+port=$(free_port 31150)  # below the ephemeral port range (scripts/lib/servers.sh)
 cleanup() {
   [ -f "$work/data/postmaster.pid" ] && as_owner "$pg_bin/pg_ctl" -D "$work/data" -m immediate -w stop >/dev/null 2>&1
   rm -rf "$work"

@@ -29,7 +29,7 @@ limit_mb=${STANDBY_MEMORY_MB:-$((vector_mb * 9 / 10))}
 
 work=$(mktemp -d /tmp/vectordb-standby-heal.XXXXXX)
 chown postgres "$work" 2>/dev/null
-p1=$(free_port $((PGPORT + 200)))
+p1=$(free_port 31050)  # below the ephemeral port range (scripts/lib/servers.sh)
 p2=$(free_port $((p1 + 1)))
 
 # The memory cgroups the servers run in, one each (v1: directories under the
