@@ -118,21 +118,23 @@ struct ClientResult {
     std::string first_error;
 };
 
-// The result of the command just sent, waiting at most `timeout` seconds: a
-// pooler can leave a session hanging when a node fails under it, and a client
-// that waits forever would end no run. Null (the reason in *why) on timeout
-// or a lost connection; later results of the command are discarded.
-PGresult* wait_result(PGconn* conn, double timeout, std::string* why) {
+// The result of the command just sent (`sent`: what PQsend... returned),
+// waiting at most `timeout` seconds: a pooler can leave a session hanging when
+// a node fails under it, and a client that waits forever would end no run.
+// Later results of the command are discarded. Unless the result is a success,
+// *error says why: the server's message, the lost connection, or the timeout
+// (the result is then null).
+PGresult* command_result(PGconn* conn, int sent, double timeout, std::string* error) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout);
     PGresult* first = nullptr;
-    for (;;) {
+    while (sent == 1) {
         // Every PQgetResult, the last one (which waits for the server to be
         // ready again) included, only once libpq would not block.
         while (PQisBusy(conn)) {
             const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
             if (left <= 0) {
                 PQclear(first);
-                *why = "no answer within " + std::to_string(static_cast<int>(timeout)) + " s";
+                *error = "no answer within " + std::to_string(static_cast<int>(timeout)) + " s";
                 return nullptr;
             }
             pollfd fd{PQsocket(conn), POLLIN, 0};
@@ -140,13 +142,18 @@ PGresult* wait_result(PGconn* conn, double timeout, std::string* why) {
             if (PQconsumeInput(conn) == 0) break;  // the connection is gone: PQgetResult reports it
         }
         PGresult* r = PQgetResult(conn);
-        if (r == nullptr) return first;
+        if (r == nullptr) break;
         if (first == nullptr)
             first = r;
         else
             PQclear(r);
-        if (PQstatus(conn) != CONNECTION_OK) return first;
+        if (PQstatus(conn) != CONNECTION_OK) break;
     }
+    const ExecStatusType status = PQresultStatus(first);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+        *error = first != nullptr && *PQresultErrorMessage(first) != '\0' ? PQresultErrorMessage(first)
+                                                                          : PQerrorMessage(conn);
+    return first;
 }
 
 // Queries answered and errors seen in each second of the measured time.
@@ -182,15 +189,9 @@ public:
             conn_ = std::make_unique<Connection>(o_.conninfo +
                                                  " connect_timeout=" + std::to_string(int(o_.timeout + 0.999)));
             for (const std::string& s : o_.setup) conn_->exec(s);
-            std::string timed_out;
-            PGresult* r = PQsendPrepare(conn_->get(), "knn", o_.sql.c_str(), 1, nullptr) == 1
-                              ? wait_result(conn_->get(), o_.timeout, &timed_out)
-                              : nullptr;
+            PGresult* r = command_result(conn_->get(), PQsendPrepare(conn_->get(), "knn", o_.sql.c_str(), 1, nullptr),
+                                         o_.timeout, why);
             const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            if (!ok)
-                *why = r != nullptr        ? PQresultErrorMessage(r)
-                       : timed_out.empty() ? PQerrorMessage(conn_->get())
-                                           : timed_out;
             PQclear(r);
             return ok;
         } catch (const std::exception& e) {
@@ -223,10 +224,9 @@ public:
             const int lengths[1] = {static_cast<int>(params_[q].size())};
             const int formats[1] = {1};
             const auto tq = std::chrono::steady_clock::now();
-            std::string timed_out;
-            PGresult* r = PQsendQueryPrepared(conn_->get(), "knn", 1, values, lengths, formats, 0) == 1
-                              ? wait_result(conn_->get(), o_.timeout, &timed_out)
-                              : nullptr;
+            std::string e;
+            PGresult* r = command_result(
+                conn_->get(), PQsendQueryPrepared(conn_->get(), "knn", 1, values, lengths, formats, 0), o_.timeout, &e);
             const double ms = seconds_since(tq) * 1000.0;
             const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
             if (ok) out.answered++;
@@ -236,8 +236,6 @@ public:
             }
             if (!ok) {
                 // Errors count in the warm-up too: a run is only as good as its worst second.
-                std::string e = r != nullptr ? PQresultErrorMessage(r) : timed_out;
-                if (e.empty()) e = PQerrorMessage(conn_->get());
                 out.errors++;
                 if (out.first_error.empty()) out.first_error = e;
                 if (!o_.reconnect) {
