@@ -20,6 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/servers.sh
 rows=${SCALEOUT_ROWS:-300000}
 dim=${SCALEOUT_DIM:-128}
 seconds=${SCALEOUT_SECONDS:-15}
@@ -98,15 +99,14 @@ echo "== read replicas: primary, two standbys, pgpool-II ($name)"
 bash scripts/replicas.sh start
 . "$REPLICAS_STATE"
 load "$REPLICAS_PRIMARY_PORT" items
-P() { psql -AtqX -h 127.0.0.1 -p "$REPLICAS_PRIMARY_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-P -c "SET maintenance_work_mem = '1GB'" -c "CREATE INDEX items_embedding ON items USING vtree (embedding)" -c CHECKPOINT
-target=$(P -c "SELECT pg_current_wal_lsn()")
+psql_on "$REPLICAS_PRIMARY_PORT" -c "SET maintenance_work_mem = '1GB'" \
+  -c "CREATE INDEX items_embedding ON items USING vtree (embedding)" -c CHECKPOINT
 for port in $REPLICAS_STANDBY_PORTS; do
-  until [ "$(psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT pg_last_wal_replay_lsn() >= '$target'")" = t ]; do sleep 0.5; done
+  replay_caught_up "$REPLICAS_PRIMARY_PORT" "$port" 1800 || { echo "a standby did not catch up" >&2; exit 1; }
   # One scan over every leaf starts the standby's sidecar healer; wait for it to finish.
-  psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SET vtree.probes = 100000" \
+  psql_on "$port" -c "SET vtree.probes = 100000" \
     -c "SELECT count(*) FROM (SELECT id FROM items ORDER BY embedding <-> (SELECT embedding FROM items LIMIT 1)) s" >/dev/null
-  while [ "$(psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectordb sidecar healer'")" != 0 ]; do sleep 1; done
+  while [ "$(psql_on "$port" -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'vectordb sidecar healer'")" != 0 ]; do sleep 1; done
 done
 servers="primary:$(head -n 1 "$REPLICAS_DIR/primary/postmaster.pid") pgpool:$(cat "$REPLICAS_DIR/pgpool.pid")"
 i=0
@@ -119,14 +119,14 @@ replicas_table=$(
     measure "primary alone" "$REPLICAS_PRIMARY_PORT" "$clients" "$knn"
     measure "pgpool-II, reads on 2 standbys" "$REPLICAS_PGPOOL_PORT" "$clients" "$knn"
   done)
-spread=$(psql -AtqX -h 127.0.0.1 -p "$REPLICAS_PGPOOL_PORT" -U postgres -d postgres -c "SHOW POOL_NODES" |
+spread=$(psql_on "$REPLICAS_PGPOOL_PORT" -c "SHOW POOL_NODES" |
          awk -F'|' '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $7, $9 }')
 bash scripts/replicas.sh stop
 
 echo "== sharding: coordinator and three shards, postgres_fdw ($name)"
 bash scripts/shards.sh start
 . "$SHARDS_STATE"
-C() { psql -AtqX -h 127.0.0.1 -p "$SHARDS_COORDINATOR_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+C() { psql_on "$SHARDS_COORDINATOR_PORT" "$@"; }
 load "$SHARDS_COORDINATOR_PORT" whole
 dims=$(C -c "SELECT vector_dims(embedding) FROM whole LIMIT 1")
 C -c "DROP TABLE IF EXISTS items" >/dev/null
@@ -138,14 +138,14 @@ C -c "SET maintenance_work_mem = '1GB'" -c "CREATE INDEX whole_embedding ON whol
 shard_lines=""
 for port in $SHARDS_PORTS; do
   # The shards' indexes grew with the inserts; built afresh over their rows, as a bulk load would do.
-  psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SET maintenance_work_mem = '1GB'" -c "REINDEX INDEX items_v" >/dev/null
-  shard_lines="$shard_lines $(psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -F ', ' -c "
+  psql_on "$port" -c "SET maintenance_work_mem = '1GB'" -c "REINDEX INDEX items_v" >/dev/null
+  shard_lines="$shard_lines $(psql_on "$port" -F ', ' -c "
     SELECT (SELECT count(*) FROM items) || ' rows', leaves || ' leaves',
            round(memory_usage_bytes / 1048576.0, 1) || ' MB the index needs resident',
            round(relation_bytes / 1048576.0, 1) || ' MB of index pages', round(sidecar_bytes / 1048576.0, 1) || ' MB sidecar'
     FROM vectordb_index_stats('items_v')");"
 done
-for port in $SHARDS_PORTS; do psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "SELECT pg_stat_statements_reset()" >/dev/null; done
+for port in $SHARDS_PORTS; do psql_on "$port" -c "SELECT pg_stat_statements_reset()" >/dev/null; done
 servers="coordinator:$(head -n 1 "$SHARDS_DIR/coordinator/postmaster.pid")"
 for i in $(seq "$(wc -w <<<"$SHARDS_PORTS")"); do servers="$servers shard$i:$(head -n 1 "$SHARDS_DIR/shard$i/postmaster.pid")"; done
 shards_table=$(
@@ -165,7 +165,7 @@ shards_table=$(
     measure "3 shards: parent table, vtree.probes 3 per shard" "$SHARDS_COORDINATOR_PORT" "$clients" "$knn"
   done)
 per_fetch=$(for port in $SHARDS_PORTS; do
-  psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "
+  psql_on "$port" -c "
     SELECT round(sum(rows) FILTER (WHERE query LIKE 'FETCH %')::numeric / nullif(sum(calls) FILTER (WHERE query LIKE 'DECLARE %'), 0), 1)
     FROM pg_stat_statements"; done | paste -sd' ')
 bash scripts/shards.sh stop

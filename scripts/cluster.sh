@@ -35,27 +35,19 @@ start_cluster() {
   chmod 755 "$base"
   port=$(free_port "${VECTORDB_PORT:-54330}")
   if [ "$(id -u)" -eq 0 ]; then chown postgres: "$base"; fi
-  as_owner "$pg_bin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$base/initdb.log" 2>&1 || {
-    cat "$base/initdb.log" >&2; rm -rf "$base"; return 1; }
-  cat >>"$base/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$base'
-shared_buffers = '${VECTORDB_SHARED_BUFFERS:-512MB}'
+  # The shared throwaway settings, with more memory for the tests and the
+  # benchmark (later lines of postgresql.conf win).
+  if ! init_server "$base/data" "$port" "$base" "shared_buffers = '${VECTORDB_SHARED_BUFFERS:-512MB}'
 maintenance_work_mem = '1GB'
-max_wal_size = '4GB'
-fsync = ${VECTORDB_FSYNC:-off}
-logging_collector = off
-CONF
-  if ! as_owner "$pg_bin/pg_ctl" -D "$base/data" -l "$base/server.log" -w -t 60 start >/dev/null; then
-    cat "$base/server.log" >&2; rm -rf "$base"; return 1
+max_wal_size = '4GB'" || ! start_server "$base/data" 60; then
+    rm -rf "$base"; return 1
   fi
   cat >"$state_file" <<ENV
 export PGHOST=127.0.0.1
 export PGPORT=$port
 export PGUSER=postgres
 export PGDATA=$base/data
-export VECTORDB_CLUSTER_LOG=$base/server.log
+export VECTORDB_CLUSTER_LOG=$base/data.log
 ENV
   echo "cluster: started on 127.0.0.1:$port (data in $base/data)"
 }

@@ -43,7 +43,7 @@ stop_set() {
 # Waits until pgpool answers and shows every node up; status 1 after 60 s.
 wait_for_pgpool() {  # port count
   for _ in $(seq 600); do
-    if [ "$(psql -AtqX -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "SHOW POOL_NODES" 2>/dev/null |
+    if [ "$(psql_on "$1" -c "SHOW POOL_NODES" 2>/dev/null |
             awk -F'|' '$4 == "up" { n++ } END { print n + 0 }')" = "$2" ]; then
       return 0
     fi

@@ -57,7 +57,7 @@ start_set() {
     # pg_stat_statements counts the rows each shard sends (its FETCH statements).
     init_server "$base/shard$i" "$port" "$base" "shared_preload_libraries = 'pg_stat_statements'"
     start_server "$base/shard$i"
-    psql -qX -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    psql_on "$port" \
       -c "CREATE EXTENSION vectordb" -c "CREATE EXTENSION pg_stat_statements" >/dev/null
     shard_ports+=("$port")
     setup+=(-c "CREATE SERVER shard$i FOREIGN DATA WRAPPER postgres_fdw
@@ -65,7 +65,7 @@ start_set() {
                          fetch_size '$fetch_size', async_capable 'true', parallel_commit 'true', batch_size '1000')"
             -c "CREATE USER MAPPING FOR postgres SERVER shard$i OPTIONS (user 'postgres')")
   done
-  psql -qX -h 127.0.0.1 -p "$coordinator_port" -U postgres -d postgres -v ON_ERROR_STOP=1 "${setup[@]}" \
+  psql_on "$coordinator_port" "${setup[@]}" \
     >/dev/null
   {
     echo "export SHARDS_DIR=$base"
@@ -86,12 +86,12 @@ create_table() {  # name dims
   sql+=(-c "CREATE TABLE $1 (id bigint, embedding vector($2)) PARTITION BY HASH (id)")
   for port in "${ports[@]}"; do
     i=$((i + 1))
-    psql -qX -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    psql_on "$port" \
       -c "CREATE TABLE $1 (id bigint PRIMARY KEY, embedding vector($2))" -c "CREATE INDEX ${1}_v ON $1 USING vtree (embedding)" >/dev/null
     sql+=(-c "CREATE FOREIGN TABLE ${1}_shard$i PARTITION OF $1 FOR VALUES WITH (MODULUS $count, REMAINDER $((i - 1)))
               SERVER shard$i OPTIONS (table_name '$1')")
   done
-  psql -qX -h 127.0.0.1 -p "$SHARDS_COORDINATOR_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "${sql[@]}" >/dev/null
+  psql_on "$SHARDS_COORDINATOR_PORT" "${sql[@]}" >/dev/null
   echo "shards: $1 ($2 dimensions) over $count shards"
 }
 

@@ -1,7 +1,9 @@
 # Shared by the scripts that start servers of their own on loopback
-# (scripts/replicas.sh, scripts/shards.sh): PostgreSQL 15's programs, running
-# them as the cluster owner, free ports, and one initdb/start/stop of a
-# throwaway server. Source it; it sets no shell options of its own.
+# (scripts/cluster.sh, replicas.sh, shards.sh, bench-scaleout.sh, and the
+# tests through test/lib/tap.sh): PostgreSQL 15's programs, running them as
+# the cluster owner, free ports, one initdb/start/stop of a throwaway server,
+# psql on one of them, and waiting for a standby. Source it; it sets no shell
+# options of its own.
 pg_bin=$(/usr/lib/postgresql/15/bin/pg_config --bindir 2>/dev/null || pg_config --bindir)
 
 # Runs a command as the servers' owner (postgres when we are root: initdb refuses root).
@@ -44,9 +46,10 @@ ${4:-}
 CONF
 }
 
-# start_server DATA_DIR: pg_ctl start, its log beside the data directory.
+# start_server DATA_DIR [SECONDS]: pg_ctl start (waiting 120 s unless told),
+# its log beside the data directory (DATA_DIR.log).
 start_server() {
-  as_owner "$pg_bin/pg_ctl" -D "$1" -l "$1.log" -w -t 120 start >/dev/null || { tail -n 20 "$1.log" >&2; return 1; }
+  as_owner "$pg_bin/pg_ctl" -D "$1" -l "$1.log" -w -t "${2:-120}" start >/dev/null || { tail -n 20 "$1.log" >&2; return 1; }
 }
 
 # stop_server DATA_DIR [MODE]: pg_ctl stop (fast unless told) if it runs.
@@ -54,4 +57,27 @@ stop_server() {
   [ -f "$1/postmaster.pid" ] || return 0
   as_owner "$pg_bin/pg_ctl" -D "$1" -m "${2:-fast}" -w -t 60 stop >/dev/null 2>&1 ||
     as_owner "$pg_bin/pg_ctl" -D "$1" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
+# psql_on PORT [psql arguments]: unaligned, quiet psql as postgres to the
+# postgres database of the server on 127.0.0.1:PORT, stopping at the first error.
+psql_on() {
+  local port=$1
+  shift
+  psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"
+}
+
+# replay_caught_up PRIMARY_PORT STANDBY_PORT [SECONDS]: waits (60 s unless told)
+# until the standby has replayed all the WAL the primary has written so far;
+# status 1 if it has not by then.
+replay_caught_up() {
+  local target tries
+  target=$(psql_on "$1" -c "SELECT pg_current_wal_lsn()")
+  tries=$((${3:-60} * 10))
+  for _ in $(seq "$tries"); do
+    [ "$(psql_on "$2" -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] &&
+      return 0
+    sleep 0.1
+  done
+  return 1
 }

@@ -35,17 +35,12 @@ finish_tap() {
   exit $?
 }
 
-# replay_caught_up PRIMARY_PORT STANDBY_PORT [SECONDS]: waits (60 s unless told)
-# until the standby has replayed all the WAL the primary has written so far;
-# status 1 if it has not by then.
-replay_caught_up() {
-  local target tries
-  target=$(psql -AtqX -h 127.0.0.1 -p "$1" -U postgres -d postgres -c "SELECT pg_current_wal_lsn()")
-  tries=$((${3:-60} * 10))
-  for _ in $(seq "$tries"); do
-    [ "$(psql -AtqX -h 127.0.0.1 -p "$2" -U postgres -d postgres -c "SELECT pg_last_wal_replay_lsn() >= '$target'" 2>/dev/null)" = t ] &&
-      return 0
-    sleep 0.1
-  done
-  return 1
+# knn_load PORT [vectordb_load options]: build/cmake/vectordb_load against the
+# server or pooler at 127.0.0.1:PORT, its query vectors those of the test's
+# table queries (v, in qid order).
+knn_load() {
+  local port=$1
+  shift
+  build/cmake/vectordb_load --conninfo "host=127.0.0.1 port=$port user=postgres dbname=postgres" \
+    --queries-from "SELECT v FROM queries ORDER BY qid" "$@"
 }
