@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
 rows=${REPLICAS_ROWS:-20000}
 dims=${REPLICAS_DIMS:-64}
-load=build/cmake/vectordb_load
+load=build/cmake/vectordb_load  # run through knn_load (test/lib/tap.sh)
 
 if ! command -v pgpool >/dev/null; then
   echo "1..0 # SKIP pgpool-II is not installed"
@@ -35,8 +35,8 @@ VECTORDB_REPLICAS_PORT=31200 bash scripts/replicas.sh start >"$work/start.log" 2
 check $? "a primary, two streaming standbys and pgpool-II start ($(tail -n 1 "$work/start.log"))"
 . "$REPLICAS_STATE" || { finish_tap; }
 read -r s1_port s2_port <<<"$REPLICAS_STANDBY_PORTS"
-POOL() { psql -AtqX -h 127.0.0.1 -p "$REPLICAS_PGPOOL_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-PRIMARY() { psql -AtqX -h 127.0.0.1 -p "$REPLICAS_PRIMARY_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+POOL() { psql_on "$REPLICAS_PGPOOL_PORT" "$@"; }
+PRIMARY() { psql_on "$REPLICAS_PRIMARY_PORT" "$@"; }
 # SHOW POOL_NODES' field $2 (4 status, 9 select_cnt, 11 replication_delay) for node $1.
 node_field() { POOL -c "SHOW POOL_NODES" | awk -F'|' -v n="$1" -v f="$2" '$1 == n { print $f }'; }
 reads() { echo "$(node_field 0 9) $(node_field 1 9) $(node_field 2 9)"; }
@@ -96,7 +96,7 @@ found=$(awk -F'|' -v r="$rows" '{ split(substr($2, 2), ids, ","); if (ids[1] == 
 [ "$found" = 40 ]; check $? "and each query's new nearest row is found through pgpool ($found of 40)"
 
 # Replica lag, as pgpool handles it: standby1 stops replaying, the primary writes on.
-psql -AtqX -h 127.0.0.1 -p "$s1_port" -U postgres -d postgres -c "SELECT pg_wal_replay_pause()" >/dev/null
+psql_on "$s1_port" -c "SELECT pg_wal_replay_pause()" >/dev/null
 POOL -c "INSERT INTO t SELECT $rows + 3000 + qid, (SELECT array_agg(x - 0.0002) FROM unnest(v::real[]) x)::vector FROM queries" >/dev/null
 lagging=1
 for _ in $(seq 100); do
@@ -112,7 +112,7 @@ read -r b0 b1 b2 <<<"$before"; read -r a0 a1 a2 <<<"$after"
 [ "$m" = 0 ]; check $? "answers through pgpool still equal the primary's, new rows included (mismatches: $m)"
 [ $((a1 - b1)) -eq 0 ] && [ $((a2 - b2)) -ge 20 ]
 check $? "and the lagging standby got none of the reads (standby1 +$((a1 - b1)), standby2 +$((a2 - b2)), primary +$((a0 - b0)))"
-psql -AtqX -h 127.0.0.1 -p "$s1_port" -U postgres -d postgres -c "SELECT pg_wal_replay_resume()" >/dev/null
+psql_on "$s1_port" -c "SELECT pg_wal_replay_resume()" >/dev/null
 caught=1
 for _ in $(seq 100); do [ "$(node_field 1 11)" = 0 ] && { caught=0; break; }; sleep 0.1; done
 after_replication_check
@@ -128,8 +128,7 @@ m=$(mismatches)
 
 # A standby stopped under load: 4 clients through pgpool for 10 s, standby2 stopped at 3 s.
 if [ -x "$load" ]; then
-  "$load" --conninfo "host=127.0.0.1 port=$REPLICAS_PGPOOL_PORT user=postgres dbname=postgres" \
-    --queries-from "SELECT v FROM queries ORDER BY qid" --sql "SELECT id FROM t ORDER BY v <-> \$1 LIMIT 10" \
+  knn_load "$REPLICAS_PGPOOL_PORT" --sql "SELECT id FROM t ORDER BY v <-> \$1 LIMIT 10" \
     --clients 4 --seconds 10 --warmup 0 --reconnect --timeline --label failover >"$work/failover.out" 2>"$work/failover.err" &
   load_pid=$!
   sleep 3
@@ -161,9 +160,7 @@ if [ -x "$load" ]; then
 
   # Throughput, 8 clients: a figure, not a test (pgpool, three servers and the clients share two cores).
   for target in "pgpool:$REPLICAS_PGPOOL_PORT" "primary:$REPLICAS_PRIMARY_PORT"; do
-    "$load" --conninfo "host=127.0.0.1 port=${target#*:} user=postgres dbname=postgres" \
-      --queries-from "SELECT v FROM queries ORDER BY qid" --sql "SELECT id FROM t ORDER BY v <-> \$1 LIMIT 10" \
-      --clients 8 --seconds 3 --warmup 1 --label "${target%%:*}" >>"$work/throughput.out" 2>&1
+    knn_load "${target#*:}" --sql "SELECT id FROM t ORDER BY v <-> \$1 LIMIT 10" --clients 8 --seconds 3 --warmup 1 --label "${target%%:*}" >>"$work/throughput.out" 2>&1
   done
   grep '^load' "$work/throughput.out" | sed 's/^/# /'
   [ "$(grep -c '^load .* errors=0 ' "$work/throughput.out")" = 2 ]

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 . test/lib/tap.sh
 rows=${SHARDS_TEST_ROWS:-30000}
 dims=${SHARDS_TEST_DIMS:-32}
-load=build/cmake/vectordb_load
+load=build/cmake/vectordb_load  # run through knn_load (test/lib/tap.sh)
 
 work=$(mktemp -d /tmp/vectordb-shards-test.XXXXXX)
 export SHARDS_STATE=$work/shards.env
@@ -33,8 +33,8 @@ VECTORDB_SHARDS_PORT=31250 bash scripts/shards.sh start >"$work/start.log" 2>&1 
 check $? "a coordinator and three shards start, with items sharded over them ($(tail -n 2 "$work/start.log" | tr '\n' ' '))"
 . "$SHARDS_STATE" || finish_tap
 read -r -a shard_ports <<<"$SHARDS_PORTS"
-C() { psql -AtqX -h 127.0.0.1 -p "$SHARDS_COORDINATOR_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-SHARD() { local port=$1; shift; psql -AtqX -h 127.0.0.1 -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+C() { psql_on "$SHARDS_COORDINATOR_PORT" "$@"; }
+SHARD() { psql_on "$@"; }
 # Sets vtree settings for every shard's scans (libpq's options of each foreign
 # server) and drops the coordinator's cached connections, so they take effect.
 shard_settings() {  # "-c vtree.probes=N ..." or "" for the defaults
@@ -144,9 +144,7 @@ check $? "vectordb_sharded_knn rejects k < 1 and an unknown operator with 22023 
 if [ -x "$load" ]; then
   for target in "one-server:$whole_sql" "parent:$parent_sql" "helper:$helper_sql"; do
     sql=${target#*:}
-    "$load" --conninfo "host=127.0.0.1 port=$SHARDS_COORDINATOR_PORT user=postgres dbname=postgres" \
-      --queries-from "SELECT v FROM queries ORDER BY qid" --sql "${sql//Q/\$1::vector}" \
-      --clients 1 --seconds 2 --warmup 1 --label "${target%%:*}" >>"$work/throughput.out" 2>&1
+    knn_load "$SHARDS_COORDINATOR_PORT" --sql "${sql//Q/\$1::vector}" --clients 1 --seconds 2 --warmup 1 --label "${target%%:*}" >>"$work/throughput.out" 2>&1
   done
   grep '^load' "$work/throughput.out" | sed 's/^/# /'
   [ "$(grep -c '^load .* errors=0 ' "$work/throughput.out")" = 3 ]
