@@ -123,7 +123,12 @@ std::uint64_t spec_checksum(const std::vector<unsigned char>& b) {
     return h;
 }
 
-void reseal(std::vector<unsigned char>& b) { put_le(b, 64, 8, spec_checksum(b)); }
+// Writes header bytes `b` edited by a test back to `path` with a checksum that
+// matches them, so that only the edit itself can be what a check rejects.
+void write_resealed(const std::string& path, std::vector<unsigned char>& b) {
+    put_le(b, 64, 8, spec_checksum(b));
+    write_bytes(path, b);
+}
 
 class VectorStoreTest : public ::testing::Test {
 protected:
@@ -582,8 +587,7 @@ TEST_F(VectorStoreTest, WrongVersionIsRejected) {
     const std::string path = small_store();
     std::vector<unsigned char> b = file_bytes(path);
     put_le(b, 8, 4, 1);
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "unsupported format version 1");
 }
 
@@ -632,20 +636,17 @@ TEST_F(VectorStoreTest, Version2FilesReadAsFloat32) {
     const std::string path = small_store();
     std::vector<unsigned char> b = file_bytes(path);
     put_le(b, 8, 4, 2);
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     VectorStore s = VectorStore::open(path, OpenMode::ReadOnly);
     EXPECT_EQ(s.element(), StoreElement::Float32);
     EXPECT_EQ(s.size(), 5u);
     EXPECT_TRUE(s.verify(4));
     put_le(b, 28, 4, 1);  // version 2 knows float32 only
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "element type 1 is unknown");
     put_le(b, 8, 4, 3);
     put_le(b, 28, 4, 7);
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "element type 7 is unknown");
 }
 
@@ -684,14 +685,12 @@ TEST_F(VectorStoreTest, WrongRecordSizeIsRejected) {
     const std::string path = small_store();
     std::vector<unsigned char> b = file_bytes(path);
     put_le(b, 24, 4, 32);  // 3 dimensions need 24
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); },
                             "record size 32 does not match the 24 bytes expected for 3 dimensions");
 
     put_le(b, 12, 4, 0);  // zero dimensions
-    reseal(b);
-    write_bytes(path, b);
+    write_resealed(path, b);
     expect_error<DataError>([&] { VectorStore::open(path, OpenMode::ReadOnly); }, "dimensions 0");
 }
 
