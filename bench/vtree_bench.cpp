@@ -11,6 +11,9 @@
 //   vtree_bench --sidecar DIR                   # rerank from an mmap'd vectors.bin in DIR (leaf order)
 //   options: --metric l2|ip|cosine --branching N --leaf N --iterations N --refine N --threads N
 //            --probes 1,2,4 --rerank 1,2,5 --quantizers rabitq,hamming --k N --epsilon X
+//   vtree_bench ... --targets 0.9,0.95,0.99     # calibrate on sampled base rows (calibration.h) and
+//                                               # run each target's probes (rerank: the first --rerank)
+#include "core/calibration.h"
 #include "core/code_scan.h"
 #include "core/dataset.h"
 #include "core/distance.h"
@@ -44,6 +47,7 @@ struct Options {
     float epsilon = SearchParams{}.epsilon;
     std::vector<std::size_t> probes = {1, 2, 4, 8, 16};
     std::vector<std::size_t> rerank = {1, 2, 5, 10};
+    std::vector<double> targets;  // recall targets to calibrate for (none: sweep --probes)
     std::vector<QuantizerKind> quantizers = {QuantizerKind::RaBitQ, QuantizerKind::Hamming};
 };
 
@@ -111,7 +115,11 @@ Options parse(int argc, char** argv) {
             o.probes = parse_list(value());
         else if (a == "--rerank")
             o.rerank = parse_list(value());
-        else if (a == "--quantizers") {
+        else if (a == "--targets") {
+            std::stringstream ss(value());
+            std::string item;
+            while (std::getline(ss, item, ',')) o.targets.push_back(std::stod(item));
+        } else if (a == "--quantizers") {
             o.quantizers.clear();
             std::stringstream ss(value());
             std::string item;
@@ -322,42 +330,55 @@ int main(int argc, char** argv) try {
             std::printf("sidecar %s: written and synced in %.2f s; reranking from the mmap\n", path.c_str(),
                         seconds_since(t0));
         }
-        for (std::size_t probes : o.probes) {
-            for (std::size_t rerank : o.rerank) {
-                SearchParams sp;
-                sp.k = o.k;
-                sp.probes = probes;
-                sp.rerank_factor = rerank;
-                sp.epsilon = o.epsilon;
-                std::vector<int32_t> result(queries.rows * o.k, -1);
-                std::vector<double> latency;
-                double scanned = 0, reranked = 0, nodes = 0;
-                // Warm-up pass, then the timed pass.
-                for (int pass = 0; pass < 2; pass++) {
-                    latency.clear();
-                    scanned = reranked = nodes = 0;
-                    const auto start = std::chrono::steady_clock::now();
-                    for (std::size_t qi = 0; qi < queries.rows; qi++) {
-                        const auto q0 = std::chrono::steady_clock::now();
-                        SearchStats st;
-                        const auto found = search(index, queries.row(qi), sp, *source, &st);
-                        latency.push_back(seconds_since(q0) * 1e3);
-                        for (std::size_t j = 0; j < found.size(); j++)
-                            result[qi * o.k + j] = static_cast<int32_t>(found[j].id);
-                        scanned += st.codes_scanned;
-                        reranked += st.reranked;
-                        nodes += st.nodes_scored;
-                    }
-                    if (pass == 1) {
-                        const double total = seconds_since(start);
-                        const double recall = recall_at_k(result.data(), truth.data(), queries.rows, o.k, truth_k, o.k);
-                        std::printf("%-8s %6zu %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f %8.0f\n",
-                                    quantizer_name(kind), probes, rerank, recall, queries.rows / total,
-                                    percentile(latency, 0.5), percentile(latency, 0.99),
-                                    100.0 * scanned / queries.rows / base.rows, reranked / queries.rows,
-                                    nodes / queries.rows);
-                    }
+        // One line of the table: a timed pass over the queries after a warm-up
+        // pass; with a target, each query's probes from its fractional value.
+        const auto run = [&](double probes, std::size_t rerank, const char* label) {
+            SearchParams sp;
+            sp.k = o.k;
+            sp.rerank_factor = rerank;
+            sp.epsilon = o.epsilon;
+            std::vector<int32_t> result(queries.rows * o.k, -1);
+            std::vector<double> latency;
+            double scanned = 0, reranked = 0, nodes = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                latency.clear();
+                scanned = reranked = nodes = 0;
+                const auto start = std::chrono::steady_clock::now();
+                for (std::size_t qi = 0; qi < queries.rows; qi++) {
+                    const auto q0 = std::chrono::steady_clock::now();
+                    SearchStats st;
+                    sp.probes = probes_for_query(probes, queries.row(qi), queries.dim);
+                    const auto found = search(index, queries.row(qi), sp, *source, &st);
+                    latency.push_back(seconds_since(q0) * 1e3);
+                    for (std::size_t j = 0; j < found.size(); j++)
+                        result[qi * o.k + j] = static_cast<int32_t>(found[j].id);
+                    scanned += st.codes_scanned;
+                    reranked += st.reranked;
+                    nodes += st.nodes_scored;
                 }
+                if (pass == 1) {
+                    const double total = seconds_since(start);
+                    const double recall = recall_at_k(result.data(), truth.data(), queries.rows, o.k, truth_k, o.k);
+                    std::printf("%-8s %6.1f %6zu %9.4f %9.0f %8.3f %8.3f %8.2f%% %10.1f %8.0f%s\n",
+                                quantizer_name(kind), probes, rerank, recall, queries.rows / total,
+                                percentile(latency, 0.5), percentile(latency, 0.99),
+                                100.0 * scanned / queries.rows / base.rows, reranked / queries.rows,
+                                nodes / queries.rows, label);
+                }
+            }
+        };
+        if (o.targets.empty()) {
+            for (std::size_t probes : o.probes)
+                for (std::size_t rerank : o.rerank) run(static_cast<double>(probes), rerank, "");
+        } else {
+            t0 = std::chrono::steady_clock::now();
+            const RecallCurve curve = calibrate_in_memory(index, base, params.tree.seed, o.threads);
+            std::printf("calibration: %zu queries, %zu points, %.2f s\n", curve.queries, curve.points.size(),
+                        seconds_since(t0));
+            for (const double target : o.targets) {
+                const double probes = probes_for_recall(curve, target, index.tree.live_leaves);
+                const std::string label = "  target " + std::to_string(target).substr(0, 5);
+                run(probes, o.rerank.front(), label.c_str());
             }
         }
     }
