@@ -21,6 +21,7 @@
 //
 // Connection: the PG* environment variables.
 //   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
+//                     [--targets 0.9,0.95,0.99]   (then vtree.target_recall at each, probes from the calibration)
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
 //                     [--grown] [--load-only]   (load the table, write --save's files, and stop)
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
@@ -47,6 +48,7 @@ struct Options {
     SynthParams synth;
     std::string base_path, query_path, truth_path;
     std::vector<int> probes{1, 2, 4, 8, 16, 32};
+    std::vector<std::string> targets;  // vtree.target_recall values, measured after the probes sweep
     std::vector<int> rerank{2, 5, 10};
     std::vector<std::string> storage{"mmap", "pages"};
     std::string table = "bench_items";
@@ -101,6 +103,8 @@ Options parse(int argc, char** argv) {
             o.synth.query_rows = std::stoul(value());
         else if (a == "--probes")
             o.probes = split_ints(value());
+        else if (a == "--targets")
+            o.targets = split(value());
         else if (a == "--rerank")
             o.rerank = split_ints(value());
         else if (a == "--storage")
@@ -409,6 +413,13 @@ int main(int argc, char** argv) try {
                                                  "probes=" + std::to_string(p) + " rerank=" + std::to_string(rf)));
                 }
             c.exec("RESET vtree.probes");
+            // vtree.probes 0: each target's probes from the index's calibration.
+            for (const std::string& target : o.targets) {
+                c.exec("SET vtree.target_recall = " + target);
+                c.exec("SET vtree.rerank_factor = " + std::to_string(o.rerank.front()));
+                res.points.push_back(measure(c, params, truth, o.k, o.repeat, method, "target_recall=" + target));
+            }
+            c.exec("RESET vtree.target_recall");
             c.exec("RESET vtree.rerank_factor");
             if (o.clients > 0) {
                 const double qps = concurrent_qps("", {"SET enable_seqscan = off"}, params, o.table, o.k, o.clients);

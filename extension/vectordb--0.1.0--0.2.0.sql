@@ -73,6 +73,15 @@ CREATE EVENT TRIGGER vectordb_load_before_drop ON ddl_command_start
 CREATE FUNCTION vectordb_heal_sidecar(index regclass) RETURNS int8
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+-- Recall calibration (vtree.target_recall): the probes-recall@10 curve measured
+-- on the index's own rows (and the live leaves the tree had then), measured
+-- again now, or as last stored.
+CREATE FUNCTION vectordb_calibrate(index regclass, OUT probes int4, OUT recall real, OUT calibrated_leaves int4)
+    RETURNS SETOF record AS 'MODULE_PATHNAME' LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION vectordb_recall_curve(index regclass, OUT probes int4, OUT recall real, OUT calibrated_leaves int4)
+    RETURNS SETOF record AS 'MODULE_PATHNAME' LANGUAGE C STRICT STABLE;
+
 -- ============================================================== halfvec
 -- pgvector's half-precision vector: the same layout, functions, operators,
 -- casts and messages, up to 16,000 dimensions.

@@ -10,7 +10,7 @@ SHOW vtree.probes;
 SHOW vtree.rerank_factor;
 SHOW vtree.iterative_scan;
 SHOW vtree.max_scan_tuples;
-SELECT sqlstate_of($$SET vtree.probes = 0$$);
+SELECT sqlstate_of($$SET vtree.probes = -1$$);
 SELECT sqlstate_of($$SET vtree.iterative_scan = 'sideways'$$);
 SELECT sqlstate_of($$SET vtree.rerank_factor = -1$$);
 SELECT sqlstate_of($$SET vectordb.sidecar_dir = '/tmp'$$);

@@ -57,6 +57,14 @@ std::size_t probes_for_query(double probes, const float* query, std::size_t dim)
     return static_cast<std::size_t>(whole) + (mix.uniform() < fraction ? 1 : 0);
 }
 
+namespace {
+
+// Distances come from inner products computed a tile at a time
+// (inner_products): kQueryTile queries against kRowTile rows.
+constexpr std::size_t kQueryTile = 16, kRowTile = 256;
+
+}  // namespace
+
 NeighbourCollector::NeighbourCollector(Metric metric, const MatrixView& queries, std::vector<uint64_t> self_ids,
                                        std::size_t k, std::size_t max_batch, int threads)
     : metric_(metric),
@@ -69,24 +77,27 @@ NeighbourCollector::NeighbourCollector(Metric metric, const MatrixView& queries,
     if (self_ids_.size() != queries.rows) throw InvalidArgument("one self id per calibration query is needed");
     heaps_.resize(queries.rows * k);
     sizes_.assign(queries.rows, 0);
-    if (metric == Metric::Cosine) {
-        query_norms_.resize(queries.rows);
-        for (std::size_t q = 0; q < queries.rows; q++)
-            query_norms_[q] = std::sqrt(squared_norm(queries.row(q), queries.dim));
-        row_norms_.resize(max_batch);
+    query_norms_.resize(queries.rows);
+    query_pointers_.resize(queries.rows);
+    for (std::size_t q = 0; q < queries.rows; q++) {
+        query_norms_[q] = squared_norm(queries.row(q), queries.dim);
+        query_pointers_[q] = queries.row(q);
     }
+    row_norms_.resize(max_batch);
+    products_.resize(static_cast<std::size_t>(threads_) * kQueryTile * kRowTile);
 }
 
-float NeighbourCollector::score(std::size_t query, const float* row, float row_norm) const {
-    const float* q = queries_.row(query);
+float NeighbourCollector::score(std::size_t query, float dot, float row_norm) const {
     switch (metric_) {
         case Metric::L2:
-            return l2_squared_distance(q, row, queries_.dim);
+            // |q - r|^2 from the inner product: a rounding error of about
+            // 1e-7 x (|q|^2 + |r|^2), which can reorder near-ties only.
+            return std::max(0.0f, query_norms_[query] + row_norm - 2.0f * dot);
         case Metric::InnerProduct:
-            return -inner_product(q, row, queries_.dim);
+            return -dot;
         case Metric::Cosine: {
-            const float norms = query_norms_[query] * row_norm;
-            return norms > 0 ? 1.0f - inner_product(q, row, queries_.dim) / norms : 1.0f;
+            const float norms = std::sqrt(query_norms_[query] * row_norm);
+            return norms > 0 ? 1.0f - dot / norms : 1.0f;
         }
     }
     return 0.0f;
@@ -94,24 +105,36 @@ float NeighbourCollector::score(std::size_t query, const float* row, float row_n
 
 void NeighbourCollector::add(const float* rows, std::size_t n, const uint64_t* ids, const int32_t* leaves) {
     if (n > max_batch_) throw InvalidArgument("more rows than the collector's batch");
-    if (metric_ == Metric::Cosine)
-        for (std::size_t r = 0; r < n; r++) row_norms_[r] = std::sqrt(squared_norm(rows + r * queries_.dim, queries_.dim));
+    const std::size_t dim = queries_.dim;
+    for (std::size_t r = 0; r < n; r++) row_norms_[r] = squared_norm(rows + r * dim, dim);
     const auto worse = [](const Entry& a, const Entry& b) { return a.score < b.score; };
-    // Each query's heap is touched by one thread, in place: nothing allocates.
-    parallel_for(static_cast<std::ptrdiff_t>(queries_.rows), threads_, [&](std::ptrdiff_t qi) {
-        const auto q = static_cast<std::size_t>(qi);
-        Entry* heap = heaps_.data() + q * k_;
-        uint32_t& size = sizes_[q];
-        for (std::size_t r = 0; r < n; r++) {
-            if (ids[r] == self_ids_[q]) continue;
-            const float s = score(q, rows + r * queries_.dim, metric_ == Metric::Cosine ? row_norms_[r] : 0.0f);
-            if (size < k_) {
-                heap[size++] = {s, leaves[r]};
-                std::push_heap(heap, heap + size, worse);
-            } else if (s < heap[0].score) {
-                std::pop_heap(heap, heap + size, worse);
-                heap[size - 1] = {s, leaves[r]};
-                std::push_heap(heap, heap + size, worse);
+    const std::size_t tiles = (queries_.rows + kQueryTile - 1) / kQueryTile;
+    // Each query's heap is touched by one thread, in place, and each thread
+    // has its own products tile: nothing allocates.
+    parallel_for(static_cast<std::ptrdiff_t>(tiles), threads_, [&](std::ptrdiff_t tile) {
+        const std::size_t first = static_cast<std::size_t>(tile) * kQueryTile;
+        const std::size_t count = std::min(kQueryTile, queries_.rows - first);
+        float* products = products_.data() + static_cast<std::size_t>(thread_number()) * kQueryTile * kRowTile;
+        for (std::size_t r0 = 0; r0 < n; r0 += kRowTile) {
+            const std::size_t rn = std::min(kRowTile, n - r0);
+            inner_products(query_pointers_.data() + first, count, rows + r0 * dim, rn, dim, products);
+            for (std::size_t qi = 0; qi < count; qi++) {
+                const std::size_t q = first + qi;
+                Entry* heap = heaps_.data() + q * k_;
+                uint32_t& size = sizes_[q];
+                for (std::size_t j = 0; j < rn; j++) {
+                    const std::size_t r = r0 + j;
+                    if (ids[r] == self_ids_[q]) continue;
+                    const float s = score(q, products[qi * rn + j], row_norms_[r]);
+                    if (size < k_) {
+                        heap[size++] = {s, leaves[r]};
+                        std::push_heap(heap, heap + size, worse);
+                    } else if (s < heap[0].score) {
+                        std::pop_heap(heap, heap + size, worse);
+                        heap[size - 1] = {s, leaves[r]};
+                        std::push_heap(heap, heap + size, worse);
+                    }
+                }
             }
         }
     });
@@ -213,7 +236,8 @@ RecallCurve calibrate_in_memory(const CoreIndex& index, const MatrixView& data, 
     std::vector<float> queries(picked.size() * data.dim);
     std::vector<uint64_t> self(picked.size());
     for (std::size_t i = 0; i < picked.size(); i++) {
-        std::copy(data.row(picked[i]), data.row(picked[i]) + data.dim, queries.begin() + static_cast<long>(i * data.dim));
+        std::copy(data.row(picked[i]), data.row(picked[i]) + data.dim,
+                  queries.begin() + static_cast<long>(i * data.dim));
         self[i] = picked[i];
     }
     const MatrixView query_view{queries.data(), picked.size(), data.dim};

@@ -97,7 +97,7 @@ private:
         float score;
         int32_t leaf;
     };
-    float score(std::size_t query, const float* row, float row_norm) const;
+    float score(std::size_t query, float dot, float row_norm) const;
     std::vector<Entry> sorted(std::size_t i) const;
 
     Metric metric_;
@@ -106,10 +106,12 @@ private:
     std::size_t k_;
     std::size_t max_batch_;
     int threads_;
-    std::vector<float> query_norms_;  // cosine
-    std::vector<float> row_norms_;    // cosine: the batch's, max_batch of them
-    std::vector<Entry> heaps_;        // per query a max-heap of up to k entries, worst on top
-    std::vector<uint32_t> sizes_;     // entries in each heap
+    std::vector<float> query_norms_;  // squared
+    std::vector<const float*> query_pointers_;
+    std::vector<float> row_norms_;  // squared, the batch's: max_batch of them
+    std::vector<float> products_;   // per thread a tile of inner products
+    std::vector<Entry> heaps_;      // per query a max-heap of up to k entries, worst on top
+    std::vector<uint32_t> sizes_;   // entries in each heap
 };
 
 // Measures recall@k against probes for the calibration queries (`queries`

@@ -137,10 +137,10 @@ public:
 
     // The next neighbour; false when every indexed vector has been returned.
     bool next(Neighbor* out);
-    // Lets a search that has run out of candidates probe `probes` more
-    // leaves, widening or not (the caller learnt that rows it returned were
-    // deleted: they should not have used up the probes).
-    void probe_further() { probe_target_ = leaves_with_rows_ + params_.probes; }
+    // Lets a search that has run out of candidates probe `leaves` more
+    // leaves (at least `probes`), widening or not (the caller learnt that
+    // rows it returned were deleted: they should not have used up the probes).
+    void probe_further(std::size_t leaves = 0) { probe_target_ = leaves_with_rows_ + std::max(leaves, params_.probes); }
     const SearchStats& stats() const { return stats_; }
 
 private:

@@ -23,6 +23,7 @@
 // with the log's records applied in order (vtree_tree.cpp caches it).
 #pragma once
 
+#include "core/calibration.h"
 #include "core/code_scan.h"
 #include "core/quantizer.h"
 #include "core/tree.h"
@@ -88,6 +89,21 @@ enum class IndexedElements : uint32 {
 };
 
 // Contents of the metapage.
+// A recall calibration as the metapage keeps it (core/calibration.h).
+struct VtreeCalibration {
+    uint32 leaves;   // live leaves when it was measured; 0: never calibrated
+    uint32 queries;  // calibration queries it was measured with
+    uint32 points;   // points of the curve in use
+    uint32 unused;
+    struct {
+        uint32 probes;
+        float4 recall;
+    } curve[kMaxCurvePoints];
+};
+
+RecallCurve curve_of(const VtreeCalibration& c);
+VtreeCalibration calibration_of(const RecallCurve& curve);
+
 struct VtreeMeta {
     uint32 magic;
     uint32 version;
@@ -141,6 +157,10 @@ struct VtreeMeta {
     // values are read as floats (exactly; a bit as 0 or 1), so the index
     // itself is the same as over vector.
     uint32 elements;
+    // What vtree.target_recall reads (vtree_calibrate.cpp): the probes-recall
+    // curve last measured on the index's own rows. Zeros (an index built
+    // before calibration existed, or over too few rows) read as uncalibrated.
+    VtreeCalibration calibration;
 };
 
 inline IndexedElements indexed_elements(const VtreeMeta& meta) { return static_cast<IndexedElements>(meta.elements); }
@@ -266,12 +286,16 @@ enum class IterativeScan { Off = 0, Relaxed = 1, Strict = 2 };
 
 // Defaults and bounds of the settings (vtree_handler.cpp registers them; the
 // options' are in core/tree.h).
-constexpr int kDefaultProbes = 8, kMinProbes = 1, kMaxProbes = 100000;
+// vtree.probes 0 (its default) takes the probes from vtree.target_recall; an
+// index without a calibration then probes kUncalibratedProbes leaves.
+constexpr int kDefaultProbes = 0, kMinProbes = 0, kMaxProbes = 100000, kUncalibratedProbes = 8;
+constexpr double kDefaultTargetRecall = 0.95;
 constexpr int kDefaultRerankFactor = 5, kMinRerankFactor = 1, kMaxRerankFactor = 1000;
 constexpr int kDefaultMaxScanTuples = 20000, kMinMaxScanTuples = 1;
 constexpr int kDefaultBuildThreads = 0, kMaxBuildThreads = 256;  // 0: one per CPU
 
 extern int guc_probes;
+extern double guc_target_recall;
 extern int guc_rerank_factor;
 extern int guc_iterative_scan;
 extern int guc_max_scan_tuples;
@@ -436,6 +460,21 @@ void forget_invalidated(Cache& entries, Oid relid) {
 // May ereport (call through pg_call) and throw (bad_alloc, DataError).
 std::shared_ptr<const TreeCache> load_tree(Relation index);
 
+// --- recall calibration (vtree_calibrate.cpp) --------------------------------
+
+// Measures the index's probes-recall curve on its own rows and stores it in
+// the metapage (WAL-logged); the caller holds a lock that keeps out another
+// calibration (ShareUpdateExclusiveLock on the table: VACUUM's, or a build's).
+// May throw PgError.
+RecallCurve calibrate_index(Relation index, int threads);
+// Whether VACUUM should calibrate again: never calibrated and more than one
+// live leaf, or the live leaves have grown or shrunk by half since.
+bool calibration_is_stale(const TreeCache& tc);
+// The leaves a scan probes for `query`: vtree.probes when set, else what the
+// index's calibration gives for vtree.target_recall (kUncalibratedProbes
+// without one).
+std::size_t scan_probes(const VtreeMeta& meta, std::size_t live_leaves, const float* query);
+
 // Serialises the tree for the blob pages. Throws only bad_alloc.
 std::vector<char> serialize_tree(const Tree& tree, const Quantizer& quantizer, const std::vector<BlockNumber>& heads);
 
@@ -535,6 +574,7 @@ constexpr int64 kPhaseClustering = 3;
 constexpr int64 kPhaseAssigning = 4;
 constexpr int64 kPhaseWriting = 5;
 constexpr int64 kPhaseFinishing = 6;  // tree pages, metapage, WAL
+constexpr int64 kPhaseCalibrating = 7;
 
 // --- leaf entries and vector records (vtree_pages.cpp); may ereport ----------
 

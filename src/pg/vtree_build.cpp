@@ -7,6 +7,8 @@
 //   assigning   (sampled builds only) scan the heap again and route every
 //               vector to its nearest leaf
 //   writing     write leaf pages, the sidecar (or vector pages) and the tree
+//   calibrating measure recall against probes on the index's own rows
+//               (vtree_calibrate.cpp), for vtree.target_recall
 // Pages are written through shared buffers without WAL and logged in one pass
 // at the end (vtree_page_writers.h). An unlogged table's index also gets an
 // empty index in its init fork (ambuildempty, build_empty_index).
@@ -572,6 +574,9 @@ IndexBuildResult* build_index(Relation heap, Relation index, IndexInfo* info) {
     VectorSink sink(index, st.storage, st.dim, meta);
     const std::size_t entries = write_entries(&st, info, core, writer, sink);
     finish_build(&st, core, writer, sink, &meta, entries);
+    st.phases.enter(kPhaseCalibrating, 0);
+    calibrate_index(index, build_threads());
+    st.phases.enter(0, 0);
     return build_result(heap_tuples, entries);
 }
 

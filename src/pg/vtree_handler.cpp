@@ -46,6 +46,7 @@ namespace vectordb {
 namespace pg {
 
 int guc_probes = kDefaultProbes;
+double guc_target_recall = kDefaultTargetRecall;
 int guc_rerank_factor = kDefaultRerankFactor;
 int guc_iterative_scan = static_cast<int>(IterativeScan::Off);
 int guc_max_scan_tuples = kDefaultMaxScanTuples;
@@ -118,7 +119,12 @@ VtreeOptions options_of(Relation index) {
 }
 
 void register_settings() {
-    DefineCustomIntVariable("vtree.probes", "Leaves a vtree scan probes first.",
+    DefineCustomRealVariable("vtree.target_recall", "Recall@10 a vtree scan aims for.",
+                             "The scan probes as many leaves as the index's calibration says this recall needs "
+                             "(unless vtree.probes is set).",
+                             &guc_target_recall, kDefaultTargetRecall, 0.01, 1.0, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomIntVariable("vtree.probes", "Leaves a vtree scan probes first (0: from vtree.target_recall).",
                             "More probes raise recall and cost time.", &guc_probes, kDefaultProbes, kMinProbes,
                             kMaxProbes, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("vtree.rerank_factor", "Exact distances a vtree scan computes per result.",
@@ -172,6 +178,8 @@ char* vtree_buildphasename(int64 phase) {
             return const_cast<char*>("assigning tuples");
         case kPhaseWriting:
             return const_cast<char*>("writing index");
+        case kPhaseCalibrating:
+            return const_cast<char*>("calibrating");
         case kPhaseFinishing:
             return const_cast<char*>("writing tree and WAL");
         default:
@@ -216,7 +224,8 @@ void vtree_costestimate(PlannerInfo* root, IndexPath* path, double loop_count, C
     const double tuples = std::max(1.0, path->indexinfo->tuples);
     // Leaves hold between about half and all of max_leaf_size rows (split_children).
     const double leaf_rows = std::max(1.0, opts.max_leaf_size * 0.7);
-    const double scanned = std::min(tuples, guc_probes * leaf_rows);
+    const int probes = guc_probes > 0 ? guc_probes : kUncalibratedProbes;  // the curve is not read here
+    const double scanned = std::min(tuples, probes * leaf_rows);
     costs.numIndexTuples = scanned;
     genericcostestimate(root, path, loop_count, &costs);
     // Every probed row costs a code comparison; the rerank a random read of a full vector.

@@ -281,7 +281,7 @@ void start_search(IndexScanDesc scan, ScanState& s) {
     s.source = std::make_unique<RerankSource>(s);
     SearchParams params;
     params.k = 10;  // an index scan does not know its LIMIT; the budget grows per row returned
-    params.probes = static_cast<std::size_t>(guc_probes);
+    params.probes = scan_probes(meta, s.tree->tree.live_leaves, s.query.data());
     params.rerank_factor = static_cast<std::size_t>(guc_rerank_factor);
     s.mode = static_cast<IterativeScan>(guc_iterative_scan);
     params.widen = s.mode != IterativeScan::Off;
@@ -321,8 +321,17 @@ bool next_tuple(IndexScanDesc scan) {
             // DELETE, probes spent on dead rows would return nothing).
             // (Iterative scans widen by themselves, within their scan limit.)
             if (s.mode != IterativeScan::Off || s.killed == s.killed_answered) return false;
+            // As many more leaves as the dead share says the probes so far
+            // were worth in dead rows: after a DELETE of 99% of the rows, one
+            // further round reaches about as many live rows as the probes
+            // would have without it (each further round risks leaving out rows
+            // nearer than those already shown, see below).
+            const std::size_t returned = s.searcher->stats().returned;
+            const std::size_t live = returned > s.killed ? returned - s.killed : 1;
+            const double dead_per_live = static_cast<double>(s.killed) / static_cast<double>(live);
             s.killed_answered = s.killed;
-            s.searcher->probe_further();
+            s.searcher->probe_further(
+                static_cast<std::size_t>(dead_per_live * static_cast<double>(s.searcher->stats().leaves_probed)));
             continue;
         }
         // strict_order: the searcher certifies each row against what it has

@@ -608,6 +608,12 @@ std::shared_ptr<const TreeCache> load_tree(Relation index) {
     if (found != entries.end() && RelFileNodeEquals(found->second->node, index->rd_node) &&
         found->second->generation == meta.sidecar_generation && found->second->tree_version <= meta.tree_version) {
         if (found->second->tree_version == meta.tree_version) {
+            // A calibration changes the metapage, not the tree: take its curve
+            // (into a copy if a scan holds the tree, as its meta must not change under it).
+            if (std::memcmp(&found->second->meta.calibration, &meta.calibration, sizeof(meta.calibration)) != 0) {
+                if (found->second.use_count() != 1) found->second = std::make_shared<TreeCache>(*found->second);
+                found->second->meta.calibration = meta.calibration;
+            }
             // Shared once loaded, or once splits have paused (share_tree_arrays
             // decides); only when no scan holds the tree, as its arrays move.
             if (found->second->image == nullptr && found->second.use_count() == 1)

@@ -1,7 +1,8 @@
 // VACUUM for vtree: ambulkdelete removes the entries of dead heap rows from
 // the leaf pages (compacting each page, one GenericXLog record per changed
 // page) and puts their sidecar slots on the free stack for new rows
-// (sidecar_free_slots.h); amvacuumcleanup recycles pages and reports sizes.
+// (sidecar_free_slots.h); amvacuumcleanup recycles pages, reports sizes and
+// calibrates the index again when its tree has changed by half (vtree_calibrate.cpp).
 // Vector page space (storage = pages) is reclaimed by REINDEX.
 //
 // Recycling: the chain of a leaf a split retired is kept for scans that loaded
@@ -308,6 +309,15 @@ IndexBulkDeleteResult* vtree_vacuumcleanup(IndexVacuumInfo* info, IndexBulkDelet
         });
     });
     UnlockPage(index, kTreeLockBlock, ExclusiveLock);
+    // The calibration follows the tree: once it has grown or shrunk by half
+    // since the last one, or was never made (an index built empty).
+    guarded([&] {
+        std::shared_ptr<const TreeCache> tc = load_tree(index);
+        if (calibration_is_stale(*tc)) {
+            tc.reset();
+            calibrate_index(index, build_threads());
+        }
+    });
     stats->num_pages = RelationGetNumberOfBlocks(index);
     return stats;
 }
