@@ -72,7 +72,8 @@ TEST(Calibration, CollectorFindsTheExactNeighboursOfEachQueryButItself) {
             std::vector<int32_t> expected;
             for (std::size_t j = 0; j < 11 && expected.size() < 10; j++)
                 if (truth[q * 11 + j] != static_cast<int32_t>(rows[q])) expected.push_back(truth[q * 11 + j]);
-            EXPECT_EQ(collector.neighbour_leaves(q), expected) << "metric " << static_cast<int>(metric) << " query " << q;
+            EXPECT_EQ(collector.neighbour_leaves(q), expected)
+                << "metric " << static_cast<int>(metric) << " query " << q;
             const std::vector<float> scores = collector.neighbour_scores(q);
             EXPECT_TRUE(std::is_sorted(scores.begin(), scores.end()));
         }
@@ -118,8 +119,8 @@ TEST(Calibration, CurvePredictsWhatTheSearcherFindsAtEachProbes) {
         std::vector<float> nav = queries;
         if (metric == Metric::Cosine)
             for (std::size_t q = 0; q < rows.size(); q++) normalize(nav.data() + q * dim, dim);
-        const RecallCurve curve = measure_recall_curve(index.tree, MatrixView{nav.data(), rows.size(), dim},
-                                                       neighbour_leaves);
+        const RecallCurve curve =
+            measure_recall_curve(index.tree, MatrixView{nav.data(), rows.size(), dim}, neighbour_leaves);
         ASSERT_GE(curve.points.size(), 4u);
         EXPECT_EQ(curve.leaves, index.tree.live_leaves);
         EXPECT_EQ(curve.queries, rows.size());
