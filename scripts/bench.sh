@@ -5,14 +5,14 @@
 # By default it sets everything up and uses a throwaway cluster (shared_buffers
 # 2GB); with BENCH_SERVER=env it uses the server your PG* variables point at
 # instead. BENCH_ARGS go to build/cmake/vectordb_pg_bench (see the top of
-# bench/pg_bench.cpp); the default sweeps probes x rerank_factor for both
-# storage modes, runs 8 concurrent clients and compares with pgvector when
-# the server has it.
+# bench/pg_bench.cpp); the default sweeps probes x rerank_factor, then
+# vtree.target_recall 0.9, 0.95 and 0.99, for both storage modes, runs 8
+# concurrent clients and compares with pgvector when the server has it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 logdir=build/bench-logs
 mkdir -p "$logdir"
-args=${BENCH_ARGS:---probes 1,2,4,8,16,32 --rerank 2,5,10 --clients 8 --compare pgvector --save build/bench-data}
+args=${BENCH_ARGS:---probes 1,2,4,8,16,32 --rerank 2,5,10 --targets 0.9,0.95,0.99 --clients 8 --compare pgvector --save build/bench-data}
 mkdir -p build/bench-data
 
 echo "== setting up packages"

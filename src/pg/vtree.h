@@ -470,7 +470,8 @@ RecallCurve calibrate_index(Relation index, int threads);
 // Whether VACUUM should calibrate again: never calibrated and more than one
 // live leaf, or the live leaves have grown or shrunk by half since.
 bool calibration_is_stale(const TreeCache& tc);
-// The leaves a scan probes for `query`: vtree.probes when set, else what the
+// The leaves a scan probes for `query`: vtree.probes when set, else every
+// leaf of a tree of at most kUncalibratedProbes of them, else what the
 // index's calibration gives for vtree.target_recall (kUncalibratedProbes
 // without one).
 std::size_t scan_probes(const VtreeMeta& meta, std::size_t live_leaves, const float* query);

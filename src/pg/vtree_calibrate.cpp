@@ -105,8 +105,7 @@ RecallCurve measure(Relation index, const TreeCache& tc, int threads) {
     BlockNumber nblocks = 0;
     std::string error;
     const auto read = [&](const EntryRef& e, float* out) {
-        return read_entry_record(index, meta, store.get(), e.locator, e.tid, out, &nblocks, &error) ==
-               RecordRead::Ok;
+        return read_entry_record(index, meta, store.get(), e.locator, e.tid, out, &nblocks, &error) == RecordRead::Ok;
     };
 
     std::size_t total = 0;
@@ -190,6 +189,10 @@ bool calibration_is_stale(const TreeCache& tc) {
 
 std::size_t scan_probes(const VtreeMeta& meta, std::size_t live_leaves, const float* query) {
     if (guc_probes > 0) return static_cast<std::size_t>(guc_probes);
+    // A tree of a few leaves (a few thousand rows) is probed whole: exact for
+    // the price of a few thousand codes, where a calibration over its few
+    // rows says least.
+    if (live_leaves <= static_cast<std::size_t>(kUncalibratedProbes)) return std::max<std::size_t>(live_leaves, 1);
     const double probes = probes_for_recall(curve_of(meta.calibration), guc_target_recall, live_leaves);
     if (probes <= 0) return kUncalibratedProbes;
     return probes_for_query(probes, query, meta.dim);

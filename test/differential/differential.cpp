@@ -567,9 +567,10 @@ void Case::run() {
     recall_sum_ = 0;
     recall_count_ = 0;
     recall_probe();
-    // The floor at the defaults (probes 8): clustered data, queries from the
-    // same clusters. A tree of at most 8 leaves is probed whole: exact, ties
-    // aside. A larger one is probed in part; inner product ranks leaves by
+    // The floor at the defaults (vtree.target_recall 0.95): clustered data,
+    // queries from the same clusters. A tree of at most 8 leaves is probed
+    // whole: exact, ties aside. A larger one is probed in part, as far as its
+    // calibration (which the history may have left behind) says; inner product ranks leaves by
     // centroid direction, which misses large-norm rows in nearby directions
     // (MIPS is hard for any partitioned index), so its floor is lower.
     leaves_ = std::stoul(w_.value("SELECT leaves FROM vectordb_index_stats('" + index_ + "')"));
