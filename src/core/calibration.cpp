@@ -25,11 +25,15 @@ std::vector<std::size_t> calibration_grid(std::size_t leaves) {
 }
 
 double probes_for_recall(const RecallCurve& curve, double target, std::size_t live_leaves) {
-    if (curve.empty() || live_leaves == 0) return 0;
-    const std::vector<RecallPoint>& pts = curve.points;
+    return probes_for_recall(curve.points.data(), curve.points.size(), curve.leaves, target, live_leaves);
+}
+
+double probes_for_recall(const RecallPoint* pts, std::size_t count, std::size_t leaves_then, double target,
+                         std::size_t live_leaves) {
+    if (count == 0 || live_leaves == 0) return 0;
     const float want = static_cast<float>(target);  // as the curve holds recalls (0.9 is 0.9f there)
     double probes = -1;
-    for (std::size_t i = 0; i < pts.size(); i++) {
+    for (std::size_t i = 0; i < count; i++) {
         if (pts[i].recall < want) continue;
         if (i == 0 || pts[i].recall <= pts[i - 1].recall) {
             probes = pts[i].probes;
@@ -41,7 +45,7 @@ double probes_for_recall(const RecallCurve& curve, double target, std::size_t li
     }
     const double leaves = static_cast<double>(live_leaves);
     if (probes < 0) return leaves;  // above what the curve measured: everything
-    const double scaled = probes * leaves / static_cast<double>(std::max<std::size_t>(curve.leaves, 1));
+    const double scaled = probes * leaves / static_cast<double>(std::max<std::size_t>(leaves_then, 1));
     return std::clamp(scaled, 1.0, leaves);
 }
 
@@ -252,12 +256,18 @@ RecallCurve calibrate_in_memory(const CoreIndex& index, const MatrixView& data, 
         for (std::size_t i = 0; i < n; i++) ids[i] = first + i;
         collector.add(data.row(first), n, ids.data(), leaf_of.data() + first);
     }
-    std::vector<std::vector<int32_t>> neighbour_leaves(picked.size());
-    for (std::size_t i = 0; i < picked.size(); i++) neighbour_leaves[i] = collector.neighbour_leaves(i);
+    return curve_of_collected(index.tree, index.metric, std::move(queries), collector);
+}
+
+RecallCurve curve_of_collected(const Tree& tree, Metric metric, std::vector<float> queries,
+                               const NeighbourCollector& collector) {
+    const std::size_t rows = collector.queries(), dim = collector.dim();
+    std::vector<std::vector<int32_t>> neighbour_leaves(rows);
+    for (std::size_t i = 0; i < rows; i++) neighbour_leaves[i] = collector.neighbour_leaves(i);
     // The tree is in its own space: unit vectors for cosine.
-    if (index.metric == Metric::Cosine)
-        for (std::size_t i = 0; i < picked.size(); i++) normalize(queries.data() + i * data.dim, data.dim);
-    return measure_recall_curve(index.tree, query_view, neighbour_leaves);
+    if (metric == Metric::Cosine)
+        for (std::size_t i = 0; i < rows; i++) normalize(queries.data() + i * dim, dim);
+    return measure_recall_curve(tree, MatrixView{queries.data(), rows, dim}, neighbour_leaves);
 }
 
 }  // namespace vectordb

@@ -60,6 +60,10 @@ struct RecallCurve {
 // the curve's last point; 0 when the curve is empty (the caller falls back
 // to its default).
 double probes_for_recall(const RecallCurve& curve, double target, std::size_t live_leaves);
+// The same over `count` points measured on `leaves_then` live leaves (a curve
+// kept elsewhere, read without copying).
+double probes_for_recall(const RecallPoint* points, std::size_t count, std::size_t leaves_then, double target,
+                         std::size_t live_leaves);
 
 // A whole number of probes for one query, from a fractional one: the number
 // below or above it, the query's hash choosing the one above for the
@@ -90,6 +94,7 @@ public:
     // Their scores (squared L2, negative inner product, cosine distance), nearest first.
     std::vector<float> neighbour_scores(std::size_t i) const;
     std::size_t queries() const { return queries_.rows; }
+    std::size_t dim() const { return queries_.dim; }
     std::size_t k() const { return k_; }
 
 private:
@@ -128,6 +133,12 @@ std::vector<std::size_t> calibration_grid(std::size_t leaves);
 // `count` distinct numbers below n (all of them if n <= count), ascending,
 // drawn by `seed`: which rows become calibration queries.
 std::vector<std::size_t> sample_positions(std::size_t n, std::size_t count, uint64_t seed);
+
+// The curve of the queries `collector` was shown every row with (`queries`:
+// its query rows as given to it, in the metric's own space; normalised here
+// for cosine, the tree's space).
+RecallCurve curve_of_collected(const Tree& tree, Metric metric, std::vector<float> queries,
+                               const NeighbourCollector& collector);
 
 class CoreIndex;
 

@@ -118,19 +118,13 @@ void claim_new_sidecar(Relation index, VtreeMeta* meta) {
 
 void write_sidecar_identity(Relation index, const VtreeMeta& meta) {
     pg_call([&] {
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState* xlog = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-        check_page(index, kMetaBlock, page, PageType::Meta);
-        VtreeMeta* m = page_meta(page);
-        m->sidecar_database = meta.sidecar_database;
-        m->sidecar_index_oid = meta.sidecar_index_oid;
-        m->sidecar_system_id = meta.sidecar_system_id;
-        m->sidecar_generation = meta.sidecar_generation;
-        m->built_entries = meta.built_entries;
-        GenericXLogFinish(xlog);
-        UnlockReleaseBuffer(buffer);
+        edit_meta(index, [&](VtreeMeta* m) {
+            m->sidecar_database = meta.sidecar_database;
+            m->sidecar_index_oid = meta.sidecar_index_oid;
+            m->sidecar_system_id = meta.sidecar_system_id;
+            m->sidecar_generation = meta.sidecar_generation;
+            m->built_entries = meta.built_entries;
+        });
         CacheInvalidateRelcache(index);
     });
 }

@@ -88,22 +88,20 @@ enum class IndexedElements : uint32 {
     Bit = 2,    // bit: each bit as 0 or 1, so squared L2 is the Hamming distance
 };
 
-// Contents of the metapage.
 // A recall calibration as the metapage keeps it (core/calibration.h).
 struct VtreeCalibration {
     uint32 leaves;   // live leaves when it was measured; 0: never calibrated
     uint32 queries;  // calibration queries it was measured with
     uint32 points;   // points of the curve in use
     uint32 unused;
-    struct {
-        uint32 probes;
-        float4 recall;
-    } curve[kMaxCurvePoints];
+    RecallPoint curve[kMaxCurvePoints];
 };
+static_assert(sizeof(RecallPoint) == 8, "the metapage keeps RecallPoints as they are in memory");
 
 RecallCurve curve_of(const VtreeCalibration& c);
 VtreeCalibration calibration_of(const RecallCurve& curve);
 
+// Contents of the metapage.
 struct VtreeMeta {
     uint32 magic;
     uint32 version;
@@ -322,6 +320,20 @@ void check_leaf_page(Relation index, BlockNumber block, Page page, const LeafLay
 // Copies the metapage, checked (magic, version, type).
 void read_meta(Relation index, VtreeMeta* meta);
 VtreeMeta* page_meta(Page page);
+// Changes the metapage in one generic WAL record: edit(VtreeMeta*) runs under
+// its buffer's exclusive lock, after the page is checked. edit must only
+// assign fields (it runs where an ERROR may unwind).
+template <class Edit>
+void edit_meta(Relation index, Edit&& edit) {
+    Buffer buffer = ReadBuffer(index, kMetaBlock);
+    LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+    GenericXLogState* xlog = GenericXLogStart(index);
+    Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
+    check_page(index, kMetaBlock, page, PageType::Meta);
+    edit(page_meta(page));
+    GenericXLogFinish(xlog);
+    UnlockReleaseBuffer(buffer);
+}
 LeafHeader* leaf_header(Page page);
 char* page_contents(Page page);
 // A page for new contents, exclusively locked: a free page from the free

@@ -40,8 +40,7 @@ RecallCurve curve_of(const VtreeCalibration& c) {
     if (c.leaves == 0) return curve;
     curve.leaves = c.leaves;
     curve.queries = c.queries;
-    for (uint32 i = 0; i < std::min<uint32>(c.points, kMaxCurvePoints); i++)
-        curve.points.push_back({c.curve[i].probes, c.curve[i].recall});
+    curve.points.assign(c.curve, c.curve + std::min<uint32>(c.points, kMaxCurvePoints));
     return curve;
 }
 
@@ -51,10 +50,7 @@ VtreeCalibration calibration_of(const RecallCurve& curve) {
     c.leaves = static_cast<uint32>(curve.leaves);
     c.queries = static_cast<uint32>(curve.queries);
     c.points = static_cast<uint32>(std::min(curve.points.size(), kMaxCurvePoints));
-    for (uint32 i = 0; i < c.points; i++) {
-        c.curve[i].probes = curve.points[i].probes;
-        c.curve[i].recall = curve.points[i].recall;
-    }
+    std::copy(curve.points.begin(), curve.points.begin() + c.points, c.curve);
     return c;
 }
 
@@ -150,25 +146,7 @@ RecallCurve measure(Relation index, const TreeCache& tc, int threads) {
     });
     if (filled > 0) collector.add(rows.data(), filled, ids.data(), leaves.data());
 
-    std::vector<std::vector<int32_t>> neighbour_leaves(self.size());
-    for (std::size_t i = 0; i < self.size(); i++) neighbour_leaves[i] = collector.neighbour_leaves(i);
-    // The tree is in its own space: unit vectors for cosine.
-    if (static_cast<Metric>(meta.metric) == Metric::Cosine)
-        for (std::size_t i = 0; i < self.size(); i++) normalize(queries.data() + i * dim, dim);
-    return measure_recall_curve(tc.tree, query_view, neighbour_leaves);
-}
-
-void store_calibration(Relation index, const VtreeCalibration& c) {
-    pg_call([&] {
-        Buffer buffer = ReadBuffer(index, kMetaBlock);
-        LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-        GenericXLogState* xlog = GenericXLogStart(index);
-        Page page = GenericXLogRegisterBuffer(xlog, buffer, 0);
-        check_page(index, kMetaBlock, page, PageType::Meta);
-        page_meta(page)->calibration = c;
-        GenericXLogFinish(xlog);
-        UnlockReleaseBuffer(buffer);
-    });
+    return curve_of_collected(tc.tree, static_cast<Metric>(meta.metric), std::move(queries), collector);
 }
 
 }  // namespace
@@ -176,7 +154,8 @@ void store_calibration(Relation index, const VtreeCalibration& c) {
 RecallCurve calibrate_index(Relation index, int threads) {
     std::shared_ptr<const TreeCache> tc = load_tree(index);
     RecallCurve curve = measure(index, *tc, threads);
-    store_calibration(index, calibration_of(curve));
+    const VtreeCalibration c = calibration_of(curve);
+    pg_call([&] { edit_meta(index, [&](VtreeMeta* m) { m->calibration = c; }); });
     return curve;
 }
 
@@ -193,7 +172,9 @@ std::size_t scan_probes(const VtreeMeta& meta, std::size_t live_leaves, const fl
     // the price of a few thousand codes, where a calibration over its few
     // rows says least.
     if (live_leaves <= static_cast<std::size_t>(kUncalibratedProbes)) return std::max<std::size_t>(live_leaves, 1);
-    const double probes = probes_for_recall(curve_of(meta.calibration), guc_target_recall, live_leaves);
+    const VtreeCalibration& c = meta.calibration;  // read in place: this runs for every query
+    const double probes = probes_for_recall(c.curve, std::min<uint32>(c.points, kMaxCurvePoints), c.leaves,
+                                            guc_target_recall, live_leaves);
     if (probes <= 0) return kUncalibratedProbes;
     return probes_for_query(probes, query, meta.dim);
 }
