@@ -91,6 +91,12 @@ float Searcher::node_bound(std::size_t node) {
 
 void Searcher::push_bound(int32_t node) { bound_frontier_.push({node_bound(static_cast<std::size_t>(node)), node}); }
 
+void MatrixSource::warm(uint32_t id) {
+    const char* row = reinterpret_cast<const char*>(m_.row(id));
+    const std::size_t bytes = std::min<std::size_t>(m_.dim * sizeof(float), kWarmBytes);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(row + off);
+}
+
 float Searcher::exact_score(uint32_t id) {
     const float* v = source_.vector(id, scratch_.data());
     if (v == nullptr) return std::numeric_limits<float>::infinity();  // the source lost it: rank it last
@@ -273,6 +279,7 @@ void Searcher::select_batch() {
     front_capacity_ = 0;
     // Warm the vectors about to be reranked.
     prefetch_batch(rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
+    for (std::size_t i = 0; i < kWarmAhead && i < batch_.size(); i++) source_.warm(batch_[i].id);
 }
 
 void Searcher::prefetch_batch(std::size_t n) {
@@ -297,6 +304,9 @@ float Searcher::remaining_min_bound() const {
 }
 
 void Searcher::rerank(const Candidate& c) {
+    // Random reads of whole vectors are a rerank's cost: start the one a few
+    // places ahead now, so its cache misses overlap this one's arithmetic.
+    if (batch_pos_ + kWarmAhead < batch_.size()) source_.warm(batch_[batch_pos_ + kWarmAhead].id);
     reranked_.push({exact_score(c.id), c.id});
     stats_.reranked++;
     batch_pos_++;

@@ -92,6 +92,13 @@ struct SearchParams {
 float bound_sigmas(Metric metric);
 
 // Where full-precision vectors come from for reranking (memory, mmap, heap).
+// Reranks start loading the vector this many places ahead of the one being
+// scored (a DRAM miss, and on a mapped file a page walk, is a few scorings'
+// time), and at most this many of its bytes: the hardware prefetcher follows
+// a sequential read once begun.
+constexpr std::size_t kWarmAhead = 4;
+constexpr std::size_t kWarmBytes = 1024;
+
 class VectorSource {
 public:
     virtual ~VectorSource() = default;
@@ -99,11 +106,15 @@ public:
     // memory, or into scratch (dim floats) after copying it there; null if the
     // source has no such vector (it then ranks last).
     virtual const float* vector(uint32_t id, float* scratch) = 0;
-    // Hint that these ids will be read soon.
+    // Hint that these ids will be read soon (a rerank round's worth: the
+    // source may ask the kernel to read their pages).
     virtual void prefetch(const uint32_t* ids, std::size_t n) {
         (void)ids;
         (void)n;
     }
+    // Hint that this id is read within the next few reranks: the source may
+    // start loading it into the CPU's caches (never faulting).
+    virtual void warm(uint32_t id) { (void)id; }
 };
 
 // Serves vectors from a row-major matrix (row i = id i).
@@ -111,6 +122,7 @@ class MatrixSource : public VectorSource {
 public:
     explicit MatrixSource(const MatrixView& m) : m_(m) {}
     const float* vector(uint32_t id, float*) override { return m_.row(id); }
+    void warm(uint32_t id) override;
 
 private:
     MatrixView m_;

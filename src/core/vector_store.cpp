@@ -30,6 +30,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -213,10 +215,17 @@ struct VectorStore::Impl {
     std::atomic<std::uint64_t> visible{0};
     mutable std::atomic<bool> random_advice{false};  // set by the const advise_random()
     // prefetch()'s view of the page cache: whether every record page was
-    // resident at residency_checked (steady-clock nanoseconds; 0 = never).
+    // resident at residency_checked (steady-clock nanoseconds; 0 = never),
+    // and page by page (1: resident then, or read ahead since) for the first
+    // pages_mapped pages. A larger file gets a larger map; the smaller ones are
+    // kept (a reader may still hold one) until the store closes.
     mutable std::atomic<bool> records_resident{false};
     mutable std::atomic<std::int64_t> residency_checked{0};
     mutable std::atomic<std::uint64_t> prefetch_requests{0};
+    mutable std::mutex residency_mutex;  // one thread at a time looks again
+    mutable std::vector<std::unique_ptr<std::atomic<std::uint8_t>[]>> page_maps;
+    mutable std::atomic<std::atomic<std::uint8_t>*> page_resident{nullptr};
+    mutable std::atomic<std::uint64_t> pages_mapped{0};
 
     // Writer-only state.
     std::vector<std::unique_ptr<Mapping>> mappings;  // every mapping ever made, unmapped by ~Impl
@@ -278,24 +287,61 @@ struct VectorStore::Impl {
 
     // Whether every page of the first `count` records (and the header) was in the
     // page cache when prefetch() last looked, looking again (one mincore call over
-    // them) when that was kResidencyRecheckSeconds ago or never. A failed look
-    // counts as not resident: prefetching then goes on as before.
+    // them, which also refreshes the page map) when that was
+    // kResidencyRecheckSeconds ago or never. A failed look counts as not
+    // resident, with no page map: prefetching then asks for every record.
     bool records_all_resident(const Mapping* m, std::uint64_t count) const {
         const std::int64_t now = steady_nanoseconds();
         const std::int64_t checked = residency_checked.load(std::memory_order_relaxed);
         constexpr std::int64_t kRecheck = std::int64_t{VectorStore::kResidencyRecheckSeconds} * 1000000000;
         if (checked != 0 && now - checked < kRecheck) return records_resident.load(std::memory_order_relaxed);
-        std::uint64_t pages = 0, in_cache = 0;
+        std::unique_lock<std::mutex> lock(residency_mutex, std::try_to_lock);
+        if (!lock.owns_lock()) return records_resident.load(std::memory_order_relaxed);  // another thread looks
         bool resident = false;
         try {
-            resident = count_resident(m, std::min<std::uint64_t>(record_offset(count), m->length), &in_cache, &pages) &&
-                       in_cache == pages;
+            const std::uint64_t bytes = std::min<std::uint64_t>(record_offset(count), m->length);
+            std::vector<unsigned char> flags(static_cast<std::size_t>((bytes + page - 1) / page));
+            if (::mincore(m->base, static_cast<std::size_t>(bytes), flags.data()) == 0) {
+                std::atomic<std::uint8_t>* map = page_resident.load(std::memory_order_relaxed);
+                if (flags.size() > pages_mapped.load(std::memory_order_relaxed)) {
+                    pages_mapped.store(0, std::memory_order_release);  // no reader trusts the old map's length
+                    page_maps.push_back(std::make_unique<std::atomic<std::uint8_t>[]>(flags.size()));
+                    map = page_maps.back().get();
+                }
+                std::uint64_t in_cache = 0;
+                for (std::size_t i = 0; i < flags.size(); i++) {
+                    map[i].store(flags[i] & 1u, std::memory_order_relaxed);
+                    in_cache += flags[i] & 1u;
+                }
+                page_resident.store(map, std::memory_order_release);
+                pages_mapped.store(std::max<std::uint64_t>(flags.size(), pages_mapped.load(std::memory_order_relaxed)),
+                                   std::memory_order_release);
+                resident = in_cache == flags.size();
+            } else {
+                pages_mapped.store(0, std::memory_order_release);
+            }
         } catch (const std::bad_alloc&) {
+            pages_mapped.store(0, std::memory_order_release);
             resident = false;
         }
         records_resident.store(resident, std::memory_order_relaxed);
         residency_checked.store(now == 0 ? 1 : now, std::memory_order_relaxed);
         return resident;
+    }
+
+    // Whether pages [first, last] were resident when last looked, or have been
+    // asked for since; marks them asked for.
+    bool pages_known_resident(std::uint64_t first, std::uint64_t last) const {
+        const std::uint64_t covered = pages_mapped.load(std::memory_order_acquire);
+        std::atomic<std::uint8_t>* map = page_resident.load(std::memory_order_acquire);
+        if (map == nullptr || last >= covered) return false;
+        bool known = true;
+        for (std::uint64_t p = first; p <= last; p++)
+            if (map[p].load(std::memory_order_relaxed) == 0) {
+                known = false;
+                map[p].store(1, std::memory_order_relaxed);
+            }
+        return known;
     }
 
     // Maps the file again if the current mapping is shorter than `bytes`.
@@ -739,12 +785,27 @@ void VectorStore::prefetch(const std::uint64_t* slots, std::size_t n) const {
         std::uint64_t last = pages[i].second;
         std::size_t j = i + 1;
         for (; j < pages.size() && pages[j].first <= last + 1; ++j) last = std::max(last, pages[j].second);
+        if (s.pages_known_resident(first, last)) {
+            i = j;
+            continue;
+        }
         // EAGAIN means the kernel is short of resources for read-ahead: advice may be dropped.
         s.prefetch_requests.fetch_add(1, std::memory_order_relaxed);
         if (::madvise(m->base + first * s.page, (last - first + 1) * s.page, MADV_WILLNEED) != 0 && errno != EAGAIN)
             throw_os("could not prefetch records of", s.path, errno);
         i = j;
     }
+}
+
+void VectorStore::warm(std::uint64_t slot, std::size_t bytes) const noexcept {
+    if (!impl_) return;
+    const Impl& s = *impl_;
+    if (slot >= s.visible.load(std::memory_order_acquire)) return;
+    const Mapping* m = s.current.load(std::memory_order_acquire);
+    const unsigned char* record = m->base + s.record_offset(slot);
+    // Prefetch instructions do not fault, even past a truncated file's end.
+    bytes = std::min<std::size_t>(bytes, s.record_size);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(record + off);
 }
 
 std::uint64_t VectorStore::prefetch_requests() const {

@@ -35,7 +35,7 @@ void install() {
 
 }  // namespace
 
-bool copy_guarded(void* dest, const void* src, std::size_t n) {
+bool copy_guarded(const GuardedCopy* parts, std::size_t count) {
     if (!installed) install();
     sigjmp_buf jump;
     if (sigsetjmp(jump, 0) != 0) {
@@ -43,9 +43,14 @@ bool copy_guarded(void* dest, const void* src, std::size_t n) {
         return false;
     }
     active_jump = &jump;
-    std::memcpy(dest, src, n);
+    for (std::size_t i = 0; i < count; i++) std::memcpy(parts[i].dest, parts[i].src, parts[i].n);
     active_jump = nullptr;
     return true;
+}
+
+bool copy_guarded(void* dest, const void* src, std::size_t n) {
+    const GuardedCopy part{dest, src, n};
+    return copy_guarded(&part, 1);
 }
 
 }  // namespace pg

@@ -50,10 +50,10 @@ RecordRead read_entry_record(Relation index, const VtreeMeta& meta, VectorStore*
         char* values = reinterpret_cast<char*>(out) + (std::size_t{dim} * sizeof(float) - value_bytes);
         uint64 tag = 0;
         uint32 checksum = 0;
-        if (!copy_guarded(&tag, record, sizeof(uint64)) ||
-            !copy_guarded(values, record + kRecordVectorOffset, value_bytes) ||
-            !copy_guarded(&checksum, record + record_checksum_offset(dim, element), sizeof(uint32)))
-            return RecordRead::Truncated;
+        const GuardedCopy parts[] = {{&tag, record, sizeof(uint64)},
+                                     {values, record + kRecordVectorOffset, value_bytes},
+                                     {&checksum, record + record_checksum_offset(dim, element), sizeof(uint32)}};
+        if (!copy_guarded(parts, 3)) return RecordRead::Truncated;
         if (checksum != record_checksum(locator, tag, values, value_bytes)) return RecordRead::Corrupt;
         if (element == StoreElement::Float16) widen_halves_in_place(out, dim);
         return tag == tid_tag(tid) ? RecordRead::Ok : RecordRead::Mismatch;

@@ -62,6 +62,7 @@ public:
     explicit RerankSource(ScanState& s) : s_(s) {}
     const float* vector(uint32_t id, float* scratch) override;
     void prefetch(const uint32_t* ids, std::size_t n) override;
+    void warm(uint32_t id) override;
 
 private:
     const float* from_heap(const ScanEntry& e, float* scratch);
@@ -240,6 +241,11 @@ void RerankSource::prefetch(const uint32_t* ids, std::size_t n) {
         if (loc != kNoLocator) slots_.push_back(loc);
     }
     s_.store->prefetch(slots_.data(), slots_.size());
+}
+
+void RerankSource::warm(uint32_t id) {
+    const uint64 loc = s_.entries[id].locator;
+    if (s_.store != nullptr && loc != kNoLocator) s_.store->warm(loc, kWarmBytes);
 }
 
 ScanState* state_of(IndexScanDesc scan) { return static_cast<ScanCleanup*>(scan->opaque)->state; }

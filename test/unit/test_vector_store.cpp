@@ -743,8 +743,21 @@ TEST_F(VectorStoreTest, PrefetchAsksForPagesOnlyWhenSomeAreNotCached) {
     const std::uint64_t records_bytes = 4096 + n * store_record_size(dim);
     if (s.bytes_resident() >= records_bytes) GTEST_SKIP() << "this file system kept the evicted pages cached";
     s.prefetch(slots.data(), slots.size());
-    EXPECT_GE(s.prefetch_requests(), 1u) << "evicted records must be read ahead";
+    const std::uint64_t asked = s.prefetch_requests();
+    EXPECT_GE(asked, 1u) << "evicted records must be read ahead";
+    s.prefetch(slots.data(), slots.size());
+    EXPECT_EQ(s.prefetch_requests(), asked) << "records asked for once are not asked for again";
+    const std::vector<std::uint64_t> others{8, 1000, 2500};
+    s.prefetch(others.data(), others.size());
+    EXPECT_GT(s.prefetch_requests(), asked) << "other evicted records are still read ahead";
     for (std::size_t i = 0; i < n; i += 97) ASSERT_TRUE(holds(s, i, r, i));
+
+    // After an evict() the store looks again: the same records are asked for anew.
+    s.evict();
+    if (s.bytes_resident() >= records_bytes) GTEST_SKIP() << "this file system kept the evicted pages cached";
+    const std::uint64_t before = s.prefetch_requests();
+    s.prefetch(slots.data(), slots.size());
+    EXPECT_GT(s.prefetch_requests(), before) << "evicted again, so asked for again";
 }
 
 TEST_F(VectorStoreTest, ConcurrentReadersSeeTheRightRecords) {
