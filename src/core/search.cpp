@@ -14,6 +14,8 @@ namespace vectordb {
 namespace {
 
 constexpr std::size_t kMaxFrontBatch = 2048;
+// Batches' worth of the best candidates a pass over the pool sets aside (see take_from_tier).
+constexpr std::size_t kTierBatches = 16;
 
 IndexView view_of(const CoreIndex& index) {
     IndexView view;
@@ -196,6 +198,8 @@ void Searcher::probe_leaf(std::size_t leaf_index) {
         quantizer_.prepare_leaf(rotated_query_.data(), index_.rotated_centroids + leaf_index * quantizer_.rotated_dim(),
                                 centroid_ip, &prepared_);
     }
+    // New candidates may rank before the tier set aside: the next selection passes over the whole pool.
+    tier_size_ = 0;
     index_.codes->scan_leaf(leaf_index, [this](const CodeChunk& chunk) { scan_chunk(chunk); });
     // A leaf without a live entry (all deleted) does not use up a probe:
     // after mass deletes the probes still reach rows.
@@ -250,7 +254,10 @@ void Searcher::select_batch() {
     // Each later selection takes twice as many as the last: a query whose
     // rows are nearly tied with hundreds of others (it reranks 500 to 1,500)
     // then passes over the pool a few times, not once per 64 reranks.
-    const std::size_t batch = std::max<std::size_t>(rerank_budget_, 64) << std::min<std::size_t>(selections_++, 6);
+    // (Twice the last, not twice the budget so far: that grows with every
+    // round, and sorting batches of thousands was a fifth of such a query.)
+    const std::size_t round = params_.k * params_.rerank_factor;
+    const std::size_t batch = std::max<std::size_t>(round, 64) << std::min<std::size_t>(selections_++, 6);
     const auto by_rank = [this](const Candidate& a, const Candidate& b) { return ranks_before(a, b); };
     batch_.clear();
     batch_pos_ = 0;
@@ -266,13 +273,9 @@ void Searcher::select_batch() {
             pool_.pop_back();
         }
     } else {
-        const auto middle = pool_.begin() + static_cast<long>(batch);
-        std::nth_element(pool_.begin(), middle, pool_.end(), by_rank);
-        batch_.assign(pool_.begin(), middle);
-        const std::size_t tail = std::min(batch, pool_.size() - batch);
-        std::move(pool_.end() - static_cast<long>(tail), pool_.end(), pool_.begin());
-        pool_.resize(pool_.size() - batch);
+        take_from_tier(batch);
     }
+    if (pool_.empty()) tier_size_ = 0;
     std::sort(batch_.begin(), batch_.end(), by_rank);
     // The pool has changed: front_ no longer describes it.
     front_.clear();
@@ -280,6 +283,32 @@ void Searcher::select_batch() {
     // Warm the vectors about to be reranked.
     prefetch_batch(rerank_budget_ > stats_.reranked ? rerank_budget_ - stats_.reranked : 0);
     for (std::size_t i = 0; i < kWarmAhead && i < batch_.size(); i++) source_.warm(batch_[i].id);
+}
+
+void Searcher::take_from_tier(std::size_t batch) {
+    const auto by_rank = [this](const Candidate& a, const Candidate& b) { return ranks_before(a, b); };
+    // One pass over the whole pool sets aside the best kTierBatches batches'
+    // worth; the next selections choose among those alone (a query that
+    // reranks 1,300 of 12,000 candidates passes over the pool once, not four times).
+    if (tier_size_ < batch) {
+        tier_size_ = std::min(pool_.size(), batch * kTierBatches);
+        if (tier_size_ < pool_.size())
+            std::nth_element(pool_.begin(), pool_.begin() + static_cast<long>(tier_size_), pool_.end(), by_rank);
+    }
+    const auto tier_end = pool_.begin() + static_cast<long>(tier_size_);
+    const auto middle = pool_.begin() + static_cast<long>(batch);
+    if (batch < tier_size_) std::nth_element(pool_.begin(), middle, tier_end, by_rank);
+    batch_.assign(pool_.begin(), middle);
+    // Close the batch's gap keeping the tier in front: the tier's last
+    // entries move into it, then the pool's last entries into the gap this
+    // leaves at the tier's end.
+    const std::size_t tier_rest = tier_size_ - batch;
+    const std::size_t from_tier = std::min(batch, tier_rest);
+    std::move(tier_end - static_cast<long>(from_tier), tier_end, pool_.begin());
+    const std::size_t from_rest = std::min(batch, pool_.size() - tier_size_);
+    std::move(pool_.end() - static_cast<long>(from_rest), pool_.end(), pool_.begin() + static_cast<long>(tier_rest));
+    pool_.resize(pool_.size() - batch);
+    tier_size_ = tier_rest;
 }
 
 void Searcher::prefetch_batch(std::size_t n) {

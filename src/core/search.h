@@ -189,7 +189,8 @@ private:
     }
     void offer_front(const Candidate& c, uint32_t pos);
     void select_batch();
-    void prefetch_batch(std::size_t n);  // warms the next n of batch_ from batch_pos_
+    void take_from_tier(std::size_t batch);  // the batch best of the pool into batch_ (pool larger than batch)
+    void prefetch_batch(std::size_t n);      // warms the next n of batch_ from batch_pos_
     const Candidate* peek_candidate();
     float remaining_min_bound() const;  // lowest lower bound among candidates not yet reranked (batch_ not empty)
     void rerank(const Candidate& c);
@@ -237,7 +238,10 @@ private:
         Candidate c;
         uint32_t pos;
     };
+    // pool_[0, tier_size_) is the tier: candidates that rank before every
+    // other in the pool (0: none). Probing a leaf drops it.
     std::vector<Candidate> pool_;
+    std::size_t tier_size_ = 0;
     std::vector<Candidate> batch_;
     std::size_t batch_pos_ = 0;
     std::size_t selections_ = 0;  // batches selected so far (each next one twice as large)

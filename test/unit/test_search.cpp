@@ -258,6 +258,43 @@ TEST(Search, SmallAndLargeRerankBudgetsGiveTheExactOrder) {
     }
 }
 
+// Reading every row of a pool of 20,000 candidates passes through many rerank
+// selections, each choosing among the best candidates a pass over the pool
+// set aside; with strict order from one probe, leaves are probed (and their
+// candidates join the pool) while such a set is in use. Both give the exact
+// scan's order, row for row.
+TEST(Search, EveryRowOfALargePoolComesInExactOrder) {
+    const std::size_t n = 20000, dim = 8;
+    const std::vector<float> data = clustered(n, dim, 30, 21);
+    const std::vector<float> queries = clustered(2, dim, 30, 21);
+    const CoreIndex index = build(MatrixView{data.data(), n, dim}, Metric::L2, QuantizerKind::RaBitQ, 200);
+    MatrixSource source(MatrixView{data.data(), n, dim});
+    for (bool strict : {false, true})
+        for (std::size_t qi = 0; qi < 2; qi++) {
+            const float* q = queries.data() + qi * dim;
+            std::vector<double> want;
+            for (std::size_t i = 0; i < n; i++) want.push_back(exact_score(Metric::L2, data.data() + i * dim, q, dim));
+            std::sort(want.begin(), want.end());
+            SearchParams sp;
+            sp.k = 10;
+            sp.rerank_factor = 1;
+            sp.probes = strict ? 1 : index.leaves.size();
+            sp.strict_order = strict;
+            Searcher s(index, q, sp, source);
+            Neighbor nb;
+            std::set<uint32_t> seen;
+            std::size_t rank = 0;
+            while (s.next(&nb)) {
+                ASSERT_LT(rank, n);
+                ASSERT_TRUE(seen.insert(nb.id).second) << "id returned twice: " << nb.id;
+                ASSERT_NEAR(nb.distance, want[rank], 1e-4)
+                    << (strict ? "strict, " : "") << "query " << qi << " rank " << rank;
+                rank++;
+            }
+            EXPECT_EQ(rank, n);
+        }
+}
+
 // Leaves whose entries are all deleted (skipped) do not use up probes: after
 // mass deletes, a search without widening still reaches live rows.
 TEST(Search, EmptyLeavesDoNotUseUpProbes) {
