@@ -43,6 +43,21 @@ for line in "RAM the index needs" "backend peak RSS" "latency mmap/pages (p50): 
 done
 saved=$(sed -n 's/.*MB saved (\([0-9.]*\)%).*/\1/p' "$out/demo.log")
 awk -v s="${saved:-0}" 'BEGIN { exit !(s > 50) }'; check $? "mmap needs far less resident memory than pages (saved ${saved:-?}%)"
+build_mb=$(sed -n 's/^build: peak private mem *\([0-9.]*\) MB.*/\1/p' "$out/demo.log")
+awk -v m="${build_mb:-0}" 'BEGIN { exit !(m > 0) }'; check $? "the demo samples the build's private memory (${build_mb:-?} MB)"
+
+# The memory-cgroup step: where this user can make a cgroup v1 memory group
+# under the server's, the queries run inside it; elsewhere it says why not.
+DEMO_ROWS=3000 DEMO_DIMS=48 DEMO_QUERIES=40 DEMO_MEMORY_LIMIT_MB=256 build/cmake/vectordb_demo >"$out/demo-cgroup.log" 2>&1
+check $? "vectordb_demo runs with DEMO_MEMORY_LIMIT_MB"
+server_group=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" { print $3 }' "/proc/$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null || echo self)/cgroup" 2>/dev/null)
+if [ "$(id -u)" = 0 ] && [ -w "$server_group" ]; then
+  grep -q "^cgroup: limit 256 MB" "$out/demo-cgroup.log"; check $? "the queries ran in a 256 MB memory cgroup"
+  grep -q "latency mmap in the cgroup/pages" "$out/demo-cgroup.log"; check $? "the report compares the cgroup's latency"
+  [ ! -d "$server_group/vectordb-demo-$(head -n 1 "$PGDATA/postmaster.pid")" ]; check $? "the demo removed its cgroup"
+else
+  grep -q "skipped:" "$out/demo-cgroup.log"; check $? "without a writable memory cgroup the step says why it is skipped"
+fi
 
 psql -qX -d postgres -c "DROP DATABASE $db" >/dev/null
 rm -rf "$out"
