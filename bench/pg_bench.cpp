@@ -23,10 +23,14 @@
 //   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
 //                     [--targets 0.9,0.95,0.99]   (then vtree.target_recall at each, probes from the calibration)
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
+//                     [--pgvector-methods hnsw,ivfflat]   (which of pgvector's indexes --compare measures)
+//                     [--skip-build]   (query the vtree index the table has, built by an earlier run)
 //                     [--grown] [--load-only]   (load the table, write --save's files, and stop)
 //                     [--base b.fvecs --query q.fvecs [--truth t.ivecs]] [--out bench/results] [--name NAME]
 //                     (with --base, --rows N reads its first N rows and computes their ground truth)
 //                     [--save DIR]   (writes the queries and their ground truth there: query.fvecs, groundtruth.ivecs)
+//                     [--column-storage main|external|extended]   (ALTER COLUMN embedding SET STORAGE, for
+//                     vectordb's and pgvector's tables alike; default: the type's, external)
 #include "core/dataset.h"
 
 #include "pg_client.h"
@@ -56,7 +60,10 @@ struct Options {
     std::string save_dir;
     std::string name = "synth-768";
     std::string compare;
+    std::vector<std::string> pgvector_methods{"hnsw", "ivfflat"};
+    std::string column_storage;  // empty: the type's default
     bool skip_load = false;
+    bool skip_build = false;
     bool load_only = false;
     bool rows_given = false;  // --rows also caps the rows read from --base
     bool grown = false;
@@ -117,10 +124,16 @@ Options parse(int argc, char** argv) {
             o.builds = std::max(1, std::stoi(value()));
         else if (a == "--compare")
             o.compare = value();
+        else if (a == "--pgvector-methods")
+            o.pgvector_methods = split(value());
+        else if (a == "--column-storage")
+            o.column_storage = value();
         else if (a == "--table")
             o.table = value();
         else if (a == "--skip-load")
             o.skip_load = true;
+        else if (a == "--skip-build")
+            o.skip_build = true;
         else if (a == "--load-only")
             o.load_only = true;
         else if (a == "--grown")
@@ -141,6 +154,9 @@ Options parse(int argc, char** argv) {
             usage("unknown option " + a);
     }
     if (!o.compare.empty() && o.compare != "pgvector") usage("--compare takes pgvector");
+    if (!o.column_storage.empty() && o.column_storage != "main" && o.column_storage != "external" &&
+        o.column_storage != "extended")
+        usage("--column-storage takes main, external or extended");
     return o;
 }
 
@@ -155,7 +171,8 @@ struct IndexRecord {
     std::string method;
     double build_s = 0;
     double relation_mb = 0, sidecar_mb = 0, ram_mb = 0;
-    std::string phases;  // the build's phase timings
+    std::string phases;         // the build's phase timings
+    int leaves = 0, depth = 0;  // vtree's tree (0 for pgvector's indexes)
 };
 
 struct Results {
@@ -226,8 +243,8 @@ void write_results(const Options& o, const Results& res, const std::string& mach
             const IndexRecord& r = res.indexes[i];
             json << "    {\"method\": \"" << r.method << "\", \"build_s\": " << r.build_s
                  << ", \"relation_mb\": " << r.relation_mb << ", \"sidecar_mb\": " << r.sidecar_mb
-                 << ", \"ram_mb\": " << r.ram_mb << ", \"phases\": \"" << r.phases << "\"}"
-                 << (i + 1 < res.indexes.size() ? "," : "") << "\n";
+                 << ", \"ram_mb\": " << r.ram_mb << ", \"leaves\": " << r.leaves << ", \"depth\": " << r.depth
+                 << ", \"phases\": \"" << r.phases << "\"}" << (i + 1 < res.indexes.size() ? "," : "") << "\n";
         }
         json << "  ],\n  \"points\": [\n";
         for (std::size_t i = 0; i < res.points.size(); i++) {
@@ -295,6 +312,19 @@ void write_results(const Options& o, const Results& res, const std::string& mach
     if (std::system(("gnuplot '" + base + ".gp'").c_str()) == 0) std::printf("plot: %s.png\n", base.c_str());
 }
 
+// The statement --column-storage runs between CREATE TABLE and COPY (empty: none).
+std::string column_storage_statement(const Options& o) {
+    if (o.column_storage.empty()) return "";
+    return "ALTER TABLE " + o.table + " ALTER COLUMN embedding SET STORAGE " + o.column_storage;
+}
+
+// Statements separated by "; " run as one simple query.
+std::string then(const std::string& first, const std::string& second) {
+    if (first.empty()) return second;
+    if (second.empty()) return first;
+    return first + "; " + second;
+}
+
 std::string machine_description() {
     std::string cpu = "unknown CPU";
     std::ifstream in("/proc/cpuinfo");
@@ -349,7 +379,9 @@ int main(int argc, char** argv) try {
     Connection c;
     c.exec("SET client_min_messages = warning");
     c.exec("CREATE EXTENSION IF NOT EXISTS vectordb");
-    if (!o.skip_load) load_table(c, o.table, d.base.data(), d.base_rows(), d.dim);
+    if (!o.skip_load) load_table(c, o.table, d.base.data(), d.base_rows(), d.dim, column_storage_statement(o));
+    if (!o.column_storage.empty())
+        res.notes.push_back("embedding column: SET STORAGE " + o.column_storage + " (both extensions' tables)");
     if (o.load_only) return 0;
     c.exec("SET maintenance_work_mem = '2GB'");
     std::printf("%-18s %-22s %9s %9s %8s %8s\n", "index", "settings", "recall@10", "QPS", "p50 ms", "p99 ms");
@@ -363,12 +395,14 @@ int main(int argc, char** argv) try {
             std::vector<std::pair<double, std::string>> builds;
             if (grown) {
                 const auto t0 = std::chrono::steady_clock::now();
-                load_table(c, o.table, d.base.data(), d.base_rows(), d.dim,
-                           "CREATE INDEX " + index + " ON " + o.table +
-                               " USING vtree (embedding) WITH (storage = " + storage + ")");
+                load_table(
+                    c, o.table, d.base.data(), d.base_rows(), d.dim,
+                    then(column_storage_statement(o), "CREATE INDEX " + index + " ON " + o.table +
+                                                          " USING vtree (embedding) WITH (storage = " + storage + ")"));
                 builds.emplace_back(seconds_since(t0), "created on the empty table, grown by COPY");
             }
-            for (int b = 0; b < (grown ? 0 : o.builds); b++) {
+            if (o.skip_build && !grown) builds.emplace_back(0.0, "not built: an earlier run's index");
+            for (int b = 0; b < (grown || o.skip_build ? 0 : o.builds); b++) {
                 c.exec("DROP INDEX IF EXISTS " + index);
                 c.exec("CHECKPOINT");
                 std::string build_phases;
@@ -398,10 +432,14 @@ int main(int argc, char** argv) try {
                             std::stod(c.value("SELECT relation_bytes / 1048576.0 " + stats)),
                             std::stod(c.value("SELECT sidecar_bytes / 1048576.0 " + stats)),
                             std::stod(c.value("SELECT memory_usage_bytes / 1048576.0 " + stats)),
-                            phases};
+                            phases,
+                            std::stoi(c.value("SELECT leaves " + stats)),
+                            std::stoi(c.value("SELECT depth " + stats))};
             res.indexes.push_back(rec);
-            std::printf("%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB\n",
-                        method.c_str(), build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb);
+            std::printf(
+                "%s: build %.2f s (%s), relation %.1f MB, sidecar %.1f MB, RAM needed %.1f MB, %d leaves, depth %d\n",
+                method.c_str(), build_s, phases.c_str(), rec.relation_mb, rec.sidecar_mb, rec.ram_mb, rec.leaves,
+                rec.depth);
             c.exec("SELECT vectordb_prewarm('" + index + "')");
             c.exec("SET enable_seqscan = off");
             prepare_knn(c, "knn", o.table, "<->", o.k);
@@ -444,7 +482,7 @@ int main(int argc, char** argv) try {
             Connection pv("dbname=vectordb_bench_pgvector");
             pv.exec("SET client_min_messages = warning");
             pv.exec("CREATE EXTENSION vector");
-            load_table(pv, o.table, d.base.data(), d.base_rows(), d.dim);
+            load_table(pv, o.table, d.base.data(), d.base_rows(), d.dim, column_storage_statement(o));
             pv.exec("SET maintenance_work_mem = '2GB'");
             struct Spec {
                 std::string method, create, knob_name;
@@ -461,6 +499,9 @@ int main(int argc, char** argv) try {
                  {1, 2, 4, 8}},
             };
             for (const Spec& s : specs) {
+                if (std::find(o.pgvector_methods.begin(), o.pgvector_methods.end(),
+                              s.method.substr(std::string("pgvector-").size())) == o.pgvector_methods.end())
+                    continue;
                 pv.exec("DROP INDEX IF EXISTS pv_idx");
                 pv.exec("CHECKPOINT");
                 const double build_s = create_index_with_progress(
