@@ -11,6 +11,8 @@
 #   make bench-core [BENCH_ARGS=...]  the search core alone on synth-768 (bench/vtree_bench.cpp)
 #   make bench-scaleout  replicas behind pgpool-II and shards over postgres_fdw, measured (SCALEOUT_ROWS,
 #                  SCALEOUT_DIM, SCALEOUT_BASE, SCALEOUT_QUERY, SCALEOUT_SECONDS): bench/results/scaleout.md
+#   make bench-sizes  p50 and QPS at fixed probes and at the default target for 100k, 1M and 3M rows
+#                  (SIZES_ROWS, SIZES_DIM, SIZES_BASE, SIZES_QUERY): bench/results/sizes.md
 #   make replicas  a primary, two streaming standbys and pgpool-II on loopback (scripts/replicas.sh);
 #                  make replicas-stop stops them
 #   make shards    a coordinator and three shards (postgres_fdw) on loopback (scripts/shards.sh);
@@ -59,10 +61,11 @@ $(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 # Knobs given as make variables (make demo DEMO_ROWS=20000) reach the scripts.
 export DEMO_ROWS DEMO_DIMS DEMO_QUERIES DEMO_FVECS BENCH_ARGS BENCH_SERVER STRESS_CRASH_RUNS STRESS_SECONDS STRESS_FUZZ_SECONDS \
        STRESS_DIFF_SECONDS STRESS_DIFF_SEED DIFF_CASES DIFF_SEED \
-       SCALEOUT_ROWS SCALEOUT_DIM SCALEOUT_BASE SCALEOUT_QUERY SCALEOUT_SECONDS
+       SCALEOUT_ROWS SCALEOUT_DIM SCALEOUT_BASE SCALEOUT_QUERY SCALEOUT_SECONDS \
+       SIZES_ROWS SIZES_DIM SIZES_BASE SIZES_QUERY
 
 .DEFAULT_GOAL := all
-.PHONY: test demo demo-stop unit bench bench-core bench-scaleout stress replicas replicas-stop shards shards-stop
+.PHONY: test demo demo-stop unit bench bench-core bench-scaleout bench-sizes stress replicas replicas-stop shards shards-stop
 
 test:
 	@bash scripts/run-tests.sh
@@ -81,6 +84,9 @@ bench:
 
 bench-scaleout:
 	@bash scripts/bench-scaleout.sh
+
+bench-sizes:
+	@bash scripts/bench-sizes.sh
 
 stress:
 	@bash scripts/stress.sh
