@@ -256,8 +256,10 @@ int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
     beam = effective_beam(beam);
     std::vector<ReachedLeaf> reached;
     std::size_t scored = 0;
-    beam_leaves(v, beam, &reached, &scored);
-    if (reached.empty() && beam < nodes.size()) beam_leaves(v, nodes.size(), &reached, &scored);
+    // Only the nearest is wanted: ordering every reached leaf was a third of
+    // a sampled build's routing time.
+    beam_leaves(v, beam, &reached, &scored, 1);
+    if (reached.empty() && beam < nodes.size()) beam_leaves(v, nodes.size(), &reached, &scored, 1);
     return reached.empty() ? -1 : nodes[static_cast<std::size_t>(reached.front().node)].leaf;
 }
 
