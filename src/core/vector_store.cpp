@@ -820,6 +820,14 @@ void VectorStore::advise_random() const {
     if (::madvise(m->base, m->length, MADV_RANDOM) != 0) throw_os("could not advise random access on", s.path, errno);
 }
 
+bool VectorStore::file_state(std::uint64_t* size, std::uint64_t* links) const noexcept {
+    struct stat st;
+    if (!impl_ || ::fstat(impl_->fd, &st) != 0) return false;
+    *size = static_cast<std::uint64_t>(st.st_size);
+    *links = static_cast<std::uint64_t>(st.st_nlink);
+    return true;
+}
+
 std::uint64_t VectorStore::bytes_mapped() const { return live().current.load(std::memory_order_acquire)->length; }
 
 std::uint64_t VectorStore::bytes_resident() const {

@@ -213,6 +213,10 @@ public:
     // Tells the kernel the mapping is read in random order (no read-around).
     void advise_random() const;
 
+    // The open file's size and link count (0 once removed or renamed over),
+    // by fstat: no path lookup. False if fstat fails.
+    bool file_state(std::uint64_t* size, std::uint64_t* links) const noexcept;
+
     // Length of the current mapping (header, records and room to grow).
     std::uint64_t bytes_mapped() const;
 
