@@ -20,7 +20,7 @@
 // (<name>.png, gnuplot) when gnuplot is installed.
 //
 // Connection: the PG* environment variables.
-//   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8] [--rerank 2,5]
+//   vectordb_pg_bench [--rows N] [--dim N] [--queries N] [--probes 2,4,8|none] [--rerank 2,5]
 //                     [--targets 0.9,0.95,0.99]   (then vtree.target_recall at each, probes from the calibration)
 //                     [--storage mmap,pages] [--clients N] [--compare pgvector] [--skip-load] [--repeat N] [--builds N]
 //                     [--pgvector-methods hnsw,ivfflat]   (which of pgvector's indexes --compare measures)
@@ -88,6 +88,7 @@ std::vector<std::string> split(const std::string& s) {
 
 std::vector<int> split_ints(const std::string& s) {
     std::vector<int> out;
+    if (s == "none") return out;  // e.g. --probes none --targets 0.95: the targets alone
     for (const std::string& item : split(s)) out.push_back(std::stoi(item));
     return out;
 }
