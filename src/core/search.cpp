@@ -93,11 +93,7 @@ float Searcher::node_bound(std::size_t node) {
 
 void Searcher::push_bound(int32_t node) { bound_frontier_.push({node_bound(static_cast<std::size_t>(node)), node}); }
 
-void MatrixSource::warm(uint32_t id) {
-    const char* row = reinterpret_cast<const char*>(m_.row(id));
-    const std::size_t bytes = std::min<std::size_t>(m_.dim * sizeof(float), kWarmBytes);
-    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(row + off);
-}
+void MatrixSource::warm(uint32_t id) { prefetch_lines(m_.row(id), std::min(m_.dim * sizeof(float), kWarmBytes)); }
 
 float Searcher::exact_score(uint32_t id) {
     const float* v = source_.vector(id, scratch_.data());
@@ -263,6 +259,7 @@ void Searcher::select_batch() {
     batch_pos_ = 0;
     if (pool_.size() <= batch) {
         batch_.swap(pool_);
+        tier_size_ = 0;  // the pool is empty now
     } else if (front_capacity_ == batch && front_.size() == batch) {
         // front_ holds the pool's best batch: remove it from the pool highest
         // position first (so the element moved into each hole is never one of it).
@@ -275,7 +272,6 @@ void Searcher::select_batch() {
     } else {
         take_from_tier(batch);
     }
-    if (pool_.empty()) tier_size_ = 0;
     std::sort(batch_.begin(), batch_.end(), by_rank);
     // The pool has changed: front_ no longer describes it.
     front_.clear();

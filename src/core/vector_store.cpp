@@ -274,11 +274,18 @@ struct VectorStore::Impl {
         std::memcpy(values + value_bytes, &checksum, sizeof checksum);
     }
 
+    // mincore's flags (bit 0: in the page cache) for the pages of the
+    // mapping's first `bytes`; false if mincore fails.
+    bool page_flags(const Mapping* m, std::uint64_t bytes, std::vector<unsigned char>* flags) const {
+        flags->assign(static_cast<std::size_t>((bytes + page - 1) / page), 0);
+        return ::mincore(m->base, static_cast<std::size_t>(bytes), flags->data()) == 0;
+    }
+
     // Of the pages of the mapping's first `bytes`, how many (*pages) and how
     // many of them in the page cache (*in_cache); false if mincore fails.
     bool count_resident(const Mapping* m, std::uint64_t bytes, std::uint64_t* in_cache, std::uint64_t* pages) const {
-        std::vector<unsigned char> flags(static_cast<std::size_t>((bytes + page - 1) / page));
-        if (::mincore(m->base, static_cast<std::size_t>(bytes), flags.data()) != 0) return false;
+        std::vector<unsigned char> flags;
+        if (!page_flags(m, bytes, &flags)) return false;
         *pages = flags.size();
         *in_cache = 0;
         for (unsigned char f : flags) *in_cache += f & 1u;
@@ -299,9 +306,8 @@ struct VectorStore::Impl {
         if (!lock.owns_lock()) return records_resident.load(std::memory_order_relaxed);  // another thread looks
         bool resident = false;
         try {
-            const std::uint64_t bytes = std::min<std::uint64_t>(record_offset(count), m->length);
-            std::vector<unsigned char> flags(static_cast<std::size_t>((bytes + page - 1) / page));
-            if (::mincore(m->base, static_cast<std::size_t>(bytes), flags.data()) == 0) {
+            std::vector<unsigned char> flags;
+            if (page_flags(m, std::min<std::uint64_t>(record_offset(count), m->length), &flags)) {
                 std::atomic<std::uint8_t>* map = page_resident.load(std::memory_order_relaxed);
                 if (flags.size() > pages_mapped.load(std::memory_order_relaxed)) {
                     pages_mapped.store(0, std::memory_order_release);  // no reader trusts the old map's length
@@ -802,10 +808,8 @@ void VectorStore::warm(std::uint64_t slot, std::size_t bytes) const noexcept {
     const Impl& s = *impl_;
     if (slot >= s.visible.load(std::memory_order_acquire)) return;
     const Mapping* m = s.current.load(std::memory_order_acquire);
-    const unsigned char* record = m->base + s.record_offset(slot);
     // Prefetch instructions do not fault, even past a truncated file's end.
-    bytes = std::min<std::size_t>(bytes, s.record_size);
-    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(record + off);
+    prefetch_lines(m->base + s.record_offset(slot), std::min<std::size_t>(bytes, s.record_size));
 }
 
 std::uint64_t VectorStore::prefetch_requests() const {

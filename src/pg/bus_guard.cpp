@@ -48,10 +48,5 @@ bool copy_guarded(const GuardedCopy* parts, std::size_t count) {
     return true;
 }
 
-bool copy_guarded(void* dest, const void* src, std::size_t n) {
-    const GuardedCopy part{dest, src, n};
-    return copy_guarded(&part, 1);
-}
-
 }  // namespace pg
 }  // namespace vectordb

@@ -9,11 +9,9 @@
 namespace vectordb {
 namespace pg {
 
-// Copies n bytes; false if the source faulted (SIGBUS or SIGSEGV on the mapping).
-bool copy_guarded(void* dest, const void* src, std::size_t n);
-
 // Copies each part in turn under one guard (a record's tag, values and
-// checksum: one signal-handler set-up instead of three); false if any faulted.
+// checksum: one signal-handler set-up instead of three); false if any source
+// faulted (SIGBUS or SIGSEGV on the mapping).
 struct GuardedCopy {
     void* dest;
     const void* src;
