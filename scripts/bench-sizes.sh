@@ -22,16 +22,8 @@ bash scripts/setup-deps.sh >/dev/null
 { cmake -S . -B build/cmake -DCMAKE_BUILD_TYPE=Release &&
   cmake --build build/cmake -j"$(nproc)" --target vectordb_pg_bench; } >"$logdir/sizes-build.log" 2>&1 ||
   { tail -n 40 "$logdir/sizes-build.log"; exit 1; }
-if [ "${BENCH_SERVER:-cluster}" != env ]; then
-  { make -j"$(nproc)" && make install; } >>"$logdir/sizes-build.log" 2>&1 || { tail -n 40 "$logdir/sizes-build.log"; exit 1; }
-  VECTORDB_SHARED_BUFFERS=${VECTORDB_SHARED_BUFFERS:-2GB} bash scripts/cluster.sh start
-  trap 'bash scripts/cluster.sh stop' EXIT
-  # shellcheck disable=SC1091
-  . build/cluster.env
-  psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS vectordb_sizes" \
-    -c "CREATE DATABASE vectordb_sizes" >/dev/null
-  export PGDATABASE=vectordb_sizes
-fi
+. scripts/lib/bench_cluster.sh
+bench_cluster vectordb_sizes "$logdir/sizes-build.log"
 
 if [ -n "${SIZES_BASE:-}" ]; then
   set_name="$(basename "$(dirname "$SIZES_BASE")")"

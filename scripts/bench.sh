@@ -23,17 +23,8 @@ echo "== building the driver"
   cmake --build build/cmake -j"$(nproc)" --target vectordb_pg_bench; } >"$logdir/build.log" 2>&1 ||
   { tail -n 40 "$logdir/build.log"; exit 1; }
 
-if [ "${BENCH_SERVER:-cluster}" != env ]; then
-  echo "== building and installing vectordb, starting a throwaway cluster"
-  { make -j"$(nproc)" && make install; } >>"$logdir/build.log" 2>&1 || { tail -n 40 "$logdir/build.log"; exit 1; }
-  VECTORDB_SHARED_BUFFERS=${VECTORDB_SHARED_BUFFERS:-2GB} bash scripts/cluster.sh start
-  trap 'bash scripts/cluster.sh stop' EXIT
-  # shellcheck disable=SC1091
-  . build/cluster.env
-  psql -qX -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS vectordb_bench" \
-    -c "CREATE DATABASE vectordb_bench" >/dev/null
-  export PGDATABASE=vectordb_bench
-fi
+. scripts/lib/bench_cluster.sh
+bench_cluster vectordb_bench "$logdir/build.log"
 
 echo "== benchmark: vectordb_pg_bench $args"
 # shellcheck disable=SC2086
