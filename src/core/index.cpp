@@ -6,6 +6,7 @@
 #include "core/errors.h"
 #include "core/parallel.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace vectordb {
@@ -53,12 +54,16 @@ CoreIndex CoreIndex::build(const MatrixView& input, const IndexParams& params, c
     // time so each thread writes disjoint slots, each with its own code buffer.
     const int threads = std::max(1, params.tree.threads);
     std::vector<uint64_t> code_buffers(static_cast<std::size_t>(threads) * words);
+    const std::size_t scratch_floats = index.quantizer.encode_scratch_floats();
+    std::vector<float> encode_scratch(static_cast<std::size_t>(threads) * scratch_floats);
     for (std::size_t l = 0; l < index.leaves.size(); l++) {
         LeafCodes& codes = index.leaves[l];
         const float* centroid = index.tree.centroid(static_cast<std::size_t>(index.tree.leaves[l].node));
         parallel_for(static_cast<std::ptrdiff_t>(codes.count()), threads, [&](std::ptrdiff_t i) {
-            uint64_t* code = code_buffers.data() + static_cast<std::size_t>(thread_number()) * words;
-            index.quantizer.encode(data.row(codes.ids[i]), centroid, code, &codes.factors[i]);
+            const auto t = static_cast<std::size_t>(thread_number());
+            uint64_t* code = code_buffers.data() + t * words;
+            index.quantizer.encode(data.row(codes.ids[i]), centroid, code, &codes.factors[i],
+                                   encode_scratch.data() + t * scratch_floats);
             store_code(codes.blocks.data(), static_cast<std::size_t>(i), words, code);
         });
         if (between_steps && l % 16 == 15) between_steps();
@@ -99,6 +104,56 @@ int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const flo
     quantizer.encode(v, tree.centroid(static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(leaf)].node)), code,
                      factors);
     return leaf;
+}
+
+BatchRouter::BatchRouter(const Tree& tree, const Quantizer& quantizer, std::size_t batch_rows, int threads)
+    : tree_(tree),
+      quantizer_(quantizer),
+      capacity_(std::max<std::size_t>(1, batch_rows)),
+      threads_(std::max(1, threads)),
+      words_(quantizer.words()),
+      leaves_(capacity_),
+      codes_(capacity_ * words_),
+      factors_(capacity_),
+      scratch_(static_cast<std::size_t>(threads_)) {
+    for (ThreadScratch& s : scratch_) {
+        s.beam.reserve(tree);
+        s.nav.resize(tree.metric == Metric::Cosine ? tree.dim : 0);
+        s.encode.resize(quantizer.encode_scratch_floats());
+        s.reach.assign(tree.nodes.size(), 0.0f);
+    }
+}
+
+void BatchRouter::route(const float* rows, std::size_t n) {
+    if (n > capacity_) throw InvalidArgument("BatchRouter: batch larger than its capacity");
+    const std::size_t dim = tree_.dim;
+    // Rows cost about the same (one beam descent each): static chunks.
+    parallel_for(static_cast<std::ptrdiff_t>(n), threads_, [&](std::ptrdiff_t r) {
+        const auto i = static_cast<std::size_t>(r);
+        ThreadScratch& s = scratch_[static_cast<std::size_t>(thread_number())];
+        const float* x = rows + i * dim;
+        if (tree_.metric == Metric::Cosine) {
+            std::copy(x, x + dim, s.nav.begin());
+            normalize(s.nav.data(), dim);
+            x = s.nav.data();
+        }
+        const int32_t found = tree_.nearest_leaf(x, kRouteBeam, &s.beam);
+        if (found < 0) throw DataError("vtree build: the tree has no leaf to route a row to");
+        leaves_[i] = found;
+        const int32_t leaf_node = tree_.leaves[static_cast<std::size_t>(found)].node;
+        quantizer_.encode(x, tree_.centroid(static_cast<std::size_t>(leaf_node)), codes_.data() + i * words_,
+                          &factors_[i], s.encode.data());
+        for (int32_t node = leaf_node; node >= 0; node = tree_.nodes[static_cast<std::size_t>(node)].parent) {
+            const auto at = static_cast<std::size_t>(node);
+            s.reach[at] = std::max(s.reach[at], std::sqrt(l2_squared_distance(tree_.centroid(at), x, dim)));
+        }
+    });
+}
+
+void BatchRouter::cover(std::vector<float>* radius) const {
+    for (const ThreadScratch& s : scratch_)
+        for (std::size_t node = 0; node < s.reach.size() && node < radius->size(); node++)
+            (*radius)[node] = std::max((*radius)[node], s.reach[node]);
 }
 
 }  // namespace vectordb

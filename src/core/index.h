@@ -109,4 +109,48 @@ std::vector<float> normalized_copy(const MatrixView& data);
 int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
                          CodeFactors* factors);
 
+// route_and_encode for batches of rows on several threads (a sampled build
+// routes every row of the table after clustering a sample: on one core that
+// was ~2,000 rows/s at 768 dimensions). Rows are as stored (cosine rows are
+// normalised here). All working space is sized at construction, per thread,
+// so a batch allocates nothing inside its parallel region (a bad_alloc there
+// would terminate the server). It also keeps, per thread, the largest
+// distance from each node's centroid to a row routed below it; cover() folds
+// them into a tree's radii.
+class BatchRouter {
+public:
+    BatchRouter(const Tree& tree, const Quantizer& quantizer, std::size_t batch_rows, int threads);
+
+    std::size_t capacity() const { return capacity_; }
+    // Routes rows[0 .. n) (n <= capacity(), row-major, tree.dim floats each).
+    // Throws DataError if the tree has no live leaf.
+    void route(const float* rows, std::size_t n);
+
+    // Results of the last route() for row i of its batch.
+    std::size_t leaf(std::size_t i) const { return static_cast<std::size_t>(leaves_[i]); }
+    const uint64_t* code(std::size_t i) const { return codes_.data() + i * words_; }
+    const CodeFactors& factors(std::size_t i) const { return factors_[i]; }
+
+    // Raises radius[node] (one per tree node) to cover every row routed so far.
+    void cover(std::vector<float>* radius) const;
+
+private:
+    struct ThreadScratch {
+        BeamScratch beam;
+        std::vector<float> nav;     // the row normalised (cosine)
+        std::vector<float> encode;  // Quantizer::encode's working space
+        std::vector<float> reach;   // per node: farthest row routed below it by this thread
+    };
+
+    const Tree& tree_;
+    const Quantizer& quantizer_;
+    std::size_t capacity_;
+    int threads_;
+    std::size_t words_;
+    std::vector<int32_t> leaves_;
+    std::vector<uint64_t> codes_;
+    std::vector<CodeFactors> factors_;
+    std::vector<ThreadScratch> scratch_;
+};
+
 }  // namespace vectordb

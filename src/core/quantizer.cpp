@@ -55,6 +55,12 @@ Quantizer Quantizer::create(QuantizerKind kind, Metric metric, const MatrixView&
 void Quantizer::rotate(const float* v, float* out) const { rotation_.apply(v, out); }
 
 void Quantizer::encode(const float* v, const float* centroid, uint64_t* code, CodeFactors* factors) const {
+    std::vector<float> scratch(encode_scratch_floats());
+    encode(v, centroid, code, factors, scratch.data());
+}
+
+void Quantizer::encode(const float* v, const float* centroid, uint64_t* code, CodeFactors* factors,
+                       float* scratch) const {
     std::fill(code, code + words_, 0ull);
     *factors = CodeFactors{};
     if (kind_ == QuantizerKind::Hamming) {
@@ -63,11 +69,12 @@ void Quantizer::encode(const float* v, const float* centroid, uint64_t* code, Co
         return;
     }
     const std::size_t d = rotated_dim();
-    std::vector<float> residual(dim_), rotated(d);
+    float* residual = scratch;
+    float* rotated = scratch + dim_;
     for (std::size_t i = 0; i < dim_; i++) residual[i] = v[i] - centroid[i];
-    const float norm = std::sqrt(squared_norm(residual.data(), dim_));
+    const float norm = std::sqrt(squared_norm(residual, dim_));
     if (!(norm > 0.0f)) return;  // v == c: the estimate is exactly |x|^2 (or <c, q>)
-    rotation_.apply(residual.data(), rotated.data());
+    rotation_.apply(residual, rotated, rotated + d);
 
     double abs_sum = 0.0;
     uint32_t popcount = 0;

@@ -82,6 +82,10 @@ public:
 
     // Codes v (dim floats) against its leaf centroid (ignored by hamming). Thread-safe.
     void encode(const float* v, const float* centroid, uint64_t* code, CodeFactors* factors) const;
+    // The same with the caller's working space (encode_scratch_floats()
+    // floats), which allocates nothing: for encoding inside a parallel region.
+    void encode(const float* v, const float* centroid, uint64_t* code, CodeFactors* factors, float* scratch) const;
+    std::size_t encode_scratch_floats() const { return dim_ + 2 * rotated_dim(); }
 
     // rabitq: prepares query q for a leaf whose rotated centroid is rotated_centroid,
     // given the rotated query rotated_query = P q and <c, q> (inner product only).

@@ -51,7 +51,11 @@ RandomRotation::RandomRotation(std::size_t dim, uint64_t seed, int rounds) : dim
 }
 
 void RandomRotation::apply(const float* in, float* out) const {
-    std::vector<float> tmp(padded_);
+    std::vector<float> scratch(padded_);
+    apply(in, out, scratch.data());
+}
+
+void RandomRotation::apply(const float* in, float* out, float* tmp) const {
     for (std::size_t i = 0; i < padded_; i++) out[i] = i < dim_ ? in[i] : 0.0f;
     const float scale = 1.0f / std::sqrt(static_cast<float>(block_));
     const std::size_t rounds = signs_.size() / padded_;
@@ -59,7 +63,7 @@ void RandomRotation::apply(const float* in, float* out) const {
         const float* signs = signs_.data() + r * padded_;
         const uint32_t* perm = permutation_.data() + r * padded_;
         for (std::size_t i = 0; i < padded_; i++) tmp[i] = out[perm[i]] * signs[i];
-        for (std::size_t b = 0; b < padded_; b += block_) walsh_hadamard(tmp.data() + b, block_);
+        for (std::size_t b = 0; b < padded_; b += block_) walsh_hadamard(tmp + b, block_);
         for (std::size_t i = 0; i < padded_; i++) out[i] = tmp[i] * scale;
     }
 }

@@ -24,6 +24,9 @@ public:
 
     // out[0 .. output_dim) = P * (in zero-padded to output_dim). in != out.
     void apply(const float* in, float* out) const;
+    // The same with the caller's working space (output_dim floats), which
+    // allocates nothing: for loops inside a parallel region.
+    void apply(const float* in, float* out, float* scratch) const;
 
 private:
     std::size_t dim_ = 0;

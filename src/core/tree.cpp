@@ -252,15 +252,26 @@ std::size_t Tree::effective_beam(std::size_t beam) const {
 }
 
 int32_t Tree::nearest_leaf(const float* v, std::size_t beam) const {
+    BeamScratch scratch;
+    return nearest_leaf(v, beam, &scratch);
+}
+
+int32_t Tree::nearest_leaf(const float* v, std::size_t beam, BeamScratch* scratch) const {
     // A beam whose paths all ended in removed leaves looks at every leaf.
     beam = effective_beam(beam);
-    std::vector<ReachedLeaf> reached;
+    std::vector<ReachedLeaf>& reached = scratch->reached;
     std::size_t scored = 0;
     // Only the nearest is wanted: ordering every reached leaf was a third of
     // a sampled build's routing time.
-    beam_leaves(v, beam, &reached, &scored, 1);
-    if (reached.empty() && beam < nodes.size()) beam_leaves(v, nodes.size(), &reached, &scored, 1);
+    beam_leaves(v, beam, &reached, &scored, 1, scratch);
+    if (reached.empty() && beam < nodes.size()) beam_leaves(v, nodes.size(), &reached, &scored, 1, scratch);
     return reached.empty() ? -1 : nodes[static_cast<std::size_t>(reached.front().node)].leaf;
+}
+
+void BeamScratch::reserve(const Tree& tree) {
+    reached.reserve(tree.nodes.size());
+    level.reserve(tree.nodes.size());
+    next.reserve(tree.nodes.size());
 }
 
 namespace {
@@ -281,6 +292,12 @@ void order_reached(std::vector<ReachedLeaf>* reached, std::size_t from, std::siz
 
 bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
                        std::size_t ordered) const {
+    BeamScratch scratch;
+    return beam_leaves(v, beam, out, scored, ordered, &scratch);
+}
+
+bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
+                       std::size_t ordered, BeamScratch* scratch) const {
     const auto score = [&](std::size_t node) {
         ++*scored;
         return metric == Metric::InnerProduct ? -inner_product(centroid(node), v, dim)
@@ -297,7 +314,9 @@ bool Tree::beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf
         return true;
     }
     bool whole = true;
-    std::vector<ReachedLeaf> level{{score(0), 0}}, next;
+    std::vector<ReachedLeaf>& level = scratch->level;
+    std::vector<ReachedLeaf>& next = scratch->next;
+    level.assign(1, ReachedLeaf{score(0), 0});
     while (!level.empty()) {
         next.clear();
         for (const ReachedLeaf& r : level) {

@@ -83,6 +83,17 @@ struct ReachedLeaf {
 // leaves of synth-768's tree took a quarter of a query's time at 8 probes.
 void order_reached(std::vector<ReachedLeaf>* reached, std::size_t from, std::size_t count);
 
+class Tree;
+
+// Working space of beam descents, reused from one to the next. reserve()
+// sizes it for any descent of a tree (no level, and no set of reached
+// leaves, holds more than the tree's nodes), so that a descent with it
+// allocates nothing: for routing inside a parallel region.
+struct BeamScratch {
+    std::vector<ReachedLeaf> reached, level, next;
+    void reserve(const Tree& tree);
+};
+
 struct TreeStats {
     int depth = 0;
     std::size_t nodes = 0, leaves = 0, min_leaf_size = 0, max_leaf_size = 0;
@@ -146,6 +157,8 @@ public:
     // tree's space (unit for cosine). Removed leaves (nodes that are neither
     // leaves nor have children) are passed over; -1 only if no leaf is left.
     int32_t nearest_leaf(const float* v, std::size_t beam) const;
+    // The same in the caller's working space (allocation-free once reserved).
+    int32_t nearest_leaf(const float* v, std::size_t beam, BeamScratch* scratch) const;
     // Every leaf a beam descent reaches, keeping the `beam` nearest nodes of
     // each level (leaves and internal nodes compete for the places), into
     // *out, the `ordered` nearest first in order of centroid distance and the
@@ -155,6 +168,9 @@ public:
     // leaf was reached.
     bool beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
                      std::size_t ordered = std::numeric_limits<std::size_t>::max()) const;
+    // The same with the levels kept in `scratch` (out may be &scratch->reached).
+    bool beam_leaves(const float* v, std::size_t beam, std::vector<ReachedLeaf>* out, std::size_t* scored,
+                     std::size_t ordered, BeamScratch* scratch) const;
     // The Euclidean distance (in the tree's space) from v to the centroid of
     // every node from leaf `leaf`'s up to the root, in that order, into *out:
     // what the radii of those nodes must cover for v to lie within them.

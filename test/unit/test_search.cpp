@@ -132,6 +132,54 @@ TEST(Search, RouteAndEncodeGivesTheBeamLeafAndItsCode) {
     }
 }
 
+// Routing in batches on several threads gives each row what routing it
+// alone gives, and radii covering every routed row as tightly as the serial
+// walk up each row's path does; a batch that does not fill the router, and
+// more threads than a batch has rows, change nothing.
+TEST(Search, BatchRoutingEqualsRoutingRowByRow) {
+    Fixture f;
+    for (Metric metric : {Metric::L2, Metric::InnerProduct, Metric::Cosine}) {
+        const CoreIndex index = build(f, metric, QuantizerKind::RaBitQ);
+        const std::size_t words = index.quantizer.words();
+        std::vector<float> serial_radius(index.tree.nodes.size(), 0.0f);
+        std::vector<PathDistance> path;
+        std::vector<uint64_t> code(words);
+        std::vector<float> x(f.dim);
+        for (std::size_t i = 0; i < f.n; i++) {
+            std::copy(f.data.begin() + static_cast<long>(i * f.dim),
+                      f.data.begin() + static_cast<long>((i + 1) * f.dim), x.begin());
+            if (metric == Metric::Cosine) normalize(x.data(), f.dim);
+            CodeFactors factors;
+            const int32_t leaf = route_and_encode(index.tree, index.quantizer, x.data(), code.data(), &factors);
+            index.tree.path_distances(static_cast<std::size_t>(leaf), x.data(), &path);
+            for (const PathDistance& p : path) serial_radius[p.node] = std::max(serial_radius[p.node], p.distance);
+        }
+        for (int threads : {1, 3}) {
+            BatchRouter router(index.tree, index.quantizer, 37, threads);
+            std::vector<float> radius(index.tree.nodes.size(), 0.0f);
+            for (std::size_t start = 0; start < f.n; start += router.capacity()) {
+                const std::size_t n = std::min(router.capacity(), f.n - start);
+                router.route(f.data.data() + start * f.dim, n);
+                for (std::size_t i = 0; i < n; i++) {
+                    std::copy(f.data.begin() + static_cast<long>((start + i) * f.dim),
+                              f.data.begin() + static_cast<long>((start + i + 1) * f.dim), x.begin());
+                    if (metric == Metric::Cosine) normalize(x.data(), f.dim);
+                    CodeFactors factors;
+                    const int32_t leaf = route_and_encode(index.tree, index.quantizer, x.data(), code.data(), &factors);
+                    ASSERT_EQ(router.leaf(i), static_cast<std::size_t>(leaf)) << "row " << start + i;
+                    ASSERT_TRUE(std::equal(code.begin(), code.end(), router.code(i))) << "row " << start + i;
+                    ASSERT_EQ(std::memcmp(&factors, &router.factors(i), sizeof factors), 0) << "row " << start + i;
+                }
+            }
+            router.cover(&radius);
+            for (std::size_t node = 0; node < radius.size(); node++)
+                ASSERT_FLOAT_EQ(radius[node], serial_radius[node]) << "node " << node << ", " << threads << " threads";
+        }
+        BatchRouter router(index.tree, index.quantizer, 4, 1);
+        EXPECT_THROW(router.route(f.data.data(), 5), InvalidArgument);
+    }
+}
+
 TEST(Search, GoodRecallWithFewProbes) {
     Fixture f;
     for (QuantizerKind kind : {QuantizerKind::RaBitQ, QuantizerKind::Hamming}) {
