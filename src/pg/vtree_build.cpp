@@ -26,14 +26,13 @@
 #include "core/vector_store.h"
 
 #include <chrono>
-#include <pthread.h>
 #include <sys/mman.h>
-#include <signal.h>
 
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
 #include "pg/sidecar_files.h"
 #include "pg/sidecar_lifecycle.h"
+#include "pg/signal_mask.h"
 #include "pg/vector_type.h"
 #include "pg/vtree.h"
 #include "pg/vtree_page_writers.h"
@@ -51,27 +50,6 @@ extern "C" {
 namespace vectordb {
 namespace pg {
 namespace {
-
-// Blocks asynchronous signals on this thread while the core runs, so that the
-// OpenMP threads it starts inherit a mask that keeps the backend's signal
-// handlers on the main thread. allow() lets pending signals in (between steps).
-class SignalMask {
-public:
-    SignalMask() {
-        sigset_t all;
-        sigfillset(&all);
-        for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigdelset(&all, s);
-        pthread_sigmask(SIG_SETMASK, &all, &saved_);
-        blocked_ = all;
-    }
-    ~SignalMask() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-    void allow() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-    void block() { pthread_sigmask(SIG_SETMASK, &blocked_, nullptr); }
-
-private:
-    sigset_t saved_;
-    sigset_t blocked_;
-};
 
 // The rows a build keeps, in anonymous memory backed by transparent huge
 // pages where the kernel allows: filling hundreds of MB page by page spent more

@@ -18,6 +18,7 @@
 
 #include "pg/pg_call.h"
 #include "pg/sidecar_cache.h"
+#include "pg/signal_mask.h"
 #include "pg/vtree.h"
 
 extern "C" {
@@ -139,12 +140,16 @@ RecallCurve measure(Relation index, const TreeCache& tc, int threads) {
             ids[filled] = tid_tag(e.tid);
             leaves[filled] = static_cast<int32_t>(leaf);
             if (++filled == batch) {
+                SignalMask mask;  // collector.add runs on `threads` OpenMP threads
                 collector.add(rows.data(), filled, ids.data(), leaves.data());
                 filled = 0;
             }
         }
     });
-    if (filled > 0) collector.add(rows.data(), filled, ids.data(), leaves.data());
+    if (filled > 0) {
+        SignalMask mask;
+        collector.add(rows.data(), filled, ids.data(), leaves.data());
+    }
 
     return curve_of_collected(tc.tree, static_cast<Metric>(meta.metric), std::move(queries), collector);
 }
