@@ -99,10 +99,17 @@ void MemoryLeafCodes::scan_leaf(std::size_t leaf, const ChunkVisitor& visit) {
 
 int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
                          CodeFactors* factors) {
-    const int32_t leaf = tree.nearest_leaf(v, kRouteBeam);
+    BeamScratch beam;
+    std::vector<float> encode_scratch(quantizer.encode_scratch_floats());
+    return route_and_encode(tree, quantizer, v, code, factors, &beam, encode_scratch.data());
+}
+
+int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
+                         CodeFactors* factors, BeamScratch* beam, float* encode_scratch) {
+    const int32_t leaf = tree.nearest_leaf(v, kRouteBeam, beam);
     if (leaf < 0) return -1;
     quantizer.encode(v, tree.centroid(static_cast<std::size_t>(tree.leaves[static_cast<std::size_t>(leaf)].node)), code,
-                     factors);
+                     factors, encode_scratch);
     return leaf;
 }
 
@@ -120,6 +127,7 @@ BatchRouter::BatchRouter(const Tree& tree, const Quantizer& quantizer, std::size
         s.beam.reserve(tree);
         s.nav.resize(tree.metric == Metric::Cosine ? tree.dim : 0);
         s.encode.resize(quantizer.encode_scratch_floats());
+        s.path.reserve(tree.nodes.size());  // no path is longer than the tree has nodes
         s.reach.assign(tree.nodes.size(), 0.0f);
     }
 }
@@ -137,16 +145,12 @@ void BatchRouter::route(const float* rows, std::size_t n) {
             normalize(s.nav.data(), dim);
             x = s.nav.data();
         }
-        const int32_t found = tree_.nearest_leaf(x, kRouteBeam, &s.beam);
+        const int32_t found =
+            route_and_encode(tree_, quantizer_, x, codes_.data() + i * words_, &factors_[i], &s.beam, s.encode.data());
         if (found < 0) throw DataError("vtree build: the tree has no leaf to route a row to");
         leaves_[i] = found;
-        const int32_t leaf_node = tree_.leaves[static_cast<std::size_t>(found)].node;
-        quantizer_.encode(x, tree_.centroid(static_cast<std::size_t>(leaf_node)), codes_.data() + i * words_,
-                          &factors_[i], s.encode.data());
-        for (int32_t node = leaf_node; node >= 0; node = tree_.nodes[static_cast<std::size_t>(node)].parent) {
-            const auto at = static_cast<std::size_t>(node);
-            s.reach[at] = std::max(s.reach[at], std::sqrt(l2_squared_distance(tree_.centroid(at), x, dim)));
-        }
+        tree_.path_distances(static_cast<std::size_t>(found), x, &s.path);
+        for (const PathDistance& p : s.path) s.reach[p.node] = std::max(s.reach[p.node], p.distance);
     });
 }
 

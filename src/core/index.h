@@ -108,6 +108,10 @@ std::vector<float> normalized_copy(const MatrixView& data);
 // (code untouched) if the tree has no live leaf. Throws only bad_alloc.
 int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
                          CodeFactors* factors);
+// The same in the caller's working space (`beam` reserved for the tree,
+// `encode_scratch` of Quantizer::encode_scratch_floats() floats): allocates nothing.
+int32_t route_and_encode(const Tree& tree, const Quantizer& quantizer, const float* v, uint64_t* code,
+                         CodeFactors* factors, BeamScratch* beam, float* encode_scratch);
 
 // route_and_encode for batches of rows on several threads (a sampled build
 // routes every row of the table after clustering a sample: on one core that
@@ -137,9 +141,10 @@ public:
 private:
     struct ThreadScratch {
         BeamScratch beam;
-        std::vector<float> nav;     // the row normalised (cosine)
-        std::vector<float> encode;  // Quantizer::encode's working space
-        std::vector<float> reach;   // per node: farthest row routed below it by this thread
+        std::vector<float> nav;          // the row normalised (cosine)
+        std::vector<float> encode;       // Quantizer::encode's working space
+        std::vector<PathDistance> path;  // the routed row's leaf up to the root
+        std::vector<float> reach;        // per node: farthest row routed below it by this thread
     };
 
     const Tree& tree_;

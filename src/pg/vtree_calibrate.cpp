@@ -134,22 +134,20 @@ RecallCurve measure(Relation index, const TreeCache& tc, int threads) {
     std::vector<uint64_t> ids(batch);
     std::vector<int32_t> leaves(batch);
     std::size_t filled = 0;
+    const auto add_batch = [&] {
+        SignalMask mask;  // collector.add runs on `threads` OpenMP threads
+        collector.add(rows.data(), filled, ids.data(), leaves.data());
+        filled = 0;
+    };
     for_each_page(index, tc, [&](uint32 leaf, const std::vector<EntryRef>& entries) {
         for (const EntryRef& e : entries) {
             if (!read(e, rows.data() + filled * dim)) continue;
             ids[filled] = tid_tag(e.tid);
             leaves[filled] = static_cast<int32_t>(leaf);
-            if (++filled == batch) {
-                SignalMask mask;  // collector.add runs on `threads` OpenMP threads
-                collector.add(rows.data(), filled, ids.data(), leaves.data());
-                filled = 0;
-            }
+            if (++filled == batch) add_batch();
         }
     });
-    if (filled > 0) {
-        SignalMask mask;
-        collector.add(rows.data(), filled, ids.data(), leaves.data());
-    }
+    if (filled > 0) add_batch();
 
     return curve_of_collected(tc.tree, static_cast<Metric>(meta.metric), std::move(queries), collector);
 }
